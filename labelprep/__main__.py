@@ -1,0 +1,3 @@
+from labelprep.cli import main
+
+main(prog_name="labelprep")

@@ -1,0 +1,198 @@
+"""The verbs. Each CLI command is a thin wrapper over one function here, with the same option names."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from labelprep.encoding import Summary, encode
+from labelprep.errors import InputError, VocabularyError
+from labelprep.frameio import FRAME_SUFFIXES, atomic_write, write_frame
+from labelprep.readers import ReadOptions, read_source
+from labelprep.readers.base import LedgerEntry
+from labelprep.schemas import check_frame
+from labelprep.vocabulary import Vocabulary
+
+__all__ = ["Conversion", "convert", "load_label_map"]
+
+
+@dataclass
+class Conversion:
+    """What :func:`convert` produced: the frame, its vocabulary, and an account of the conversion."""
+
+    frame: pd.DataFrame
+    vocabulary: Vocabulary
+    format: str
+    summary: Summary
+    ledger: list[LedgerEntry]
+    notes: list[str]
+    images_root: Path
+    written: list[Path] = field(default_factory=list)
+
+
+def load_label_map(path: str | Path) -> dict[str, str]:
+    """Read an id -> name map: a JSON object (or list, by index), or a two-column CSV with or without header.
+
+    A header line, when there is one, simply maps its two column names to each
+    other, which is harmless, so no guessing is needed.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError("label map file not found", file=str(p)) from None
+    except UnicodeDecodeError:
+        raise InputError("label map is not UTF-8", file=str(p)) from None
+    if p.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", file=str(p), line=exc.lineno) from None
+        if isinstance(data, list):
+            data = {str(i): v for i, v in enumerate(data)}
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise InputError("a JSON label map is an object {id: name} or a list of names", file=str(p))
+        return {str(k).strip(): v.strip() for k, v in data.items()}
+    out: dict[str, str] = {}
+    dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
+    for lineno, row in enumerate(csv.reader(io.StringIO(text), dialect=dialect), start=1):
+        if not row or not any(c.strip() for c in row):
+            continue
+        if len(row) < 2:
+            raise InputError("expected two columns: id, name", file=str(p), line=lineno)
+        key, name = row[0].strip(), row[1].strip()
+        if key in out and out[key] != name:
+            raise InputError(f"id {key!r} is mapped twice ({out[key]!r} and {name!r})", file=str(p), line=lineno)
+        out[key] = name
+    if not out:
+        raise InputError("label map is empty", file=str(p))
+    return out
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def convert(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None = None,
+    *,
+    format: str | None = None,
+    path_col: str | None = None,
+    labels_col: str | None = None,
+    sep: str | None = None,
+    label_cols: Sequence[str] | None = None,
+    confidence_col: str | None = None,
+    uncertain: str = "keep",
+    images_root: str | os.PathLike[str] | None = None,
+    path_template: str | None = None,
+    find_images: bool = False,
+    none_label: Sequence[str] = (),
+    label_map: str | os.PathLike[str] | None = None,
+    vocab: str | os.PathLike[str] | Vocabulary | None = None,
+    unknown: str = "error",
+    min_count: int | None = None,
+    split_col: str | None = None,
+    group_col: str | None = None,
+    keep_cols: Sequence[str] = (),
+    encoding: str = "utf-8",
+    on_conflict: str = "error",
+    ledger: str | os.PathLike[str] | None = None,
+) -> Conversion:
+    """Convert an annotation source into the canonical multi-hot frame.
+
+    ``source`` is a file (CSV/TSV, JSON, JSON Lines) or a folder (one folder per
+    label, or images with sidecar tag files). The form is detected unless
+    ``format`` is given. With ``output`` (``.parquet`` or ``.csv``) the frame is
+    written atomically with its vocabulary beside it (``<out>.vocab.json``).
+    Nothing is dropped silently: the returned ``ledger`` lists every input row
+    left out or merged, with its file, line and reason.
+
+    Example:
+        >>> import labelprep
+        >>> conv = labelprep.convert("examples/multilabel/labels.csv")  # doctest: +SKIP
+        >>> conv.frame.columns[:3].tolist()  # doctest: +SKIP
+        ['path', 'cat', 'dog']
+    """
+    src = Path(source)
+    if uncertain not in ("keep", "zero", "one"):
+        raise InputError(f"uncertain must be keep, zero or one, not {uncertain!r}")
+    if unknown not in ("error", "drop"):
+        raise InputError(f"unknown must be error or drop, not {unknown!r}")
+    if on_conflict not in ("error", "separate"):
+        raise InputError(f"on_conflict must be error or separate, not {on_conflict!r}")
+    if min_count is not None and min_count < 1:
+        raise InputError(f"min_count must be at least 1, not {min_count}")
+    out = Path(output) if output is not None else None
+    if out is not None:
+        if out.suffix.lower() not in FRAME_SUFFIXES:
+            raise InputError(f"output must end in .parquet or .csv, not {out.suffix or 'nothing'!r}", file=str(out))
+        if _same_file(out, src) or _same_file(Path(out).with_suffix(".vocab.json"), src):
+            raise InputError("output would overwrite the source", file=str(out), hint="choose another output path")
+    opts = ReadOptions(
+        path_col=path_col, labels_col=labels_col, sep=sep, label_cols=list(label_cols) if label_cols else None,
+        confidence_col=confidence_col, uncertain=uncertain, split_col=split_col, group_col=group_col,
+        keep_cols=list(keep_cols), encoding=encoding, folder_conflicts=on_conflict,
+    )  # fmt: skip
+    ann = read_source(src, format=format, options=opts, none_labels=none_label)
+    if images_root is not None:
+        root = Path(images_root)
+        if not root.is_dir():
+            raise InputError("images root is not a folder", file=str(root), hint="check --images-root")
+    elif ann.images_root is not None:
+        root = Path(ann.images_root)
+    else:
+        root = src if src.is_dir() else src.parent
+    if ann.raw_path_is_final and images_root is not None:
+        # folder forms list paths relative to the source folder; re-express them under the given root
+        rel = os.path.relpath(src, root).replace(os.sep, "/")
+        if rel != ".":
+            ann.paths = pd.Series(ann.paths, dtype=object).map(lambda p: f"{rel}/{p}").to_numpy(dtype=object)
+    if isinstance(vocab, (str, os.PathLike)):
+        vocab_obj: Vocabulary | None = Vocabulary.read(vocab)
+        vocab_src = str(vocab)
+    else:
+        vocab_obj, vocab_src = vocab, None
+    lmap = load_label_map(label_map) if label_map is not None else None
+    try:
+        enc = encode(
+            ann, images_root=root, vocab=vocab_obj, unknown=unknown, none_labels=none_label, label_map=lmap,
+            label_map_source=str(label_map) if label_map else None, min_count=min_count,
+            path_template=path_template, find_images=find_images,
+        )  # fmt: skip
+    except VocabularyError as exc:
+        if vocab_src and exc.hint and "did you mean" not in exc.hint:
+            exc.hint = f"{exc.hint}; the vocabulary is {vocab_src}"
+        raise
+    check_frame(enc.frame, enc.vocabulary, unknown=uncertain == "keep" and enc.summary.uncertain > 0, source=str(src))
+    conv = Conversion(enc.frame, enc.vocabulary, ann.format, enc.summary, enc.ledger, enc.notes, root)
+    if out is not None:
+        meta = {"source": str(src), "format": ann.format, "images_root": str(root)}
+        conv.written = write_frame(enc.frame, enc.vocabulary, out, meta=meta)
+    if ledger is not None:
+        write_ledger(conv.ledger, ledger)
+        conv.written.append(Path(ledger))
+    return conv
+
+
+def write_ledger(entries: Sequence[LedgerEntry], path: str | os.PathLike[str]) -> None:
+    """Write every dropped or merged input row as CSV: file, line, path, reason, detail."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(["file", "line", "path", "reason", "detail"])
+            for e in entries:
+                w.writerow([e.file, "" if e.line is None else e.line, e.path, e.reason, e.detail])
+
+    atomic_write(path, write)

@@ -1,0 +1,332 @@
+"""Canonical annotations <-> multi-hot frame.
+
+:func:`encode` takes what a reader produced and decides, once for every form,
+label clean-up (strip, label map, none-labels), the vocabulary, duplicate
+images, carried columns, and builds the int8 multi-hot frame. Everything it
+leaves out or merges is recorded in the ledger.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+
+from labelprep.errors import ConflictError, VocabularyError
+from labelprep.paths import resolve_paths
+from labelprep.readers.base import POSITIVE, UNCERTAIN, Annotations, LedgerEntry
+from labelprep.vocabulary import Vocabulary
+
+__all__ = ["Encoded", "Summary", "encode", "frame_from_matrix", "multi_hot", "to_label_lists", "RESERVED_COLUMNS"]
+
+RESERVED_COLUMNS = ("path", "split", "group")
+
+
+@dataclass
+class Summary:
+    """Counts printed at the end of a conversion."""
+
+    rows_read: int = 0
+    images: int = 0
+    labels: int = 0
+    empty_label_sets: int = 0
+    merged_duplicates: int = 0
+    uncertain: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"rows read: {self.rows_read}",
+            f"images: {self.images}",
+            f"labels: {self.labels}",
+            f"images with no label: {self.empty_label_sets}",
+            f"duplicate rows merged: {self.merged_duplicates}",
+        ]
+        if self.uncertain:
+            out.append(f"uncertain (-1) cells kept: {self.uncertain}")
+        if self.dropped:
+            out.append("left out: " + "; ".join(f"{n} {why}" for why, n in sorted(self.dropped.items())))
+        else:
+            out.append("left out: nothing")
+        return out
+
+
+@dataclass
+class Encoded:
+    """The frame, its vocabulary, and the record of what happened on the way."""
+
+    frame: pd.DataFrame
+    vocabulary: Vocabulary
+    summary: Summary
+    ledger: list[LedgerEntry]
+    notes: list[str]
+
+
+def multi_hot(
+    rows: npt.NDArray[np.int64],
+    codes: npt.NDArray[np.int64],
+    n_rows: int,
+    n_labels: int,
+    values: npt.NDArray[np.int8] | None = None,
+) -> npt.NDArray[np.int8]:
+    """Scatter (row, code[, value]) pairs into a (n_labels, n_rows) int8 array.
+
+    The array is label-major so that ``result.T`` becomes a DataFrame block
+    without a copy. Where pairs disagree, positive beats uncertain beats absent.
+    """
+    mat = np.zeros((n_labels, n_rows), dtype=np.int8)
+    if values is None:
+        mat[codes, rows] = 1
+        return mat
+    unc = values == UNCERTAIN
+    if unc.any():
+        mat[codes[unc], rows[unc]] = -1
+    pos = values == POSITIVE
+    mat[codes[pos], rows[pos]] = 1
+    return mat
+
+
+def to_label_lists(frame: pd.DataFrame, vocabulary: Sequence[str]) -> list[list[str]]:
+    """The positive labels of each row, in vocabulary order (the inverse of encoding)."""
+    labels = list(vocabulary)
+    mat = frame[labels].to_numpy(dtype=np.int8, copy=False)
+    return [[labels[j] for j in np.flatnonzero(r == 1)] for r in mat]
+
+
+def _first_line(ann: Annotations, mask_rows: npt.NDArray[np.int64]) -> tuple[str, int | None]:
+    if len(mask_rows) == 0:
+        return ann.source, None
+    return ann.where(int(mask_rows[0]))
+
+
+def encode(
+    ann: Annotations,
+    *,
+    images_root: str | Path,
+    vocab: Vocabulary | None = None,
+    unknown: str = "error",
+    none_labels: Collection[str] = (),
+    label_map: Mapping[str, str] | None = None,
+    label_map_source: str | None = None,
+    min_count: int | None = None,
+    path_template: str | None = None,
+    find_images: bool = False,
+) -> Encoded:
+    """Turn :class:`Annotations` into the canonical multi-hot frame."""
+    notes = list(ann.notes)
+    ledger = list(ann.dropped)
+    summary = Summary(rows_read=ann.n_rows + len(ann.dropped))
+    for e in ann.dropped:
+        if e.reason != "merged copy":
+            summary.dropped[e.reason] += 1
+        else:
+            summary.merged_duplicates += 1
+
+    # 1. label names: strip, map, none-labels
+    names = [n.strip() for n in ann.names]
+    if label_map is not None:
+        mapped = []
+        for c, n in enumerate(names):
+            if n in label_map:
+                mapped.append(label_map[n])
+            else:
+                used = np.flatnonzero(ann.code == c)
+                if len(used) == 0:
+                    mapped.append(n)
+                    continue
+                file, line = _first_line(ann, ann.row[used])
+                raise VocabularyError(
+                    f"label {n!r} is not in the label map",
+                    file=file,
+                    line=line,
+                    hint=f"add it to {label_map_source or 'the label map'}",
+                )
+        names = mapped
+    none_set = {s.strip() for s in none_labels}
+    final: list[str] = []
+    index: dict[str, int] = {}
+    recode = np.empty(len(names), dtype=np.int64)
+    for c, n in enumerate(names):
+        if n == "" or n in none_set:
+            recode[c] = -1 if n == "" else -2
+            continue
+        if n not in index:
+            index[n] = len(final)
+            final.append(n)
+        recode[c] = index[n]
+    codes = recode[ann.code] if len(ann.code) else np.zeros(0, dtype=np.int64)
+    rows, values = ann.row, ann.value
+    sentinel = codes == -2
+    if none_set:
+        seen_none = {n for n in names if n in none_set}
+        for s in sorted(none_set - seen_none):
+            notes.append(f"--none-label {s!r} never appears in the source")
+        if sentinel.any():
+            s_rows = np.unique(rows[sentinel & (values == POSITIVE)])
+            real_rows = np.unique(rows[(codes >= 0) & (values == POSITIVE)])
+            both = np.intersect1d(s_rows, real_rows)
+            notes.append(f"{len(s_rows)} row(s) carry a none-label ({', '.join(sorted(seen_none))}): no labels")
+            if len(both):
+                notes.append(f"{len(both)} row(s) list a none-label together with real labels; kept the real labels")
+                for r in both[:10000]:
+                    f, ln = ann.where(int(r))
+                    ledger.append(LedgerEntry(f, ln, str(ann.paths[r]), "none-label with real labels",
+                                              "none-label ignored"))  # fmt: skip
+    keep = codes >= 0
+    rows, codes, values = rows[keep], codes[keep], values[keep]
+
+    # 2. vocabulary
+    if vocab is not None:
+        lookup = np.array([vocab._index.get(n, -1) for n in final], dtype=np.int64)
+        pair_idx = lookup[codes] if len(codes) else codes
+        unknown_pairs = pair_idx < 0
+        if unknown_pairs.any():
+            bad_codes = np.unique(codes[unknown_pairs])
+            if unknown != "drop":
+                first = np.flatnonzero(unknown_pairs)[0]
+                label = final[int(codes[first])]
+                file, line = ann.where(int(rows[first]))
+                others = len(bad_codes) - 1
+                raise VocabularyError(
+                    f"unknown label {label!r}" + (f" (and {others} other unknown label(s))" if others else ""),
+                    file=file,
+                    line=line,
+                    hint=vocab.hint_for(label) + "; or pass --unknown drop to leave unknown labels out",
+                )
+            for c in bad_codes:
+                sel = np.flatnonzero(codes == c)
+                notes.append(f"unknown label {final[int(c)]!r} dropped from {len(sel)} row(s) ({vocab.hint_for(final[int(c)])})")
+                summary.dropped[f"unknown label {final[int(c)]!r}"] += len(sel)
+                for j in sel[:10000]:
+                    f, ln = ann.where(int(rows[j]))
+                    ledger.append(LedgerEntry(f, ln, str(ann.paths[rows[j]]), "unknown label dropped", final[int(c)]))
+            keep = ~unknown_pairs
+            rows, values, pair_idx = rows[keep], values[keep], pair_idx[keep]
+        codes = pair_idx
+        labels = list(vocab)
+    else:
+        used = set(np.unique(codes).tolist())
+        present = [n for i, n in enumerate(final) if i in used]
+        if ann.declared is not None:
+            declared = [d.strip() for d in ann.declared]
+            if label_map is not None:
+                declared = [label_map.get(d, d) for d in declared]
+            declared = [d for d in dict.fromkeys(declared) if d and d not in none_set]
+            labels = declared + sorted(set(present) - set(declared))
+        else:
+            labels = sorted(present)
+        pos = {n: i for i, n in enumerate(labels)}
+        lookup = np.array([pos.get(n, -1) for n in final], dtype=np.int64)
+        codes = lookup[codes] if len(codes) else codes
+    for name in labels:
+        if name in RESERVED_COLUMNS:
+            raise VocabularyError(
+                f"label {name!r} has the name of a frame column",
+                file=label_map_source or ann.source,
+                hint="rename it with --label-map",
+            )
+
+    # 3. paths and duplicate images
+    root = Path(images_root)
+    if ann.raw_path_is_final and not path_template:
+        paths = ann.paths
+        outside = np.zeros(len(paths), dtype=bool)
+    else:
+        res = resolve_paths(ann.paths, images_root=root, template=path_template, find_images=find_images,
+                            lines=ann.lines, source=ann.source)  # fmt: skip
+        paths, outside = res.paths, res.outside
+        notes.extend(res.notes)
+    img_of_row, uniques = pd.factorize(pd.Series(paths, dtype=object), sort=False)
+    img_of_row = np.asarray(img_of_row, dtype=np.int64)
+    n_images = len(uniques)
+    if n_images < ann.n_rows:
+        first_row = np.full(n_images, -1, dtype=np.int64)
+        order = np.arange(ann.n_rows)
+        first_row[img_of_row[::-1]] = order[::-1]
+        dup_rows = np.flatnonzero(first_row[img_of_row] != order)
+        summary.merged_duplicates += len(dup_rows)
+        notes.append(f"{len(dup_rows)} duplicate row(s) merged into {len(np.unique(img_of_row[dup_rows]))} image(s)")
+        for r in dup_rows:
+            f, ln = ann.where(int(r))
+            f0, ln0 = ann.where(int(first_row[img_of_row[r]]))
+            ledger.append(LedgerEntry(f, ln, str(paths[r]), "merged duplicate",
+                                      f"labels merged into the first listing (line {ln0})" if ln0 else "labels merged"))  # fmt: skip
+    else:
+        first_row = np.arange(ann.n_rows, dtype=np.int64)
+
+    carried: dict[str, npt.NDArray[np.object_]] = {}
+    for col, vals in ann.columns.items():
+        vals = np.asarray(vals, dtype=object)
+        if n_images < ann.n_rows:
+            df = pd.DataFrame({"img": img_of_row, "v": vals}).drop_duplicates()
+            counts = df["img"].value_counts()
+            bad = counts[counts > 1]
+            if len(bad):
+                img = int(bad.index[0])
+                rows_bad = np.flatnonzero(img_of_row == img)
+                vs = list(dict.fromkeys(vals[rows_bad].tolist()))
+                f, ln = ann.where(int(rows_bad[1]))
+                if col in ("split", "group"):
+                    raise ConflictError(
+                        f"image {uniques[img]!r} is listed with {col} values {', '.join(map(repr, vs))}"
+                        + (f" ({len(bad) - 1} more image(s) too)" if len(bad) > 1 else ""),
+                        file=f,
+                        line=ln,
+                        hint=f"one image belongs to one {col}; fix the rows that disagree",
+                    )
+                notes.append(f"{len(bad)} image(s) have differing {col!r} values; kept the first")
+        carried[col] = vals[first_row]
+
+    # 4. minimum count
+    if min_count is not None and min_count > 1:
+        pos_pairs = np.unique(np.stack([codes[values == POSITIVE], img_of_row[rows[values == POSITIVE]]]), axis=1)
+        counts = np.bincount(pos_pairs[0], minlength=len(labels)) if pos_pairs.size else np.zeros(len(labels), int)
+        keep_labels = counts >= min_count
+        if not keep_labels.all():
+            gone = [labels[i] for i in np.flatnonzero(~keep_labels)]
+            notes.append(f"--min-count {min_count}: {len(gone)} label(s) with fewer images left out: "
+                         + ", ".join(map(repr, gone[:10])) + (" ..." if len(gone) > 10 else ""))  # fmt: skip
+            summary.dropped[f"label under --min-count {min_count}"] += len(gone)
+            for g in gone:
+                ledger.append(LedgerEntry(ann.source, None, "", "label under --min-count", g))
+            new_index = np.cumsum(keep_labels) - 1
+            sel = keep_labels[codes]
+            rows, values, codes = rows[sel], values[sel], new_index[codes[sel]]
+            labels = [lab for lab, k in zip(labels, keep_labels, strict=True) if k]
+
+    # 5. the frame
+    mat = multi_hot(img_of_row[rows], codes, n_images, len(labels), values)
+    vocabulary = Vocabulary(labels)
+    frame = frame_from_matrix(np.asarray(uniques, dtype=object), mat, vocabulary, carried)
+    summary.images = n_images
+    summary.labels = len(labels)
+    summary.empty_label_sets = int((~(mat == 1).any(axis=0)).sum()) if len(labels) else n_images
+    summary.uncertain = int((mat == -1).sum()) if (values == UNCERTAIN).any() else 0
+    if outside.any():
+        summary_note = f"{int(outside.sum())} path(s) outside the images root {str(root)!r}"
+        notes.append(summary_note)
+    return Encoded(frame, vocabulary, summary, ledger, notes)
+
+
+def frame_from_matrix(
+    paths: npt.NDArray[np.object_] | Sequence[str],
+    mat: npt.NDArray[np.int8],
+    vocabulary: Vocabulary,
+    carried: Mapping[str, npt.ArrayLike] | None = None,
+) -> pd.DataFrame:
+    """Assemble ``path``, label columns (from a label-major matrix), then carried columns."""
+    labels = pd.DataFrame(mat.T, columns=pd.Index(list(vocabulary), dtype=object), copy=False)
+    path = pd.Series(pa.array(paths, pa.string()).to_pandas(), name="path", dtype="str")
+    parts = [path.to_frame(), labels]
+    if carried:
+        order = [c for c in ("split", "group") if c in carried] + [c for c in carried if c not in ("split", "group")]
+        parts.append(pd.DataFrame({c: pd.Series(np.asarray(carried[c], dtype=object), dtype="str") for c in order}))
+    frame = pd.concat(parts, axis=1)
+    frame.columns = pd.Index([str(c) for c in frame.columns], dtype=object)
+    return frame

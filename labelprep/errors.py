@@ -1,0 +1,70 @@
+"""One error hierarchy: every problem labelprep raises says what, where and how to fix it."""
+
+from __future__ import annotations
+
+__all__ = [
+    "LabelprepError",
+    "InputError",
+    "FormatDetectionError",
+    "VocabularyError",
+    "ConflictError",
+    "SchemaError",
+    "MissingDependencyError",
+]
+
+
+class LabelprepError(Exception):
+    """Base class of every error labelprep raises on purpose.
+
+    ``str(err)`` renders as ``<file>:<line>: <what> (<hint>)``, leaving out the
+    parts that are unknown, which is what the CLI prints after ``Error:``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.hint = hint
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}{self.message}{hint}"
+
+
+class InputError(LabelprepError):
+    """The annotation source cannot be read: missing file or column, bad encoding, malformed text."""
+
+
+class FormatDetectionError(LabelprepError):
+    """The annotation form could not be detected, or the forced form does not fit the source."""
+
+
+class VocabularyError(LabelprepError):
+    """A label is not in the declared vocabulary, or a vocabulary file is invalid."""
+
+
+class ConflictError(LabelprepError):
+    """The source says two incompatible things about one image (split, group, file content)."""
+
+
+class SchemaError(LabelprepError):
+    """A frame does not satisfy the schema built from its vocabulary."""
+
+    def __init__(self, message: str, *, failures: list[str] | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.failures = failures or []
+
+
+class MissingDependencyError(LabelprepError):
+    """An optional dependency is needed; the hint gives the exact install command."""

@@ -1,0 +1,130 @@
+"""The canonical table every reader produces: rows (images as listed) and label pairs.
+
+A reader turns one annotation form into an :class:`Annotations` object without
+deciding anything about vocabulary, duplicates or paths; :mod:`labelprep.encoding`
+does that once for every form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Annotations", "LedgerEntry", "ReadOptions", "POSITIVE", "ABSENT", "UNCERTAIN"]
+
+POSITIVE = 1
+ABSENT = 0  # verified absent: the label is known to the source but not on this image
+UNCERTAIN = -1
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One input row that conversion dropped or merged, and why."""
+
+    file: str
+    line: int | None
+    path: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class ReadOptions:
+    """Options shared by the readers (a subset of :func:`labelprep.convert`'s)."""
+
+    path_col: str | None = None
+    labels_col: str | None = None
+    sep: str | None = None
+    label_cols: list[str] | None = None
+    confidence_col: str | None = None
+    uncertain: str = "keep"
+    split_col: str | None = None
+    group_col: str | None = None
+    keep_cols: list[str] = field(default_factory=list)
+    encoding: str = "utf-8"
+    folder_conflicts: str = "error"
+
+
+@dataclass
+class Annotations:
+    """Rows as the source lists them, and (row, label, value) pairs.
+
+    ``paths[i]`` is the raw path or id of row ``i`` (before templates and
+    normalisation), ``lines[i]`` its 1-based line (0 when the form has no lines)
+    and ``files[i]`` the file it came from when rows come from several files.
+    Pair ``j`` says that row ``row[j]`` has label ``names[code[j]]`` with value
+    ``value[j]`` (1 positive, 0 verified absent, -1 uncertain).
+    """
+
+    source: str
+    format: str
+    paths: npt.NDArray[np.object_]
+    lines: npt.NDArray[np.int64]
+    row: npt.NDArray[np.int64]
+    code: npt.NDArray[np.int64]
+    names: list[str]
+    value: npt.NDArray[np.int8]
+    declared: list[str] | None = None
+    columns: dict[str, npt.NDArray[np.object_]] = field(default_factory=dict)
+    files: npt.NDArray[np.object_] | None = None
+    dropped: list[LedgerEntry] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    images_root: str | None = None  # a reader that knows where its images live says so
+    raw_path_is_final: bool = False  # folder forms produce paths already relative to the root
+
+    def __post_init__(self) -> None:
+        self.paths = np.asarray(self.paths, dtype=object)
+        self.lines = np.asarray(self.lines, dtype=np.int64)
+        self.row = np.asarray(self.row, dtype=np.int64)
+        self.code = np.asarray(self.code, dtype=np.int64)
+        self.value = np.asarray(self.value, dtype=np.int8)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.paths)
+
+    def file_of(self, i: int) -> str:
+        if self.files is not None:
+            return str(self.files[i])
+        return self.source
+
+    def where(self, i: int) -> tuple[str, int | None]:
+        line = int(self.lines[i])
+        return self.file_of(i), (line if line > 0 else None)
+
+    @classmethod
+    def from_lists(
+        cls,
+        source: str,
+        format: str,
+        paths: list[str],
+        labels: list[list[str]],
+        lines: list[int] | None = None,
+        **kwargs: object,
+    ) -> Annotations:
+        """Build from one list of label names per row (all positive)."""
+        index: dict[str, int] = {}
+        names: list[str] = []
+        rows: list[int] = []
+        codes: list[int] = []
+        for i, labs in enumerate(labels):
+            for lab in labs:
+                c = index.get(lab)
+                if c is None:
+                    c = index[lab] = len(names)
+                    names.append(lab)
+                rows.append(i)
+                codes.append(c)
+        return cls(
+            source=source,
+            format=format,
+            paths=np.array(paths, dtype=object),
+            lines=np.array(lines if lines is not None else [0] * len(paths), dtype=np.int64),
+            row=np.array(rows, dtype=np.int64),
+            code=np.array(codes, dtype=np.int64),
+            names=names,
+            value=np.ones(len(rows), dtype=np.int8),
+            **kwargs,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,194 @@
+"""Folder forms: one folder per label (optionally under split folders) and sidecar tag files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from labelprep.errors import ConflictError, InputError
+from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
+
+__all__ = ["IMAGE_EXTENSIONS", "SPLIT_NAMES", "read_folder", "read_sidecar", "has_sidecars", "walk_files"]
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff",
+     ".ppm", ".pgm", ".pbm", ".pnm", ".jp2", ".j2k", ".ico"}
+)  # fmt: skip
+SPLIT_NAMES = frozenset(
+    {"train", "training", "val", "valid", "validation", "test", "testing", "dev", "trainval", "eval"}
+)
+SIDECAR_EXTENSION = ".txt"
+
+
+def is_image_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def walk_files(root: Path) -> list[str]:
+    """Every file under ``root`` as a sorted POSIX path relative to it (hidden entries skipped)."""
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel = os.path.relpath(dirpath, root)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        out.extend(prefix + f for f in sorted(filenames) if not f.startswith("."))
+    out.sort()
+    return out
+
+
+def has_sidecars(root: Path, files: list[str] | None = None) -> bool:
+    files = walk_files(root) if files is None else files
+    names = set(files)
+    return any(is_image_name(f) and os.path.splitext(f)[0] + SIDECAR_EXTENSION in names for f in files)
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_dir(root: Path) -> None:
+    if not root.exists():
+        raise InputError("folder not found", file=str(root))
+    if not root.is_dir():
+        raise InputError("is a file, not a folder", file=str(root), hint="pass the folder that holds the label folders")
+
+
+def read_folder(root: Path, opts: ReadOptions) -> Annotations:
+    """``root/<label>/<file>`` or ``root/<split>/<label>/<file>``.
+
+    The same file name under several label folders is one image whose path is the
+    first copy in sorted label-folder order. Copies whose bytes differ are a
+    conflict: an error, or with ``folder_conflicts="separate"`` one image each.
+    """
+    _check_dir(root)
+    source = str(root)
+    files = walk_files(root)
+    top_dirs = sorted({f.split("/", 1)[0] for f in files if "/" in f})
+    split_level = bool(top_dirs) and all(d.lower() in SPLIT_NAMES for d in top_dirs) and any(
+        f.count("/") >= 2 for f in files
+    )
+    notes = [f"folder per label{' under split folders (' + ', '.join(top_dirs) + ')' if split_level else ''}"]
+    dropped: list[LedgerEntry] = []
+    copies: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (split, name) -> [(label, path)]
+    labels_seen: set[str] = set()
+    for f in files:
+        parts = f.split("/")
+        need = 3 if split_level else 2
+        if len(parts) < need:
+            dropped.append(LedgerEntry(source, None, f, "not in a label folder", "file ignored"))
+            continue
+        split = parts[0] if split_level else ""
+        label = parts[need - 2]
+        name = "/".join(parts[need - 1 :])
+        labels_seen.add(label)
+        if not is_image_name(name):
+            dropped.append(LedgerEntry(source, None, f, "not an image file name", "file ignored"))
+            continue
+        copies[(split, name)].append((label, f))
+
+    paths, labels, splits, files_of = [], [], [], []
+    conflicts: list[str] = []
+    merged: list[LedgerEntry] = []
+    for (split, _name), group in sorted(copies.items()):
+        group.sort()
+        variants: list[tuple[list[str], list[str]]] = []  # (labels, paths) per distinct content
+        if len(group) > 1:
+            sizes = {p: (root / p).stat().st_size for _, p in group}
+            if len(set(sizes.values())) == 1:
+                digests = {p: _digest(root / p) for _, p in group}
+            else:
+                digests = {p: f"size:{sizes[p]}:{_digest(root / p)}" for _, p in group}
+            by_digest: dict[str, tuple[list[str], list[str]]] = {}
+            for label, p in group:
+                by_digest.setdefault(digests[p], ([], []))
+                by_digest[digests[p]][0].append(label)
+                by_digest[digests[p]][1].append(p)
+            variants = list(by_digest.values())
+            if len(variants) > 1:
+                conflicts.append(" vs ".join(v[1][0] for v in variants))
+        else:
+            variants = [([group[0][0]], [group[0][1]])]
+        for labs, ps in variants:
+            paths.append(ps[0])
+            labels.append(labs)
+            splits.append(split)
+            files_of.append(ps[0])
+            for p in ps[1:]:
+                merged.append(LedgerEntry(source, None, p, "merged copy", f"same image as {ps[0]}"))
+    if conflicts and opts.folder_conflicts != "separate":
+        shown = "; ".join(conflicts[:3]) + (f"; ... and {len(conflicts) - 3} more" if len(conflicts) > 3 else "")
+        raise ConflictError(
+            f"{len(conflicts)} file name(s) appear under several label folders with different bytes: {shown}",
+            file=source,
+            hint="if they are different images, pass --on-conflict separate to keep each copy as its own image",
+        )
+    if conflicts:
+        notes.append(f"{len(conflicts)} name(s) with different bytes under several labels kept as separate images")
+    n_merged = len(merged)
+    if n_merged:
+        notes.append(f"{n_merged} copies of one image under several label folders merged")
+    ann = Annotations.from_lists(source, "folder", paths, labels)
+    ann.declared = sorted(labels_seen)
+    ann.files = np.array([str(root / p) for p in files_of], dtype=object)
+    if split_level:
+        ann.columns = {"split": np.array(splits, dtype=object)}
+    ann.dropped = dropped + merged
+    ann.notes = notes
+    ann.raw_path_is_final = True
+    ann.images_root = str(root)
+    return ann
+
+
+def read_sidecar(root: Path, opts: ReadOptions) -> Annotations:  # noqa: ARG001
+    """``img.png`` beside ``img.txt`` holding comma-separated tags (tags may contain spaces).
+
+    An image without a sidecar is unlabelled (left out and reported); an empty
+    sidecar is an image with no labels.
+    """
+    _check_dir(root)
+    source = str(root)
+    files = walk_files(root)
+    names = set(files)
+    paths, labels, files_of = [], [], []
+    dropped: list[LedgerEntry] = []
+    used_txt: set[str] = set()
+    for f in files:
+        if not is_image_name(f):
+            continue
+        tag_file = os.path.splitext(f)[0] + SIDECAR_EXTENSION
+        if tag_file not in names:
+            dropped.append(LedgerEntry(source, None, f, "unlabelled", f"no sidecar {tag_file}"))
+            continue
+        used_txt.add(tag_file)
+        raw = (root / tag_file).read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"tag file is not UTF-8 (byte 0x{raw[exc.start]:02x})", file=str(root / tag_file),
+                             line=raw.count(b"\n", 0, exc.start) + 1)  # fmt: skip
+        tags = [t.strip() for line in text.splitlines() for t in line.split(",")]
+        seen: list[str] = []
+        for t in tags:
+            if t and t not in seen:
+                seen.append(t)
+        paths.append(f)
+        labels.append(seen)
+        files_of.append(str(root / tag_file))
+    for f in files:
+        if f.endswith(SIDECAR_EXTENSION) and f not in used_txt and not is_image_name(f):
+            dropped.append(LedgerEntry(source, None, f, "tag file without an image", "file ignored"))
+    ann = Annotations.from_lists(source, "sidecar", paths, labels)
+    ann.files = np.array(files_of, dtype=object)
+    ann.dropped = dropped
+    ann.notes = [f"sidecar tags: {len(paths)} image(s) with a {SIDECAR_EXTENSION} file"]
+    ann.raw_path_is_final = True
+    ann.images_root = str(root)
+    return ann

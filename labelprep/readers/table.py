@@ -1,0 +1,277 @@
+"""Reading CSV/TSV files as they come: BOM, CRLF, quoted fields, trailing delimiters, odd headers.
+
+Every cell is read as text with pyarrow (fast, bounded by the data), after the
+header has been sniffed with Python's csv module so that its quirks can be
+repaired and reported instead of silently shifting columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from labelprep.errors import InputError
+
+__all__ = ["Table", "read_table", "find_column", "PATH_COLUMNS", "LABELS_COLUMNS", "norm_name"]
+
+PATH_COLUMNS = (
+    "path", "filepath", "imagepath", "filename", "file", "image", "imagename",
+    "imageindex", "imageid", "imagefile", "img", "id", "name", "url", "imageurl",
+)  # fmt: skip
+LABELS_COLUMNS = (
+    "labels", "tags", "label", "tag", "findinglabels", "target", "targets", "classes",
+    "class", "categories", "category", "labelname", "labelnames", "classname", "annotations",
+)  # fmt: skip
+
+_SNIFF_BYTES = 1 << 16
+
+
+def norm_name(name: str) -> str:
+    """Column name folded for matching: lower case, letters and digits only."""
+    return re.sub(r"[^0-9a-z]", "", name.casefold())
+
+
+@dataclass
+class Table:
+    """A delimited file read as text columns, with what was repaired on the way."""
+
+    source: str
+    data: pa.Table
+    columns: list[str]
+    delimiter: str
+    notes: list[str] = field(default_factory=list)
+    _lines: npt.NDArray[np.int64] | None = None
+    _exact_lines: bool = True
+    _path: Path | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return self.data.num_rows
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        return self.data.column(self.columns.index(name))
+
+    def lines(self) -> npt.NDArray[np.int64]:
+        """1-based line number of each data row in the file."""
+        if self._lines is None:
+            self._lines = _row_lines(self._path, self.delimiter) if not self._exact_lines else (
+                np.arange(self.n_rows, dtype=np.int64) + 2
+            )
+            if len(self._lines) != self.n_rows:  # defensive: fall back to the simple count
+                self._lines = np.arange(self.n_rows, dtype=np.int64) + 2
+        return self._lines
+
+    def strings(self, name: str) -> npt.NDArray[np.object_]:
+        """A column as a numpy object array of str ('' for missing cells)."""
+        col = pc.fill_null(self.column(name), "")
+        return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def find_column(
+    table: Table,
+    requested: str | None,
+    candidates: tuple[str, ...],
+    *,
+    role: str,
+    option: str,
+    exclude: tuple[str, ...] = (),
+    required: bool = True,
+) -> str | None:
+    """Resolve a column by explicit name (exact, then case/space-insensitive) or by known names."""
+    cols = [c for c in table.columns if c not in exclude]
+    if requested is not None:
+        if requested in table.columns:
+            return requested
+        folded = [c for c in table.columns if norm_name(c) == norm_name(requested)]
+        if len(folded) == 1:
+            return folded[0]
+        import difflib
+
+        close = difflib.get_close_matches(requested, table.columns, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"columns are: {_list(table.columns)}"
+        raise InputError(
+            f"{role} column {requested!r} not found", file=table.source, line=1, hint=hint
+        )
+    by_norm = {norm_name(c): c for c in reversed(cols)}
+    for cand in candidates:
+        if cand in by_norm:
+            return by_norm[cand]
+    if required:
+        raise InputError(
+            f"no {role} column found among: {_list(table.columns)}",
+            file=table.source,
+            line=1,
+            hint=f"name it with {option}",
+        )
+    return None
+
+
+def _list(items: list[str], n: int = 12) -> str:
+    shown = ", ".join(repr(x) for x in items[:n])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > n else "")
+
+
+def read_table(path: str | Path, *, encoding: str = "utf-8", delimiter: str | None = None) -> Table:
+    """Read a CSV/TSV file as text columns, repairing and reporting header quirks."""
+    p = Path(path)
+    source = str(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", file=source) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a table", file=source, hint="pass --format folder or sidecar") from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", file=source) from None
+
+    notes: list[str] = []
+    data = _to_utf8(raw, encoding, source)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip():
+        raise InputError("file is empty", file=source, hint="expected a header line and one row per image")
+
+    if delimiter is None:
+        delimiter = _sniff_delimiter(data, p.suffix.lower())
+    head_text = data[:_SNIFF_BYTES].decode("utf-8", errors="replace")
+    sample_rows = list(
+        csv.reader(io.StringIO(head_text.replace("\r\n", "\n")), delimiter=delimiter)
+    )[:50]
+    sample_rows = [r for r in sample_rows if r]
+    header = [h.strip() for h in sample_rows[0]]
+    body = sample_rows[1:]
+    if not body:
+        raise InputError(
+            "file has a header line but no rows", file=source, line=1,
+            hint="expected one row per image (or per image and label) after the header",
+        )  # fmt: skip
+
+    # Rows with more fields than the header (trailing delimiter; header names holding
+    # an unquoted delimiter such as ChestX-ray14's "OriginalImage[Width,Height]").
+    widths = {len(r) for r in body[:-1]} or {len(body[0])}
+    extra = max(widths) - len(header)
+    if extra > 0:
+        for k in range(extra):
+            header.append(f"_extra_{k + 1}")
+        notes.append(
+            f"rows have {extra} more field(s) than the header (a trailing delimiter?); "
+            f"the extra field(s) are named {', '.join(header[-extra:])}"
+        )
+    header = _unique_names(header, notes)
+
+    newlines_in_values = b'"' in data
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, use_threads=True),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=newlines_in_values, ignore_empty_lines=True
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        line, got = _first_ragged_line(data, delimiter, len(header))
+        if line is not None:
+            raise InputError(
+                f"row has {got} fields where the header has {len(header)}",
+                file=source,
+                line=line,
+                hint="quote fields that contain the delimiter, or fix the row",
+            ) from None
+        raise InputError(f"cannot parse table: {exc}", file=source) from None
+    if table.num_rows == 0:
+        raise InputError("file has a header line but no rows", file=source, line=1)
+
+    exact = not newlines_in_values and not re.search(rb"\n\s*\r?\n", data.rstrip())
+    return Table(source, table, header, delimiter, notes, None, exact, p)
+
+
+def _to_utf8(raw: bytes, encoding: str, source: str) -> bytes:
+    enc = encoding.lower().replace("_", "-")
+    if enc in ("utf-8", "utf8", "utf-8-sig"):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            raise InputError(
+                f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                file=source,
+                line=line,
+                hint="pass --encoding with the file's encoding, for example --encoding latin-1",
+            ) from None
+        return raw
+    try:
+        return raw.decode(encoding).encode("utf-8")
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}", file=source, hint="use a Python codec name such as latin-1 or cp1252") from None
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"not valid {encoding}", file=source, line=line, hint="check --encoding") from None
+
+
+def _sniff_delimiter(data: bytes, suffix: str) -> str:
+    if suffix in (".tsv", ".tab"):
+        return "\t"
+    first = data.split(b"\n", 1)[0]
+    counts = {d: first.count(d.encode()) for d in (",", "\t", ";")}
+    best = max(counts, key=lambda d: counts[d])
+    if counts[best] == 0:
+        # one column only, or space separated ("<id> <flag>"); let the caller decide
+        return "," if suffix == ".csv" else (" " if b" " in first else ",")
+    return best
+
+
+def _unique_names(header: list[str], notes: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, h in enumerate(header):
+        name = h or f"_column_{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            new = f"{name}.{seen[name]}"
+            notes.append(f"header names column {i + 1} {name!r} twice; calling it {new!r}")
+            name = new
+        else:
+            seen[name] = 0
+        out.append(name)
+    return out
+
+
+def _first_ragged_line(data: bytes, delimiter: str, width: int) -> tuple[int | None, int]:
+    text = data.decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    for row in reader:
+        if reader.line_num == 1 or not row:
+            continue
+        if len(row) != width:
+            return reader.line_num, len(row)
+    return None, 0
+
+
+def _row_lines(path: Path | None, delimiter: str) -> npt.NDArray[np.int64]:
+    """Exact line of each data row, counted with Python's csv module (quoted newlines, blank lines)."""
+    assert path is not None
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    out: list[int] = []
+    start = 1
+    for row in reader:
+        if start > 1 and row:
+            out.append(start)
+        start = reader.line_num + 1
+    return np.asarray(out, dtype=np.int64)

@@ -1,0 +1,380 @@
+"""Tables: delimited label strings, one column per label (wide), one row per label (long)."""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Collection
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from labelprep.errors import InputError
+from labelprep.readers.base import Annotations, ReadOptions
+from labelprep.readers.table import (
+    LABELS_COLUMNS,
+    PATH_COLUMNS,
+    Table,
+    find_column,
+    norm_name,
+)
+
+__all__ = [
+    "read_delimited",
+    "read_wide",
+    "read_long",
+    "split_labels",
+    "sniff_separator",
+    "wide_label_columns",
+    "WHITESPACE",
+]
+
+WHITESPACE = "whitespace"
+_SEP_CANDIDATES = ("|", ";", ",")
+_SEP_WORDS = {"space": WHITESPACE, " ": WHITESPACE, WHITESPACE: WHITESPACE, "tab": "\t", "\\t": "\t", "pipe": "|"}
+LONG_LABEL_COLUMNS = ("labelname", "label", "class", "classname", "category", "tag", "labels", "tags")
+CONFIDENCE_COLUMNS = ("confidence", "score", "present", "flag")
+_WIDE_VALUES = {"": None, "1": 1, "1.0": 1, "0": 0, "0.0": 0, "-1": -1, "-1.0": -1,
+                "1.": 1, "0.": 0, "-1.": -1, "true": 1, "false": 0, "True": 1, "False": 0}  # fmt: skip
+
+
+def normalise_sep(sep: str | None) -> str | None:
+    if sep is None:
+        return None
+    return _SEP_WORDS.get(sep.lower() if sep.strip() else sep, sep)
+
+
+def sniff_separator(cells: pa.ChunkedArray | pa.Array, none_labels: Collection[str] = ()) -> str | None:
+    """Pick the label separator used inside cells: '|', ';', ',', whitespace, or None (one label)."""
+    cells = pc.utf8_trim_whitespace(cells)
+    if none_labels:
+        cells = pc.filter(cells, pc.invert(pc.is_in(cells, pa.array(list(none_labels), pa.string()))))
+    for cand in _SEP_CANDIDATES:
+        if pc.sum(pc.count_substring(cells, cand)).as_py():
+            return cand
+    if pc.any(pc.match_substring_regex(cells, r"\s")).as_py():
+        return WHITESPACE
+    return None
+
+
+def _is_list_literal(cells: pa.ChunkedArray) -> npt.NDArray[np.bool_]:
+    t = pc.utf8_trim_whitespace(cells)
+    m = pc.and_(pc.starts_with(t, "["), pc.ends_with(t, "]"))
+    return np.asarray(pc.fill_null(m, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _parse_list(cell: str) -> list[str] | None:
+    try:
+        value = json.loads(cell)
+    except ValueError:
+        try:
+            value = ast.literal_eval(cell.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None
+    if not isinstance(value, (list, tuple)):
+        return None
+    out = []
+    for v in value:
+        if isinstance(v, (list, tuple, dict)) or v is None:
+            return None
+        out.append(v if isinstance(v, str) else str(v))
+    return out
+
+
+def split_labels(
+    cells: pa.ChunkedArray | pa.Array,
+    sep: str | None,
+    *,
+    source: str = "",
+    lines: npt.NDArray[np.int64] | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str], int]:
+    """Split label cells into (row, code, names) pairs, vectorised with Arrow.
+
+    Cells holding a Python or JSON list literal (``['dog', 'cat']``) are parsed as
+    lists; other cells are split on ``sep`` (``WHITESPACE`` for runs of white
+    space, None for one label per cell). Labels are stripped; blank ones dropped.
+    Returns the pairs and the number of list-literal cells.
+    """
+    if isinstance(cells, pa.Array):
+        cells = pa.chunked_array([cells])
+    cells = pc.fill_null(cells.cast(pa.string()), "")
+    n = len(cells)
+    literal = _is_list_literal(cells)
+    n_literal = int(literal.sum())
+    if n_literal:
+        rows_l: list[int] = []
+        labs_l: list[str] = []
+        idx = np.flatnonzero(literal)
+        values = pc.take(cells, pa.array(idx)).to_pylist()
+        for i, cell in zip(idx.tolist(), values, strict=True):
+            parsed = _parse_list(cell)
+            if parsed is None:
+                line = int(lines[i]) if lines is not None else None
+                raise InputError(
+                    f"cell looks like a list but cannot be parsed: {cell[:80]!r}",
+                    file=source or None,
+                    line=line,
+                    hint="write lists as JSON '[\"dog\", \"cat\"]' or Python \"['dog', 'cat']\"",
+                )
+            rows_l.extend([i] * len(parsed))
+            labs_l.extend(parsed)
+        plain = pc.filter(cells, pa.array(~literal))
+        plain_rows = np.flatnonzero(~literal)
+    else:
+        plain = cells
+        plain_rows = None
+
+    if sep is None:
+        lists = pc.split_pattern(plain, "\x00\x00never\x00")
+    elif sep == WHITESPACE:
+        lists = pc.split_pattern_regex(pc.utf8_trim_whitespace(plain), r"\s+")
+    else:
+        lists = pc.split_pattern(plain, sep)
+    lengths = np.asarray(pc.fill_null(pc.list_value_length(lists), 0).to_numpy(), dtype=np.int64)
+    flat = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    base = np.arange(len(plain), dtype=np.int64) if plain_rows is None else plain_rows
+    rows = np.repeat(base, lengths)
+    if n_literal:
+        flat = pa.concat_arrays(
+            [c for c in pa.chunked_array(flat).chunks]
+            + [pc.utf8_trim_whitespace(pa.array(labs_l, pa.string()))]
+        )
+        rows = np.concatenate([rows, np.asarray(rows_l, dtype=np.int64)])
+    keep = pc.not_equal(flat, "")
+    keep_np = np.asarray(pc.fill_null(keep, False).to_numpy(zero_copy_only=False), dtype=bool)
+    flat = pc.filter(flat, keep)
+    rows = rows[keep_np]
+    enc = pc.dictionary_encode(flat)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    names = enc.dictionary.to_pylist()
+    del n
+    return rows, codes, names, n_literal
+
+
+def _carry(table: Table, opts: ReadOptions, exclude: tuple[str, ...] = ()) -> dict[str, npt.NDArray[np.object_]]:
+    cols: dict[str, npt.NDArray[np.object_]] = {}
+    if opts.split_col:
+        name = find_column(table, opts.split_col, (), role="split", option="--split-col")
+        assert name is not None
+        cols["split"] = table.strings(name)
+    if opts.group_col:
+        name = find_column(table, opts.group_col, (), role="group", option="--group-col")
+        assert name is not None
+        cols["group"] = table.strings(name)
+    for keep in opts.keep_cols:
+        name = find_column(table, keep, (), role="kept", option="--keep-cols")
+        assert name is not None
+        cols[name] = table.strings(name)
+    return cols
+
+
+def read_delimited(table: Table, opts: ReadOptions, none_labels: Collection[str] = ()) -> Annotations:
+    """One row per image; a cell of labels joined by a separator or written as a list literal."""
+    notes = list(table.notes)
+    path_col = find_column(table, opts.path_col, PATH_COLUMNS, role="path", option="--path-col")
+    assert path_col is not None
+    labels_col = find_column(
+        table, opts.labels_col, LABELS_COLUMNS, role="labels", option="--labels-col", exclude=(path_col,)
+    )
+    assert labels_col is not None
+    notes.append(f"path column {path_col!r}, labels column {labels_col!r}")
+    cells = table.column(labels_col)
+    sep = normalise_sep(opts.sep)
+    if sep is None:
+        literal = _is_list_literal(cells)
+        plain = pc.filter(cells, pa.array(~literal)) if literal.any() else cells
+        sep = sniff_separator(plain, none_labels)
+        shown = {None: "none (one label per cell)", WHITESPACE: "whitespace"}.get(sep, repr(sep))
+        notes.append(f"label separator: {shown} (detected; force it with --sep)")
+    rows, codes, names, n_literal = split_labels(
+        cells, sep, source=table.source, lines=table.lines() if table._exact_lines else None
+    )
+    if n_literal:
+        notes.append(f"{n_literal} cell(s) hold list literals, parsed as lists")
+    return Annotations(
+        source=table.source,
+        format="delimited",
+        paths=table.strings(path_col),
+        lines=table.lines(),
+        row=rows,
+        code=codes,
+        names=names,
+        value=np.ones(len(rows), dtype=np.int8),
+        columns=_carry(table, opts),
+        notes=notes,
+    )
+
+
+def wide_label_columns(table: Table, exclude: Collection[str]) -> list[str]:
+    """Columns whose every cell is 1/0/-1/blank (or 1.0/0.0/-1.0), not all blank."""
+    out = []
+    for name in table.columns:
+        if name in exclude or name.startswith("_extra_"):
+            continue
+        uniq = pc.unique(pc.utf8_trim_whitespace(table.column(name))).to_pylist()
+        if uniq and all(u is None or u in _WIDE_VALUES for u in uniq) and any(
+            u not in (None, "") for u in uniq
+        ):
+            out.append(name)
+    return out
+
+
+def read_wide(table: Table, opts: ReadOptions) -> Annotations:
+    """One column per label, cells 1/0/-1/blank; column order is the vocabulary order."""
+    notes = list(table.notes)
+    path_col = find_column(table, opts.path_col, PATH_COLUMNS, role="path", option="--path-col")
+    assert path_col is not None
+    carried = {c for c in (opts.split_col, opts.group_col, *opts.keep_cols) if c}
+    if opts.label_cols:
+        label_cols = []
+        for c in opts.label_cols:
+            found = find_column(table, c, (), role="label", option="--label-cols")
+            assert found is not None
+            label_cols.append(found)
+    else:
+        label_cols = wide_label_columns(table, exclude={path_col, *carried})
+        if not label_cols:
+            raise InputError(
+                "no label columns found (columns whose cells are all 1, 0, -1 or blank)",
+                file=table.source,
+                line=1,
+                hint="name them with --label-cols",
+            )
+        notes.append(f"path column {path_col!r}, {len(label_cols)} label column(s) detected: "
+                     + ", ".join(label_cols[:8]) + (" ..." if len(label_cols) > 8 else ""))  # fmt: skip
+    if opts.uncertain not in ("keep", "zero", "one"):
+        raise InputError(f"--uncertain must be keep, zero or one, not {opts.uncertain!r}")
+    uncertain_to = {"keep": -1, "zero": 0, "one": 1}[opts.uncertain]
+    lines = table.lines()
+    rows_all, codes_all, vals_all = [], [], []
+    keys = pa.array(list(_WIDE_VALUES), pa.string())
+    mapped = np.array([-9 if v is None else v for v in _WIDE_VALUES.values()], dtype=np.int8)
+    n_uncertain = 0
+    for k, name in enumerate(label_cols):
+        cells = pc.fill_null(pc.utf8_trim_whitespace(table.column(name)), "")
+        idx = pc.index_in(cells, value_set=keys)
+        idx_np = np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        bad = np.flatnonzero(idx_np < 0)
+        if len(bad):
+            i = int(bad[0])
+            raise InputError(
+                f"label column {name!r} holds {cells[i].as_py()!r}; expected 1, 0, -1 or blank",
+                file=table.source,
+                line=int(lines[i]),
+                hint="leave this column out of --label-cols",
+            )
+        vals = mapped[idx_np]
+        n_uncertain += int((vals == -1).sum())
+        vals = np.where(vals == -1, uncertain_to, vals).astype(np.int8)
+        present = np.flatnonzero(vals != -9)  # blank means not mentioned: no pair
+        rows_all.append(present)
+        codes_all.append(np.full(len(present), k, dtype=np.int64))
+        vals_all.append(vals[present])
+    if n_uncertain:
+        notes.append(f"{n_uncertain} uncertain (-1) cell(s): --uncertain {opts.uncertain}")
+    return Annotations(
+        source=table.source,
+        format="wide",
+        paths=table.strings(path_col),
+        lines=lines,
+        row=np.concatenate(rows_all) if rows_all else np.zeros(0, np.int64),
+        code=np.concatenate(codes_all) if codes_all else np.zeros(0, np.int64),
+        names=list(label_cols),
+        value=np.concatenate(vals_all) if vals_all else np.zeros(0, np.int8),
+        declared=list(label_cols),
+        columns=_carry(table, opts),
+        notes=notes,
+    )
+
+
+def read_long(table: Table, opts: ReadOptions) -> Annotations:
+    """One row per (image, label), with an optional confidence where 0 means verified absent."""
+    notes = list(table.notes)
+    path_col = find_column(table, opts.path_col, PATH_COLUMNS, role="path", option="--path-col")
+    assert path_col is not None
+    label_col = find_column(
+        table, opts.labels_col, LONG_LABEL_COLUMNS, role="label", option="--labels-col", exclude=(path_col,)
+    )
+    assert label_col is not None
+    conf_col = opts.confidence_col
+    if conf_col is not None:
+        conf_col = find_column(table, conf_col, (), role="confidence", option="--confidence-col")
+    else:
+        conf_col = find_column(
+            table, None, CONFIDENCE_COLUMNS, role="confidence", option="--confidence-col",
+            exclude=(path_col, label_col), required=False,
+        )  # fmt: skip
+    notes.append(
+        f"path column {path_col!r}, label column {label_col!r}"
+        + (f", confidence column {conf_col!r} (0 = verified absent)" if conf_col else "")
+    )
+    cells = pc.fill_null(pc.utf8_trim_whitespace(table.column(label_col)), "")
+    lines = table.lines()
+    enc = pc.dictionary_encode(cells).combine_chunks()
+    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    names = enc.dictionary.to_pylist()
+    values = np.ones(len(codes), dtype=np.int8)
+    if conf_col is not None:
+        raw = pc.utf8_trim_whitespace(table.column(conf_col))
+        try:
+            conf = pc.cast(raw, pa.float64())
+        except pa.ArrowInvalid:
+            as_np = raw.to_numpy(zero_copy_only=False)
+            for i, v in enumerate(as_np):
+                try:
+                    float(v)
+                except (TypeError, ValueError):
+                    raise InputError(
+                        f"confidence {v!r} is not a number",
+                        file=table.source,
+                        line=int(lines[i]),
+                        hint=f"column {conf_col!r} must hold numbers (1 present, 0 verified absent)",
+                    ) from None
+            raise
+        conf_np = np.asarray(pc.fill_null(conf, 1.0).to_numpy(zero_copy_only=False), dtype=np.float64)
+        values = (conf_np > 0).astype(np.int8)
+    rows = np.arange(len(codes), dtype=np.int64)
+    blank = np.flatnonzero(np.asarray([n == "" for n in names], dtype=bool)[codes]) if "" in names else []
+    if len(blank):
+        keep = np.ones(len(codes), dtype=bool)
+        keep[blank] = False
+        rows, codes, values = rows[keep], codes[keep], values[keep]
+        notes.append(f"{len(blank)} row(s) with a blank label: kept as images without that label")
+    return Annotations(
+        source=table.source,
+        format="long",
+        paths=table.strings(path_col),
+        lines=lines,
+        row=rows,
+        code=codes,
+        names=names,
+        value=values,
+        columns=_carry(table, opts),
+        notes=notes,
+    )
+
+
+def looks_long(table: Table, opts: ReadOptions) -> bool:
+    """A table is long when a confidence column exists, or paths repeat and no cell has a separator."""
+    path_col = find_column(table, opts.path_col, PATH_COLUMNS, role="path", option="--path-col", required=False)
+    if path_col is None:
+        return False
+    if opts.confidence_col:
+        return True
+    label_col = find_column(
+        table, opts.labels_col, LONG_LABEL_COLUMNS, role="label", option="--labels-col",
+        exclude=(path_col,), required=False,
+    )  # fmt: skip
+    if label_col is None:
+        return False
+    if find_column(table, None, CONFIDENCE_COLUMNS, role="", option="", exclude=(path_col, label_col), required=False):
+        return True
+    paths = table.column(path_col)
+    if pc.count_distinct(paths).as_py() == len(paths):
+        return False
+    cells = table.column(label_col)
+    return sniff_separator(cells) is None or norm_name(label_col) in ("labelname", "label", "class")
