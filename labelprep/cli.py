@@ -79,9 +79,9 @@ def source_options(func: F) -> F:
 def main() -> None:
     """Make multi-label image datasets ready to train on: convert, validate, export.
 
+    \b
     Example:
-
-        labelprep convert examples/multilabel/labels.csv -o labels.parquet
+        labelprep convert examples/shapes/labels.csv -o labels.parquet
     """
 
 
@@ -100,8 +100,8 @@ def convert(source: str, output: str, quiet: bool, **options: Any) -> None:
     label, or images with sidecar .txt tag files). The form is detected and the
     decision printed.
 
+    \b
     Example:
-
         labelprep convert Data_Entry_2017.csv -o cxr.parquet \\
             --none-label "No Finding" --find-images --group-col "Patient ID"
     """

@@ -321,12 +321,12 @@ def frame_from_matrix(
     carried: Mapping[str, npt.ArrayLike] | None = None,
 ) -> pd.DataFrame:
     """Assemble ``path``, label columns (from a label-major matrix), then carried columns."""
-    labels = pd.DataFrame(mat.T, columns=pd.Index(list(vocabulary), dtype=object), copy=False)
+    labels = pd.DataFrame(mat.T, columns=pd.Index(list(vocabulary), dtype="str"), copy=False)
     path = pd.Series(pa.array(paths, pa.string()).to_pandas(), name="path", dtype="str")
     parts = [path.to_frame(), labels]
     if carried:
         order = [c for c in ("split", "group") if c in carried] + [c for c in carried if c not in ("split", "group")]
         parts.append(pd.DataFrame({c: pd.Series(np.asarray(carried[c], dtype=object), dtype="str") for c in order}))
     frame = pd.concat(parts, axis=1)
-    frame.columns = pd.Index([str(c) for c in frame.columns], dtype=object)
+    frame.columns = pd.Index([str(c) for c in frame.columns], dtype="str")
     return frame

@@ -201,7 +201,7 @@ def read_jsonl(path: Path, opts: ReadOptions) -> Annotations:
     source = str(path)
     text = _read_text(path)
     records, lines = [], []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:

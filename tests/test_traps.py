@@ -1,0 +1,748 @@
+"""Every trap of the real-world annotation forms (FORMATS.md), written as the real files look.
+
+Each test builds a tiny copy of a dataset's annotation file in ``tmp_path`` (headers
+and cell styles copied from the real thing) and asserts the exact frame: columns,
+vocabulary order, values and dtypes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import labelprep
+from labelprep.cli import main
+from labelprep.errors import ConflictError
+
+# ---------------------------------------------------------------------------
+# helpers: write files exactly as given, tiny images, the expected frame
+# ---------------------------------------------------------------------------
+
+Row = tuple  # (path, labels, *carried): labels is an iterable of positive names or a {label: value} dict
+
+
+def write(path: Path, text: str, *, crlf: bool = False, bom: bool = False, encoding: str = "utf-8") -> Path:
+    """Write ``text`` byte for byte (no newline translation); optionally CRLF line ends and a UTF-8 BOM."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if crlf:
+        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    data = text.encode(encoding)
+    if bom:
+        data = b"\xef\xbb\xbf" + data
+    path.write_bytes(data)
+    return path
+
+
+def write_json(path: Path, data: object) -> Path:
+    return write(path, json.dumps(data, indent=2))
+
+
+def image(path: Path, shade: int = 0) -> Path:
+    """A 2x2 image (PNG or JPEG after the suffix); different shades give different bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (2, 2), (shade, shade, shade)).save(path)
+    return path
+
+
+def expected(vocab: Sequence[str], rows: Iterable[Row], carried: Sequence[str] = ()) -> pd.DataFrame:
+    """The canonical frame: path (str), one int8 column per label in ``vocab`` order, carried str columns."""
+    records = []
+    for path, labels, *rest in rows:
+        values = dict(labels) if isinstance(labels, Mapping) else {lab: 1 for lab in labels}
+        assert set(values) <= set(vocab), f"test bug: {set(values) - set(vocab)} not in the vocabulary"
+        records.append([path, *(values.get(lab, 0) for lab in vocab), *rest])
+    cols = ["path", *vocab, *carried]
+    frame = pd.DataFrame(records, columns=cols) if records else pd.DataFrame({c: [] for c in cols})
+    for c in vocab:
+        frame[c] = frame[c].astype("int8")
+    for c in ("path", *carried):
+        frame[c] = frame[c].astype("str")
+    return frame
+
+
+def assert_frame(
+    conv: labelprep.Conversion, vocab: Sequence[str], rows: Iterable[Row], carried: Sequence[str] = ()
+) -> None:
+    assert list(conv.vocabulary) == list(vocab)
+    assert list(conv.frame.columns) == ["path", *vocab, *carried]
+    pd.testing.assert_frame_equal(conv.frame, expected(vocab, rows, carried), check_column_type=False)
+
+
+def ledger_rows(conv: labelprep.Conversion) -> list[tuple[int | None, str, str]]:
+    return [(e.line, e.path, e.reason) for e in conv.ledger]
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root`` (relative POSIX path -> digest)."""
+    out = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for f in files:
+            p = Path(dirpath) / f
+            out[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def cli_convert(*args: str) -> str:
+    result = CliRunner().invoke(main, ["convert", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+# ---------------------------------------------------------------------------
+# Delimited string column: NIH ChestX-ray14
+# ---------------------------------------------------------------------------
+
+CXR_HEADER = (
+    "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,"
+    "OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]"
+)
+CXR_ROWS = [
+    "00000001_000.png,Cardiomegaly,0,1,58,M,PA,2682,2749,0.143,0.143",
+    "00000001_001.png,Cardiomegaly|Emphysema,1,1,58,M,PA,2894,2729,0.143,0.143",
+    "00000001_002.png,Cardiomegaly|Effusion,2,1,58,M,PA,2500,2048,0.168,0.168",
+    "00000002_000.png,No Finding,0,2,81,M,PA,2500,2048,0.171,0.171",
+    "00000003_000.png,Hernia,0,3,81,F,PA,2582,2991,0.143,0.143",
+]
+CXR_VOCAB = ["Cardiomegaly", "Effusion", "Emphysema", "Hernia"]
+CXR_EXPECTED = [
+    ("images_001/images/00000001_000.png", ["Cardiomegaly"], "1", "PA"),
+    ("images_001/images/00000001_001.png", ["Cardiomegaly", "Emphysema"], "1", "PA"),
+    ("images_001/images/00000001_002.png", ["Cardiomegaly", "Effusion"], "1", "PA"),
+    ("images_002/images/00000002_000.png", [], "2", "PA"),
+    ("images_002/images/00000003_000.png", ["Hernia"], "3", "PA"),
+]
+
+
+def make_cxr(root: Path, *, header_comma: bool, row_comma: bool) -> Path:
+    """Data_Entry_2017.csv beside images_001/images/ and images_002/images/."""
+    header = CXR_HEADER + ("," if header_comma else "")
+    rows = [r + ("," if row_comma else "") for r in CXR_ROWS]
+    src = write(root / "Data_Entry_2017.csv", "\n".join([header, *rows]) + "\n")
+    for path, *_ in CXR_EXPECTED:
+        image(root / path)
+    return src
+
+
+@pytest.mark.parametrize(
+    ("header_comma", "row_comma"),
+    [(False, True), (True, True), (False, False)],
+    ids=["rows-trailing-comma", "header-and-rows-trailing-comma", "no-trailing-comma"],
+)
+def test_chestxray14(tmp_path: Path, header_comma: bool, row_comma: bool) -> None:
+    src = make_cxr(tmp_path, header_comma=header_comma, row_comma=row_comma)
+    conv = labelprep.convert(
+        src, none_label=["No Finding"], find_images=True, group_col="Patient ID", keep_cols=["View Position"]
+    )
+    assert conv.format == "delimited"
+    assert_frame(conv, CXR_VOCAB, CXR_EXPECTED, carried=["group", "View Position"])
+    assert "No Finding" not in conv.frame.columns
+    assert conv.ledger == []
+
+
+def test_chestxray14_through_the_cli(tmp_path: Path) -> None:
+    src = make_cxr(tmp_path / "cxr", header_comma=False, row_comma=True)
+    out = tmp_path / "cxr.parquet"
+    cli_convert(str(src), "-o", str(out), "--none-label", "No Finding", "--find-images", "--group-col", "Patient ID")
+    frame, vocab = labelprep.read_frame(out)
+    assert list(vocab) == CXR_VOCAB
+    expect = expected(CXR_VOCAB, [r[:3] for r in CXR_EXPECTED], carried=["group"])
+    pd.testing.assert_frame_equal(frame, expect, check_dtype=False, check_column_type=False)
+    assert frame[CXR_VOCAB].dtypes.eq("int8").all()
+
+
+# ---------------------------------------------------------------------------
+# Planet, Plant Pathology 2021, Human Protein Atlas, pandas list round trips
+# ---------------------------------------------------------------------------
+
+PLANET = """image_name,tags
+train_0,haze primary
+train_1,agriculture clear primary water
+train_2,clear primary
+train_3,clear primary blow_down
+"""
+PLANET_VOCAB = ["agriculture", "blow_down", "clear", "haze", "primary", "water"]
+PLANET_LABELS = [
+    ["haze", "primary"],
+    ["agriculture", "clear", "primary", "water"],
+    ["clear", "primary"],
+    ["clear", "primary", "blow_down"],
+]
+
+
+@pytest.mark.parametrize(
+    ("template", "root_sub", "prefix"),
+    [("{}.jpg", "train-jpg", ""), ("train-jpg/{}.jpg", None, "train-jpg/")],
+    ids=["images-root", "template-folder"],
+)
+def test_planet_ids_without_extension(tmp_path: Path, template: str, root_sub: str | None, prefix: str) -> None:
+    src = write(tmp_path / "train_v2.csv", PLANET)
+    for i in range(4):
+        image(tmp_path / "train-jpg" / f"train_{i}.jpg")
+    conv = labelprep.convert(
+        src, path_template=template, images_root=tmp_path / root_sub if root_sub else None
+    )
+    rows = [(f"{prefix}train_{i}.jpg", labs) for i, labs in enumerate(PLANET_LABELS)]
+    assert_frame(conv, PLANET_VOCAB, rows)
+
+
+PLANT = """image,labels
+800113bb65efe69e.jpg,healthy
+8002cb321f8bfcdf.jpg,scab frog_eye_leaf_spot complex
+80070f7fb5e2ccaa.jpg,scab
+800cbf0ff87721f8.jpg,complex
+800f85dc5f407aef.jpg,rust
+8021b94d437eb7d3.jpg,frog_eye_leaf_spot
+80aa0a9d1a0a6bdf.jpg,powdery_mildew
+8038d4f4e9bc3e9b.jpg,rust complex
+80bc7d353e163e85.jpg,scab frog_eye_leaf_spot
+80e8e0e2ad1c7a0c.jpg,powdery_mildew complex
+"""
+PLANT_LABELS = [
+    ["healthy"],
+    ["scab", "frog_eye_leaf_spot", "complex"],
+    ["scab"],
+    ["complex"],
+    ["rust"],
+    ["frog_eye_leaf_spot"],
+    ["powdery_mildew"],
+    ["rust", "complex"],
+    ["scab", "frog_eye_leaf_spot"],
+    ["powdery_mildew", "complex"],
+]
+
+
+@pytest.mark.parametrize("none_label", [[], ["healthy"]], ids=["healthy-is-a-label", "healthy-is-none"])
+def test_plant_pathology_six_labels_not_combinations(tmp_path: Path, none_label: list[str]) -> None:
+    src = write(tmp_path / "train.csv", PLANT)
+    conv = labelprep.convert(src, none_label=none_label)
+    vocab = ["complex", "frog_eye_leaf_spot", "healthy", "powdery_mildew", "rust", "scab"]
+    if none_label:
+        vocab.remove("healthy")
+    paths = [line.split(",")[0] for line in PLANT.splitlines()[1:]]
+    rows = [(p, [lab for lab in labs if lab in vocab]) for p, labs in zip(paths, PLANT_LABELS, strict=True)]
+    assert_frame(conv, vocab, rows)
+
+
+HPA = """Id,Target
+00070df0-bbc3-11e8-b2bc-ac1f6b6435d0,16 0
+000a6c98-bb9b-11e8-b2b9-ac1f6b6435d0,7 1 2 0
+000a9596-bbc4-11e8-b2bc-ac1f6b6435d0,5
+000c99ba-bba4-11e8-b2b9-ac1f6b6435d0,1
+"""
+HPA_NAMES = [
+    "Nucleoplasm", "Nuclear membrane", "Nucleoli", "Nucleoli fibrillar center", "Nuclear speckles",
+    "Nuclear bodies", "Endoplasmic reticulum", "Golgi apparatus", "Peroxisomes", "Endosomes", "Lysosomes",
+    "Intermediate filaments", "Actin filaments", "Focal adhesion sites", "Microtubules", "Microtubule ends",
+    "Cytokinetic bridge",
+]  # fmt: skip
+HPA_MAPS = {
+    "csv-no-header": ("map.csv", "".join(f"{i},{n}\n" for i, n in enumerate(HPA_NAMES))),
+    "csv-header": ("map.csv", "Id,Name\n" + "".join(f"{i},{n}\n" for i, n in enumerate(HPA_NAMES))),
+    "json-object": ("map.json", json.dumps({str(i): n for i, n in enumerate(HPA_NAMES)})),
+    "json-list": ("map.json", json.dumps(HPA_NAMES)),
+}
+
+
+@pytest.mark.parametrize("form", list(HPA_MAPS))
+def test_hpa_integer_ids_with_label_map(tmp_path: Path, form: str) -> None:
+    src = write(tmp_path / "train.csv", HPA)
+    name, text = HPA_MAPS[form]
+    lmap = write(tmp_path / name, text)
+    conv = labelprep.convert(src, label_map=lmap, path_template="train/{}_green.png")
+    vocab = ["Cytokinetic bridge", "Golgi apparatus", "Nuclear bodies", "Nuclear membrane", "Nucleoli", "Nucleoplasm"]
+    ids = [line.split(",")[0] for line in HPA.splitlines()[1:]]
+    labels = [
+        ["Cytokinetic bridge", "Nucleoplasm"],
+        ["Golgi apparatus", "Nuclear membrane", "Nucleoli", "Nucleoplasm"],
+        ["Nuclear bodies"],
+        ["Nuclear membrane"],
+    ]
+    assert_frame(conv, vocab, [(f"train/{i}_green.png", labs) for i, labs in zip(ids, labels, strict=True)])
+
+
+LIST_LABELS = [["dog", "cat"], ["dog"], [], ["dog's toy", "cat"], ["tabby, tabby cat"]]
+
+
+@pytest.mark.parametrize("style", ["python", "json"])
+def test_pandas_list_column_round_trip(tmp_path: Path, style: str) -> None:
+    cells = LIST_LABELS if style == "python" else [json.dumps(v) for v in LIST_LABELS]
+    src = tmp_path / "labels.csv"
+    pd.DataFrame({"image": [f"{i}.jpg" for i in range(5)], "labels": cells}).to_csv(src, index=False)
+    text = src.read_text()
+    assert ("['dog', 'cat']" if style == "python" else '""dog"", ""cat""') in text  # as pandas writes it
+    conv = labelprep.convert(src)
+    vocab = ["cat", "dog", "dog's toy", "tabby, tabby cat"]
+    assert_frame(conv, vocab, [(f"{i}.jpg", labs) for i, labs in enumerate(LIST_LABELS)])
+
+
+# ---------------------------------------------------------------------------
+# One column per label: CheXpert, Roboflow
+# ---------------------------------------------------------------------------
+
+CHEXPERT_LABELS = [
+    "No Finding", "Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opacity", "Lung Lesion", "Edema",
+    "Consolidation", "Pneumonia", "Atelectasis", "Pneumothorax", "Pleural Effusion", "Pleural Other",
+    "Fracture", "Support Devices",
+]  # fmt: skip
+CHEXPERT = "Path,Sex,Age,Frontal/Lateral,AP/PA," + ",".join(CHEXPERT_LABELS) + """
+CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg,Female,68,Frontal,AP,1.0,,,,,,,,,0.0,,,,1.0
+CheXpert-v1.0-small/train/patient00002/study2/view1_frontal.jpg,Female,87,Frontal,AP,,,-1.0,1.0,,-1.0,-1.0,,-1.0,,-1.0,,1.0,
+CheXpert-v1.0-small/train/patient00002/study1/view1_frontal.jpg,Female,83,Frontal,AP,,,,1.0,,,-1.0,,,,,,1.0,
+CheXpert-v1.0-small/train/patient00002/study1/view2_lateral.jpg,Female,83,Lateral,,,,,1.0,,,-1.0,,,,,,1.0,
+CheXpert-v1.0-small/train/patient00003/study1/view1_frontal.jpg,Male,41,Frontal,AP,,,,,,1.0,,,,0.0,,,,
+CheXpert-v1.0-small/train/patient00004/study1/view1_frontal.jpg,Female,20,Frontal,PA,,0.0,,,1.0,,,-1.0,,,,1.0,,
+"""
+
+
+@pytest.mark.parametrize(("uncertain", "u"), [("keep", -1), ("zero", 0), ("one", 1)])
+def test_chexpert_wide_uncertain_policies(tmp_path: Path, uncertain: str, u: int) -> None:
+    src = write(tmp_path / "train.csv", CHEXPERT)
+    conv = labelprep.convert(src, uncertain=uncertain)
+    assert conv.format == "wide"
+    p = "CheXpert-v1.0-small/train/"
+    rows = [
+        (p + "patient00001/study1/view1_frontal.jpg", {"No Finding": 1, "Support Devices": 1}),
+        (p + "patient00002/study2/view1_frontal.jpg", {"Cardiomegaly": u, "Lung Opacity": 1, "Edema": u,
+                                                      "Consolidation": u, "Atelectasis": u, "Pleural Effusion": u,
+                                                      "Fracture": 1}),  # fmt: skip
+        (p + "patient00002/study1/view1_frontal.jpg", {"Lung Opacity": 1, "Consolidation": u, "Fracture": 1}),
+        (p + "patient00002/study1/view2_lateral.jpg", {"Lung Opacity": 1, "Consolidation": u, "Fracture": 1}),
+        (p + "patient00003/study1/view1_frontal.jpg", {"Edema": 1}),
+        (p + "patient00004/study1/view1_frontal.jpg", {"Lung Lesion": 1, "Pneumonia": u, "Pleural Other": 1}),
+    ]
+    assert_frame(conv, CHEXPERT_LABELS, rows)
+    assert conv.summary.uncertain == (8 if uncertain == "keep" else 0)
+
+
+def test_chexpert_label_cols_given_and_columns_carried(tmp_path: Path) -> None:
+    src = write(tmp_path / "train.csv", CHEXPERT)
+    conv = labelprep.convert(src, label_cols=["Edema", "Fracture"], keep_cols=["Sex", "AP/PA"], uncertain="zero")
+    p = "CheXpert-v1.0-small/train/"
+    rows = [
+        (p + "patient00001/study1/view1_frontal.jpg", [], "Female", "AP"),
+        (p + "patient00002/study2/view1_frontal.jpg", ["Fracture"], "Female", "AP"),
+        (p + "patient00002/study1/view1_frontal.jpg", ["Fracture"], "Female", "AP"),
+        (p + "patient00002/study1/view2_lateral.jpg", ["Fracture"], "Female", ""),
+        (p + "patient00003/study1/view1_frontal.jpg", ["Edema"], "Male", "AP"),
+        (p + "patient00004/study1/view1_frontal.jpg", [], "Female", "PA"),
+    ]
+    assert_frame(conv, ["Edema", "Fracture"], rows, carried=["Sex", "AP/PA"])
+
+
+@pytest.mark.parametrize("value_spaces", [False, True], ids=["plain-values", "spaced-values"])
+def test_roboflow_classes_csv_leading_spaces(tmp_path: Path, value_spaces: bool) -> None:
+    s = " " if value_spaces else ""
+    text = (
+        "filename, cat, dog, person\n"
+        f"img1_jpg.rf.4c2a8e1f0b.jpg,{s}1,{s}0,{s}1\n"
+        f"img2_jpg.rf.9d0e7c3b21.jpg,{s}0,{s}1,{s}0\n"
+        f"img3_jpg.rf.07aa51c6de.jpg,{s}0,{s}0,{s}0\n"
+    )
+    src = write(tmp_path / "train" / "_classes.csv", text)
+    conv = labelprep.convert(src)
+    rows = [
+        ("img1_jpg.rf.4c2a8e1f0b.jpg", ["cat", "person"]),
+        ("img2_jpg.rf.9d0e7c3b21.jpg", ["dog"]),
+        ("img3_jpg.rf.07aa51c6de.jpg", []),
+    ]
+    assert_frame(conv, ["cat", "dog", "person"], rows)
+    assert conv.images_root == tmp_path / "train"
+
+
+# ---------------------------------------------------------------------------
+# Long format: Open Images (Pascal VOC is not implemented yet)
+# ---------------------------------------------------------------------------
+
+OPEN_IMAGES = """ImageID,Source,LabelName,Confidence
+000002b66c9c498e,verification,/m/014sv8,1
+000002b66c9c498e,verification,/m/0138tl,0
+000002b66c9c498e,crowdsource-verified,/m/01g317,1
+000002b97e5471a0,verification,/m/0138tl,0
+000002b97e5471a0,verification,/m/05s2s,1
+0000048549557964,verification,/m/0138tl,0
+"""
+OI_CLASSES = "/m/011k07,Tortoise\n/m/014sv8,Human eye\n/m/0138tl,Toy\n/m/01g317,Person\n/m/05s2s,Plant\n"
+
+
+@pytest.mark.parametrize("header", [True, False], ids=["descriptions-header", "descriptions-no-header"])
+def test_open_images_long_with_mids_and_verified_absent(tmp_path: Path, header: bool) -> None:
+    src = write(tmp_path / "oidv6-train-annotations-human-imagelabels.csv", OPEN_IMAGES)
+    lmap = write(tmp_path / "class-descriptions.csv", ("LabelName,DisplayName\n" if header else "") + OI_CLASSES)
+    conv = labelprep.convert(src, label_map=lmap, path_template="{}.jpg")
+    assert conv.format == "long"
+    rows = [
+        ("000002b66c9c498e.jpg", ["Human eye", "Person"]),
+        ("000002b97e5471a0.jpg", ["Plant"]),
+        ("0000048549557964.jpg", []),
+    ]
+    # Toy is only ever verified absent: it is in the vocabulary and never positive
+    assert_frame(conv, ["Human eye", "Person", "Plant", "Toy"], rows)
+    assert conv.summary.empty_label_sets == 1
+
+
+def test_open_images_confidence_col_given(tmp_path: Path) -> None:
+    text = OPEN_IMAGES.replace("Confidence", "Verified")
+    src = write(tmp_path / "labels.csv", text)
+    lmap = write(tmp_path / "class-descriptions.csv", OI_CLASSES)
+    conv = labelprep.convert(src, confidence_col="Verified", label_map=lmap)
+    rows = [
+        ("000002b66c9c498e", ["Human eye", "Person"]),
+        ("000002b97e5471a0", ["Plant"]),
+        ("0000048549557964", []),
+    ]
+    assert_frame(conv, ["Human eye", "Person", "Plant", "Toy"], rows)
+
+
+@pytest.mark.skip(reason="Pascal VOC ImageSets/Main/<class>_trainval.txt is not implemented yet")
+def test_pascal_voc_imagesets() -> None:  # pragma: no cover
+    pass
+
+
+# ---------------------------------------------------------------------------
+# JSON: COCO, Label Studio, FiftyOne, Hugging Face metadata.jsonl
+# ---------------------------------------------------------------------------
+
+
+def test_coco_noncontiguous_ids_boxes_and_unannotated_images(tmp_path: Path) -> None:
+    def box(ann_id: int, image_id: int, cat: int) -> dict[str, object]:
+        return {"id": ann_id, "image_id": image_id, "category_id": cat, "bbox": [1.0, 2.0, 3.0, 4.0],
+                "area": 12.0, "iscrowd": 0, "segmentation": []}  # fmt: skip
+
+    coco = {
+        "info": {"description": "COCO 2017 Dataset"},
+        "licenses": [],
+        "images": [
+            {"id": 397133, "file_name": "000000397133.jpg", "height": 427, "width": 640},
+            {"id": 37777, "file_name": "000000037777.jpg", "height": 230, "width": 352},
+            {"id": 252219, "file_name": "000000252219.jpg", "height": 428, "width": 640},
+            {"id": 87038, "file_name": "000000087038.jpg", "height": 480, "width": 640},
+        ],
+        "annotations": [
+            box(1, 397133, 1), box(2, 397133, 1), box(3, 397133, 18), box(4, 397133, 1),
+            box(5, 37777, 3), box(6, 37777, 3),
+            box(7, 252219, 90), box(8, 252219, 1),
+        ],  # fmt: skip
+        "categories": [  # listed out of id order; ids are not contiguous
+            {"supercategory": "animal", "id": 18, "name": "dog"},
+            {"supercategory": "person", "id": 1, "name": "person"},
+            {"supercategory": "indoor", "id": 90, "name": "toothbrush"},
+            {"supercategory": "vehicle", "id": 3, "name": "car"},
+            {"supercategory": "indoor", "id": 88, "name": "teddy bear"},
+        ],
+    }
+    src = write_json(tmp_path / "annotations" / "instances_val2017.json", coco)
+    conv = labelprep.convert(src, images_root=tmp_path)
+    assert conv.format == "coco"
+    rows = [
+        ("000000397133.jpg", ["person", "dog"]),
+        ("000000037777.jpg", ["car"]),
+        ("000000252219.jpg", ["person", "toothbrush"]),
+        ("000000087038.jpg", []),  # no annotations: an all-zero row
+    ]
+    assert_frame(conv, ["person", "car", "dog", "teddy bear", "toothbrush"], rows)
+    assert conv.ledger == []
+
+
+def _choices(*names: str) -> list[dict[str, object]]:
+    return [{"id": "r1", "type": "choices", "from_name": "choice", "to_name": "image",
+             "value": {"choices": list(names)}}]  # fmt: skip
+
+
+def test_label_studio_upload_and_local_files_and_cancelled(tmp_path: Path) -> None:
+    tasks = [
+        {"id": 1, "data": {"image": "/data/upload/3/8f1c2a1b-dog_cat.jpg"},
+         "annotations": [{"id": 11, "result": _choices("Dog", "Cat"), "was_cancelled": False}]},
+        {"id": 2, "data": {"image": "/data/local-files/?d=photos/park/IMG_0001.jpg"},
+         "annotations": [{"id": 21, "result": _choices("Bird"), "was_cancelled": True},
+                         {"id": 22, "result": _choices("Dog"), "was_cancelled": False}]},
+        {"id": 3, "data": {"image": "/data/upload/3/c3d4e5f6-skipped.jpg"},
+         "annotations": [{"id": 31, "result": _choices("Fish"), "was_cancelled": True}]},
+        {"id": 4, "data": {"image": "/data/local-files/?d=photos/my%20park/IMG_0002.jpg"},
+         "annotations": [{"id": 41, "result": [], "was_cancelled": False}]},
+    ]  # fmt: skip
+    src = write_json(tmp_path / "project-1-at-2024-05-01.json", tasks)
+    conv = labelprep.convert(src)
+    assert conv.format == "labelstudio"
+    rows = [
+        ("8f1c2a1b-dog_cat.jpg", ["Dog", "Cat"]),
+        ("photos/park/IMG_0001.jpg", ["Dog"]),
+        ("photos/my park/IMG_0002.jpg", []),
+    ]
+    assert_frame(conv, ["Cat", "Dog"], rows)  # Bird and Fish were only in cancelled annotations
+    assert ledger_rows(conv) == [(None, "/data/upload/3/c3d4e5f6-skipped.jpg", "unlabelled")]
+
+
+@pytest.mark.parametrize("targets", ["indices", "names"])
+def test_fiftyone_targets(tmp_path: Path, targets: str) -> None:
+    classes = ["airplane", "automobile", "bird", "cat"]
+    by_index = {"000001": [0, 3], "000002": [2], "000003": []}
+    labels = by_index if targets == "indices" else {k: [classes[i] for i in v] for k, v in by_index.items()}
+    src = write_json(tmp_path / "labels.json", {"classes": classes, "labels": labels})
+    for k in by_index:
+        image(tmp_path / "data" / f"{k}.jpg")
+    conv = labelprep.convert(src)
+    assert conv.format == "fiftyone"
+    rows = [("data/000001.jpg", ["airplane", "cat"]), ("data/000002.jpg", ["bird"]), ("data/000003.jpg", [])]
+    assert_frame(conv, classes, rows)
+
+
+def test_huggingface_metadata_jsonl(tmp_path: Path) -> None:
+    lines = [
+        {"file_name": "0001.png", "labels": ["dog", "cat"]},
+        {"file_name": "0002.png", "labels": []},
+        {"file_name": "0003.png", "labels": ["cat"]},
+    ]
+    src = write(tmp_path / "metadata.jsonl", "".join(json.dumps(r) + "\n" for r in lines))
+    conv = labelprep.convert(src)
+    assert_frame(conv, ["cat", "dog"], [("0001.png", ["dog", "cat"]), ("0002.png", []), ("0003.png", ["cat"])])
+
+
+# ---------------------------------------------------------------------------
+# Folders: one folder per label, sidecar tags
+# ---------------------------------------------------------------------------
+
+
+def test_folder_same_file_in_two_label_folders(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    image(root / "dog" / "0001.jpg", shade=10)
+    image(root / "cat" / "0001.jpg", shade=10)  # same bytes: one image with two labels
+    image(root / "dog" / "0002.jpg", shade=20)
+    image(root / "person" / "0003.jpg", shade=30)
+    conv = labelprep.convert(root)
+    assert conv.format == "folder"
+    rows = [("cat/0001.jpg", ["cat", "dog"]), ("dog/0002.jpg", ["dog"]), ("person/0003.jpg", ["person"])]
+    assert_frame(conv, ["cat", "dog", "person"], rows)
+    assert ledger_rows(conv) == [(None, "dog/0001.jpg", "merged copy")]
+    assert conv.images_root == root
+
+
+def test_folder_split_level(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    image(root / "train" / "cat" / "0001.jpg", shade=10)
+    image(root / "train" / "dog" / "0001.jpg", shade=10)
+    image(root / "train" / "dog" / "0002.jpg", shade=20)
+    image(root / "val" / "cat" / "0003.jpg", shade=30)
+    image(root / "val" / "dog" / "0001.jpg", shade=40)  # same name in another split: another image
+    conv = labelprep.convert(root)
+    rows = [
+        ("train/cat/0001.jpg", ["cat", "dog"], "train"),
+        ("train/dog/0002.jpg", ["dog"], "train"),
+        ("val/dog/0001.jpg", ["dog"], "val"),
+        ("val/cat/0003.jpg", ["cat"], "val"),
+    ]
+    assert_frame(conv, ["cat", "dog"], rows, carried=["split"])
+
+
+def test_folder_copies_that_differ_in_bytes(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    image(root / "cat" / "0001.jpg", shade=10)
+    image(root / "dog" / "0001.jpg", shade=200)
+    image(root / "dog" / "0002.jpg", shade=20)
+    with pytest.raises(ConflictError) as err:
+        labelprep.convert(root)
+    assert "cat/0001.jpg vs dog/0001.jpg" in str(err.value)
+    assert "--on-conflict separate" in str(err.value)
+    conv = labelprep.convert(root, on_conflict="separate")
+    rows = [("cat/0001.jpg", ["cat"]), ("dog/0001.jpg", ["dog"]), ("dog/0002.jpg", ["dog"])]
+    assert_frame(conv, ["cat", "dog"], rows)
+
+
+def test_sidecar_tags_verbatim_missing_vs_empty(tmp_path: Path) -> None:
+    root = tmp_path / "set"
+    image(root / "img1.png")
+    write(root / "img1.txt", "1girl, tag one, tag_two, artist \\(style\\), blue sky\n")
+    image(root / "img2.png")
+    write(root / "img2.txt", "")  # empty sidecar: an image with no labels
+    image(root / "img3.png")  # no sidecar: unlabelled, left out
+    image(root / "sub" / "img4.jpg")
+    write(root / "sub" / "img4.txt", "tag one,\ntag_two\n")
+    conv = labelprep.convert(root)
+    assert conv.format == "sidecar"
+    vocab = ["1girl", "artist \\(style\\)", "blue sky", "tag one", "tag_two"]
+    rows = [
+        ("img1.png", ["1girl", "tag one", "tag_two", "artist \\(style\\)", "blue sky"]),
+        ("img2.png", []),
+        ("sub/img4.jpg", ["tag one", "tag_two"]),
+    ]
+    assert_frame(conv, vocab, rows)
+    assert ledger_rows(conv) == [(None, "img3.png", "unlabelled")]
+    assert conv.summary.dropped == {"unlabelled": 1}
+
+
+# ---------------------------------------------------------------------------
+# Text-file quirks, duplicates, conflicts, paths
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("bom", "crlf"), [(True, False), (False, True), (True, True)], ids=["bom", "crlf", "both"])
+def test_bom_crlf_quoted_fields(tmp_path: Path, bom: bool, crlf: bool) -> None:
+    text = 'image,labels,split\n"a b.jpg","cat|dog",train\n"x, y.jpg",dog,"val"\nc.jpg,"cat",train\n'
+    src = write(tmp_path / "labels.csv", text, bom=bom, crlf=crlf)
+    conv = labelprep.convert(src, split_col="split")
+    rows = [("a b.jpg", ["cat", "dog"], "train"), ("x, y.jpg", ["dog"], "val"), ("c.jpg", ["cat"], "train")]
+    assert_frame(conv, ["cat", "dog"], rows, carried=["split"])
+
+
+def test_quoted_newline_keeps_ledger_lines_right(tmp_path: Path) -> None:
+    text = 'image,labels,note\na.jpg,cat,"first\nsecond"\nb.jpg,dog,x\n\na.jpg,dog,y\n'
+    src = write(tmp_path / "labels.csv", text, crlf=True)
+    conv = labelprep.convert(src)
+    assert_frame(conv, ["cat", "dog"], [("a.jpg", ["cat", "dog"]), ("b.jpg", ["dog"])])
+    assert ledger_rows(conv) == [(6, "a.jpg", "merged duplicate")]
+
+
+def test_duplicate_rows_merged_and_in_ledger(tmp_path: Path) -> None:
+    src = write(tmp_path / "labels.csv", "image,labels\na.jpg,cat\nb.jpg,dog\na.jpg,dog\na.jpg,cat\n")
+    ledger = tmp_path / "ledger.csv"
+    conv = labelprep.convert(src, ledger=ledger)
+    assert_frame(conv, ["cat", "dog"], [("a.jpg", ["cat", "dog"]), ("b.jpg", ["dog"])])
+    assert ledger_rows(conv) == [(4, "a.jpg", "merged duplicate"), (5, "a.jpg", "merged duplicate")]
+    assert all("line 2" in e.detail for e in conv.ledger)
+    assert conv.summary.merged_duplicates == 2
+    written = pd.read_csv(ledger, keep_default_na=False)
+    assert written[["line", "path", "reason"]].values.tolist() == [[4, "a.jpg", "merged duplicate"],
+                                                                   [5, "a.jpg", "merged duplicate"]]  # fmt: skip
+
+
+def test_conflicting_split_values_for_one_image(tmp_path: Path) -> None:
+    src = write(tmp_path / "labels.csv", "image,labels,split\na.jpg,cat,train\nb.jpg,dog,val\na.jpg,dog,val\n")
+    with pytest.raises(ConflictError) as err:
+        labelprep.convert(src, split_col="split")
+    assert err.value.file == str(src) and err.value.line == 4
+    assert "'a.jpg'" in str(err.value) and "'train'" in str(err.value) and "'val'" in str(err.value)
+    # the same split listed twice is fine
+    ok = write(tmp_path / "ok.csv", "image,labels,split\na.jpg,cat,train\na.jpg,dog,train\n")
+    assert_frame(labelprep.convert(ok, split_col="split"), ["cat", "dog"], [("a.jpg", ["cat", "dog"], "train")],
+                 carried=["split"])  # fmt: skip
+
+
+def test_backslash_paths_normalised(tmp_path: Path) -> None:
+    text = "image,labels\nimages\\a.jpg,cat\n.\\images\\b.jpg,dog\nimages/a.jpg,dog\nimages\\\\sub\\c.jpg,cat\n"
+    src = write(tmp_path / "labels.csv", text)
+    conv = labelprep.convert(src)
+    rows = [("images/a.jpg", ["cat", "dog"]), ("images/b.jpg", ["dog"]), ("images/sub/c.jpg", ["cat"])]
+    assert_frame(conv, ["cat", "dog"], rows)
+    assert ledger_rows(conv) == [(4, "images/a.jpg", "merged duplicate")]
+
+
+def test_absolute_and_dotdot_paths_kept_and_flagged(tmp_path: Path) -> None:
+    inside = (tmp_path / "images" / "c.jpg").as_posix()
+    text = (
+        "image,labels\n"
+        "/data/elsewhere/a.jpg,cat\n"
+        "../shared/b.jpg,dog\n"
+        f"{inside},cat\n"
+        "images/../d.jpg,dog\n"
+        "C:\\data\\e.jpg,cat\n"
+    )
+    src = write(tmp_path / "labels.csv", text)
+    conv = labelprep.convert(src)
+    rows = [
+        ("/data/elsewhere/a.jpg", ["cat"]),
+        ("../shared/b.jpg", ["dog"]),
+        ("images/c.jpg", ["cat"]),
+        ("d.jpg", ["dog"]),
+        ("C:/data/e.jpg", ["cat"]),
+    ]
+    assert_frame(conv, ["cat", "dog"], rows)
+    notes = "\n".join(conv.notes)
+    assert "3 path(s) leave the images root" in notes
+    assert "1 absolute path(s) under the images root made relative" in notes
+
+
+# ---------------------------------------------------------------------------
+# The user's files are never touched; output is atomic
+# ---------------------------------------------------------------------------
+
+
+def _sources(tmp: Path) -> dict[str, tuple[Path, dict[str, object]]]:
+    cxr = make_cxr(tmp / "cxr", header_comma=False, row_comma=True)
+    folder = tmp / "folder"
+    image(folder / "cat" / "1.jpg", 1)
+    image(folder / "dog" / "1.jpg", 1)
+    side = tmp / "side"
+    image(side / "a.png")
+    write(side / "a.txt", "x, y")
+    wide = write(tmp / "chexpert" / "train.csv", CHEXPERT, crlf=True, bom=True)
+    return {
+        "cxr": (cxr, {"none_label": ["No Finding"], "find_images": True, "group_col": "Patient ID"}),
+        "folder": (folder, {}),
+        "sidecar": (side, {}),
+        "wide": (wide, {"uncertain": "one"}),
+    }
+
+
+@pytest.mark.parametrize("kind", ["cxr", "folder", "sidecar", "wide"])
+def test_inputs_are_byte_identical_after_convert(tmp_path: Path, kind: str) -> None:
+    src, kwargs = _sources(tmp_path / "in")[kind]
+    before = tree_digest(tmp_path / "in")
+    out = tmp_path / "out" / "labels.parquet"
+    labelprep.convert(src, out, ledger=tmp_path / "out" / "ledger.csv", **kwargs)  # type: ignore[arg-type]
+    assert tree_digest(tmp_path / "in") == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["labels.parquet", "labels.vocab.json", "ledger.csv"]
+
+
+def test_csv_output_beside_the_source_leaves_no_temp_files(tmp_path: Path) -> None:
+    src = write(tmp_path / "labels.csv", "image,labels\na.jpg,cat|dog\n")
+    before = tree_digest(tmp_path)
+    conv = labelprep.convert(src, tmp_path / "frame.csv")
+    after = tree_digest(tmp_path)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert sorted(after) == ["frame.csv", "frame.vocab.json", "labels.csv"]
+    frame, vocab = labelprep.read_frame(tmp_path / "frame.csv")
+    pd.testing.assert_frame_equal(frame, conv.frame, check_dtype=False, check_column_type=False)
+    assert list(vocab) == ["cat", "dog"]
+
+
+def test_failed_conversion_writes_nothing(tmp_path: Path) -> None:
+    src = write(tmp_path / "labels.csv", "image,labels,split\na.jpg,cat,train\na.jpg,dog,val\n")
+    before = tree_digest(tmp_path)
+    with pytest.raises(ConflictError):
+        labelprep.convert(src, tmp_path / "out.parquet", split_col="split")
+    assert tree_digest(tmp_path) == before
+
+
+def test_failure_while_writing_leaves_no_temp_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = write(tmp_path / "labels.csv", "image,labels\na.jpg,cat|dog\n")
+
+    def half_write(table: object, where: object, *args: object, **kwargs: object) -> None:
+        Path(str(where)).write_bytes(b"PAR1 partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", half_write)
+    before = tree_digest(tmp_path)
+    with pytest.raises(OSError, match="No space left"):
+        labelprep.convert(src, tmp_path / "out" / "labels.parquet")
+    after = tree_digest(tmp_path)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.rglob("*"))
+    assert not (tmp_path / "out" / "labels.parquet").exists()
+    # the vocabulary is written first; see the xfail test below
+    assert set(after) - set(before) <= {"out/labels.vocab.json"}
+
+
+@pytest.mark.xfail(reason="frameio.write_frame writes the vocabulary before the frame, and does not restore it "
+                          "when the frame write fails (frameio.py is not ours to fix)", strict=False)  # fmt: skip
+def test_failure_while_writing_keeps_the_previous_output_pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "labels.parquet"
+    labelprep.convert(write(tmp_path / "old.csv", "image,labels\na.jpg,cat\n"), out)
+    before = tree_digest(tmp_path)
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", fail)
+    new = write(tmp_path / "new.csv", "image,labels\na.jpg,dog|bird\n")
+    with pytest.raises(OSError):
+        labelprep.convert(new, out)
+    after = {k: v for k, v in tree_digest(tmp_path).items() if k != "new.csv"}
+    assert after == before  # the old frame still sits beside its own vocabulary
