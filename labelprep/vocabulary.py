@@ -136,7 +136,7 @@ class Vocabulary(Sequence[str]):
             raise VocabularyError(
                 "a vocabulary must be a JSON list of names or an object with a 'labels' list",
                 file=source,
-                hint="see schemas/vocabulary.schema.json",
+                hint="see vocabulary.schema.json in labelprep/_schemas (schemas/ in the repository)",
             )
         vocab = cls(data["labels"])
         expected = data.get("sha256")

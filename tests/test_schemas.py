@@ -449,43 +449,27 @@ def test_invalid_jsonl_rejected_by_schema_and_code(tmp_path: Path, text: str) ->
         labelprep.convert(p)
 
 
-# Documents the schema rejects but labelprep accepts or crashes on: bugs in the readers.
-# strict=True: when a reader is fixed the test passes, fails as XPASS, and the marker must go.
+# Documents the schema rejects that the readers once accepted or crashed on; now both reject them.
 CODE_BUGS = {
     "labelstudio-number-choice": pytest.param(
         "labelstudio-export.schema.json",
         [{"data": {"image": "a.jpg"}, "annotations": [{"result": [{"type": "choices", "value": {"choices": [1]}}]}]}],
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=AttributeError,
-            reason="read_labelstudio passes non-string choices on; encode crashes with AttributeError",
-        ),
     ),
     "labelstudio-choices-string": pytest.param(
         "labelstudio-export.schema.json",
         [{"data": {"image": "a.jpg"}, "annotations": [{"result": [{"type": "choices", "value": {"choices": "cat"}}]}]}],
-        marks=pytest.mark.xfail(
-            strict=True, reason="read_labelstudio iterates a string of choices: labels 'c', 'a', 't'"
-        ),
     ),
     "fiftyone-nested-list": pytest.param(
         "fiftyone-classification.schema.json",
         {"classes": ["cat"], "labels": {"s1": [[0]]}},
-        marks=pytest.mark.xfail(strict=True, reason="read_fiftyone turns a nested list into the label '[0]'"),
     ),
     "fiftyone-labels-list-read-as-mapping": pytest.param(
         "fiftyone-classification.schema.json",
         {"classes": ["cat"], "labels": ["s1"]},
-        marks=pytest.mark.xfail(
-            strict=True, reason="detected as a JSON mapping: rows 'classes' and 'labels' with labels 'cat', 's1'"
-        ),
     ),
     "coco-without-images-read-as-mapping": pytest.param(
         "coco-instances.schema.json",
         {"annotations": [], "categories": []},
-        marks=pytest.mark.xfail(
-            strict=True, reason="detected as a JSON mapping: rows 'annotations' and 'categories' with no labels"
-        ),
     ),
 }
 

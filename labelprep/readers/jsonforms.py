@@ -64,9 +64,11 @@ def load_json(path: Path) -> Any:
 def json_kind(data: Any) -> str:
     """Which JSON form a parsed document is: coco, labelstudio, fiftyone, json (mapping or records)."""
     if isinstance(data, dict):
-        if {"images", "annotations", "categories"} <= data.keys():
+        # two of COCO's three keys, or FiftyOne's pair, are enough to tell; the reader
+        # then names whatever is missing instead of reading the keys as image paths
+        if len({"images", "annotations", "categories"} & data.keys()) >= 2:
             return "coco"
-        if isinstance(data.get("labels"), dict) and "classes" in data:
+        if {"classes", "labels"} <= data.keys():
             return "fiftyone"
         return "json"
     if isinstance(data, list) and data and isinstance(data[0], dict):
@@ -326,7 +328,11 @@ def read_labelstudio(path: Path, opts: ReadOptions, data: Any = None) -> Annotat
                 if r.get("type") == "choices" or "choices" in value:
                     if opts.labels_col and r.get("from_name") not in (None, opts.labels_col):
                         continue
-                    for c in value.get("choices") or []:
+                    choices = value.get("choices") or []
+                    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+                        raise InputError(f"{where}: 'choices' must be a list of label names, not {choices!r}",
+                                         file=source, hint="check the Label Studio export")  # fmt: skip
+                    for c in choices:
                         if c not in labs:
                             labs.append(c)
         paths.append(labelstudio_path(url))
@@ -370,6 +376,11 @@ def read_fiftyone(path: Path, opts: ReadOptions, data: Any = None) -> Annotation
                 t = t.get("label")
             if isinstance(t, bool) or t is None:
                 raise InputError(f"sample {sample!r}: target {t!r} is not a class", file=source)
+            if isinstance(t, float) and t.is_integer():
+                t = int(t)
+            if not isinstance(t, (int, str)):
+                raise InputError(f"sample {sample!r}: target {t!r} is not a class index or name", file=source,
+                                 hint="targets are integers into 'classes', names, or lists of those")  # fmt: skip
             if isinstance(t, int):
                 if classes is None or not 0 <= t < len(classes):
                     raise InputError(f"sample {sample!r}: class index {t} is out of range",
