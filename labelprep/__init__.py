@@ -27,7 +27,6 @@ from labelprep.schemas import check_frame, schema
 from labelprep.vocabulary import Vocabulary
 
 __all__ = [
-    "__version__",
     "FORMATS",
     "ConflictError",
     "Conversion",
@@ -39,6 +38,7 @@ __all__ = [
     "Summary",
     "Vocabulary",
     "VocabularyError",
+    "__version__",
     "check_frame",
     "convert",
     "detect_format",

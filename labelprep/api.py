@@ -37,7 +37,7 @@ class Conversion:
     written: list[Path] = field(default_factory=list)
 
 
-def load_label_map(path: str | Path) -> dict[str, str]:
+def load_label_map(path: str | os.PathLike[str]) -> dict[str, str]:
     """Read an id -> name map: a JSON object (or list, by index), or a two-column CSV with or without header.
 
     A header line, when there is one, simply maps its two column names to each
@@ -81,6 +81,22 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.exists() and b.exists() and os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def _refuse_overwriting_inputs(
+    *, outputs: Sequence[str | os.PathLike[str]], inputs: Sequence[str | os.PathLike[str]]
+) -> None:
+    """Outputs never replace an input file, nor each other."""
+    outs = [Path(o) for o in outputs]
+    for o in outs:
+        for i in inputs:
+            ip = Path(i)
+            if _same_file(o, ip) or o.resolve() == ip.resolve():
+                raise InputError("this output would overwrite an input file", file=str(o),
+                                 hint=f"{ip} is read by this conversion; choose another output path")  # fmt: skip
+    resolved = [o.resolve() for o in outs]
+    if len(set(resolved)) != len(resolved):
+        raise InputError("two outputs name the same file", file=str(outs[0]), hint="give --ledger its own path")
 
 
 def convert(
@@ -134,11 +150,12 @@ def convert(
     if min_count is not None and min_count < 1:
         raise InputError(f"min_count must be at least 1, not {min_count}")
     out = Path(output) if output is not None else None
-    if out is not None:
-        if out.suffix.lower() not in FRAME_SUFFIXES:
-            raise InputError(f"output must end in .parquet or .csv, not {out.suffix or 'nothing'!r}", file=str(out))
-        if _same_file(out, src) or _same_file(Path(out).with_suffix(".vocab.json"), src):
-            raise InputError("output would overwrite the source", file=str(out), hint="choose another output path")
+    if out is not None and out.suffix.lower() not in FRAME_SUFFIXES:
+        raise InputError(f"output must end in .parquet or .csv, not {out.suffix or 'nothing'!r}", file=str(out))
+    _refuse_overwriting_inputs(
+        outputs=[p for p in (out, out.with_suffix(".vocab.json") if out else None, ledger) if p is not None],
+        inputs=[p for p in (src, label_map, vocab if isinstance(vocab, (str, os.PathLike)) else None) if p is not None],
+    )
     opts = ReadOptions(
         path_col=path_col, labels_col=labels_col, sep=sep, label_cols=list(label_cols) if label_cols else None,
         confidence_col=confidence_col, uncertain=uncertain, split_col=split_col, group_col=group_col,
@@ -159,7 +176,7 @@ def convert(
         if rel != ".":
             ann.paths = pd.Series(ann.paths, dtype=object).map(lambda p: f"{rel}/{p}").to_numpy(dtype=object)
     if isinstance(vocab, (str, os.PathLike)):
-        vocab_obj: Vocabulary | None = Vocabulary.read(vocab)
+        vocab_obj: Vocabulary | None = Vocabulary.read(Path(vocab))
         vocab_src = str(vocab)
     else:
         vocab_obj, vocab_src = vocab, None
@@ -168,7 +185,7 @@ def convert(
         enc = encode(
             ann, images_root=root, vocab=vocab_obj, unknown=unknown, none_labels=none_label, label_map=lmap,
             label_map_source=str(label_map) if label_map else None, min_count=min_count,
-            path_template=path_template, find_images=find_images,
+            path_template=path_template or ann.default_template, find_images=find_images,
         )  # fmt: skip
     except VocabularyError as exc:
         if vocab_src and exc.hint and "did you mean" not in exc.hint:
@@ -195,4 +212,4 @@ def write_ledger(entries: Sequence[LedgerEntry], path: str | os.PathLike[str]) -
             for e in entries:
                 w.writerow([e.file, "" if e.line is None else e.line, e.path, e.reason, e.detail])
 
-    atomic_write(path, write)
+    atomic_write(Path(path), write)

@@ -26,6 +26,10 @@ def _errors_to_exit(func: F) -> F:
         except LabelprepError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"Error: {where}{exc.strerror or exc} (check the path and its permissions)", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("Interrupted; nothing was written.", err=True)
             sys.exit(130)

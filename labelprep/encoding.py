@@ -249,12 +249,18 @@ def encode(
         first_row = np.full(n_images, -1, dtype=np.int64)
         order = np.arange(ann.n_rows)
         first_row[img_of_row[::-1]] = order[::-1]
-        dup_rows = np.flatnonzero(first_row[img_of_row] != order)
-        summary.merged_duplicates += len(dup_rows)
-        notes.append(f"{len(dup_rows)} duplicate row(s) merged into {len(np.unique(img_of_row[dup_rows]))} image(s)")
-        for r in dup_rows:
-            f, ln = ann.where(int(r))
-            f0, ln0 = ann.where(int(first_row[img_of_row[r]]))
+        if ann.one_row_per_label:
+            # one row per (image, label) is the form itself: only a repeated pair is a duplicate
+            dup_rows, first_of = _repeated_pairs(ann, img_of_row)
+        else:
+            dup_rows = np.flatnonzero(first_row[img_of_row] != order)
+            first_of = first_row[img_of_row[dup_rows]]
+        if len(dup_rows):
+            summary.merged_duplicates += len(dup_rows)
+            notes.append(f"{len(dup_rows)} duplicate row(s) merged into {len(np.unique(img_of_row[dup_rows]))} image(s)")
+        for r, r0 in zip(dup_rows.tolist(), first_of.tolist(), strict=True):
+            f, ln = ann.where(r)
+            _, ln0 = ann.where(r0)
             ledger.append(LedgerEntry(f, ln, str(paths[r]), "merged duplicate",
                                       f"labels merged into the first listing (line {ln0})" if ln0 else "labels merged"))  # fmt: skip
     else:
@@ -312,6 +318,17 @@ def encode(
         summary_note = f"{int(outside.sum())} path(s) outside the images root {str(root)!r}"
         notes.append(summary_note)
     return Encoded(frame, vocabulary, summary, ledger, notes)
+
+
+def _repeated_pairs(
+    ann: Annotations, img_of_row: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Rows that repeat an (image, label) pair already listed, and the row that listed it first."""
+    keys = img_of_row[ann.row] * (len(ann.names) + 1) + ann.code
+    _, first_idx, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    dup = np.flatnonzero(first_idx[inverse] != np.arange(len(keys)))
+    return ann.row[dup], ann.row[first_idx[inverse[dup]]]
 
 
 def frame_from_matrix(

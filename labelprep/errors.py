@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 __all__ = [
-    "LabelprepError",
-    "InputError",
-    "FormatDetectionError",
-    "VocabularyError",
     "ConflictError",
-    "SchemaError",
+    "FormatDetectionError",
+    "InputError",
+    "LabelprepError",
     "MissingDependencyError",
+    "SchemaError",
+    "VocabularyError",
 ]
 
 

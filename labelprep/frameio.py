@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from labelprep.errors import InputError, VocabularyError
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["FRAME_SUFFIXES", "write_frame", "read_frame", "vocab_path", "atomic_write", "METADATA_KEY"]
+__all__ = ["FRAME_SUFFIXES", "METADATA_KEY", "atomic_write", "read_frame", "vocab_path", "write_frame"]
 
 FRAME_SUFFIXES = (".parquet", ".csv")
 METADATA_KEY = b"labelprep"
@@ -28,18 +28,29 @@ def vocab_path(out: str | Path) -> Path:
     return Path(out).with_suffix(".vocab.json")
 
 
-def atomic_write(target: str | Path, write: Callable[[Path], None]) -> None:
+def atomic_write(target: str | Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``target``, then rename it into place."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    tmp = _stage(target, write)
     try:
-        write(Path(tmp))
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def _stage(target: Path, write: Callable[[Path], object]) -> Path:
+    """Write to a temporary file beside ``target`` and return its name (removed on failure)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
 
 
 def write_frame(frame: pd.DataFrame, vocab: Vocabulary, out: str | Path, *, meta: Mapping[str, Any] | None = None) -> list[Path]:
@@ -59,10 +70,20 @@ def write_frame(frame: pd.DataFrame, vocab: Vocabulary, out: str | Path, *, meta
     def write_csv(tmp: Path) -> None:
         frame.to_csv(tmp, index=False, lineterminator="\n")
 
+    # Both files are written under temporary names first and renamed only when both
+    # succeeded, so a failure leaves any previous frame beside its own vocabulary.
     vp = vocab_path(out)
-    # vocabulary first: a frame never exists without its vocabulary
-    atomic_write(vp, lambda tmp: tmp.write_text(vocab.to_json(), encoding="utf-8"))
-    atomic_write(out, write_parquet if suffix == ".parquet" else write_csv)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, write in ((vp, lambda t: t.write_text(vocab.to_json(), encoding="utf-8")),
+                              (out, write_parquet if suffix == ".parquet" else write_csv)):  # fmt: skip
+            staged.append((_stage(target, write), target))
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
     return [out, vp]
 
 

@@ -33,15 +33,16 @@ class PathResolution:
 
 
 def apply_template(paths: npt.NDArray[np.object_], template: str) -> npt.NDArray[np.object_]:
-    """Put each id into ``template`` at ``{}`` (``"{}.jpg"``, ``"train-jpg/{}.jpg"``)."""
+    """Put each id into ``template`` at every ``{}`` (``"{}.jpg"``, ``"train-jpg/{}.jpg"``, ``"{}/{}.png"``)."""
     if "{}" not in template:
         raise InputError(
             f"--path-template {template!r} has no '{{}}' to put the id in",
             hint="for example --path-template '{}.jpg'",
         )
-    head, _, tail = template.partition("{}")
+    parts = template.split("{}")
     arr = pa.array(paths, pa.string())
-    return np.asarray(pc.binary_join_element_wise(head, arr, tail, "").to_numpy(zero_copy_only=False), dtype=object)
+    pieces = [x for part in parts[:-1] for x in (part, arr)] + [parts[-1]]
+    return np.asarray(pc.binary_join_element_wise(*pieces, "").to_numpy(zero_copy_only=False), dtype=object)
 
 
 def resolve_paths(

@@ -10,7 +10,7 @@ import pandera.pandas as pa
 from labelprep.errors import SchemaError
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["schema", "check_frame", "CARRIED_COLUMNS"]
+__all__ = ["CARRIED_COLUMNS", "check_frame", "schema"]
 
 CARRIED_COLUMNS = ("split", "group")
 

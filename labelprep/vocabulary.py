@@ -11,7 +11,7 @@ from typing import Any
 
 from labelprep.errors import VocabularyError
 
-__all__ = ["Vocabulary", "VOCAB_FORMAT_VERSION"]
+__all__ = ["VOCAB_FORMAT_VERSION", "Vocabulary"]
 
 VOCAB_FORMAT_VERSION = 1
 
@@ -29,7 +29,7 @@ class Vocabulary(Sequence[str]):
         True
     """
 
-    __slots__ = ("_labels", "_index")
+    __slots__ = ("_index", "_labels")
 
     def __init__(self, labels: Iterable[str]) -> None:
         items = tuple(labels)
@@ -85,7 +85,7 @@ class Vocabulary(Sequence[str]):
         """The label names in order."""
         return self._labels
 
-    def index(self, label: str, start: int = 0, stop: int | None = None) -> int:  # noqa: ARG002
+    def index(self, label: str, start: int = 0, stop: int | None = None) -> int:
         """Position of ``label``; raises :class:`VocabularyError` with a suggestion if absent."""
         try:
             return self._index[label]

@@ -19,10 +19,11 @@ from labelprep.readers.jsonforms import (
 )
 from labelprep.readers.table import LABELS_COLUMNS, PATH_COLUMNS, find_column, read_table
 from labelprep.readers.tables import looks_long, read_delimited, read_long, read_wide
+from labelprep.readers.voc import find_voc_main, read_voc
 
 __all__ = ["FORMATS", "Annotations", "LedgerEntry", "ReadOptions", "read_source", "detect_format"]
 
-FORMATS = ("folder", "sidecar", "delimited", "wide", "long", "json", "jsonl", "coco", "labelstudio", "fiftyone")
+FORMATS = ("folder", "sidecar", "voc", "delimited", "wide", "long", "json", "jsonl", "coco", "labelstudio", "fiftyone")
 _TABLE_FORMATS = ("delimited", "wide", "long")
 _JSON_FORMATS = ("json", "coco", "labelstudio", "fiftyone")
 
@@ -39,6 +40,8 @@ def _detect(path: Path, opts: ReadOptions) -> tuple[str, object]:
         files = walk_files(path)
         if not files:
             raise InputError("folder is empty", file=str(path), hint="expected label folders or images with tag files")
+        if find_voc_main(path) is not None:
+            return "voc", None
         return ("sidecar" if has_sidecars(path, files) else "folder"), None
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
@@ -80,10 +83,11 @@ def read_source(
     elif not path.exists():
         raise InputError("no such file or folder", file=str(path))
 
-    if format in ("folder", "sidecar"):
+    if format in ("folder", "sidecar", "voc"):
         if not path.is_dir():
             raise FormatDetectionError(f"--format {format} needs a folder", file=str(path))
-        ann = read_folder(path, opts) if format == "folder" else read_sidecar(path, opts)
+        folder_reader = {"folder": read_folder, "sidecar": read_sidecar, "voc": read_voc}[format]
+        ann = folder_reader(path, opts)
     elif path.is_dir():
         raise FormatDetectionError(f"--format {format} needs a file, not a folder", file=str(path),
                                    hint="use --format folder or sidecar for folders")  # fmt: skip

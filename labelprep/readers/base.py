@@ -73,6 +73,8 @@ class Annotations:
     notes: list[str] = field(default_factory=list)
     images_root: str | None = None  # a reader that knows where its images live says so
     raw_path_is_final: bool = False  # folder forms produce paths already relative to the root
+    default_template: str | None = None  # ids become paths with this unless --path-template is given
+    one_row_per_label: bool = False  # long forms list an image once per label: repeated paths are not duplicates
 
     def __post_init__(self) -> None:
         self.paths = np.asarray(self.paths, dtype=object)

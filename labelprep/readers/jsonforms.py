@@ -128,12 +128,14 @@ def _as_labels(value: Any, *, source: str, line: int | None, where: str) -> list
 def _records(records: list[Any], lines: list[int], opts: ReadOptions, source: str, fmt: str) -> Annotations:
     keys: list[str] = []
     seen: set[str] = set()
-    for r in records[:1000]:
-        if isinstance(r, dict):
-            for k in r:
-                if k not in seen:
-                    seen.add(k)
-                    keys.append(k)
+    for i, r in enumerate(records[:1000]):
+        if not isinstance(r, dict):
+            raise InputError(f"record {i + 1} is {type(r).__name__}, not an object", file=source, line=lines[i] or None,
+                             hint="expected one object per image, such as {\"image\": ..., \"labels\": [...]}")  # fmt: skip
+        for k in r:
+            if k not in seen:
+                seen.add(k)
+                keys.append(k)
     path_key = _pick_key(keys, opts.path_col, PATH_COLUMNS, "path", "--path-col", source)
     labels_key = _pick_key(keys, opts.labels_col, LABELS_COLUMNS, "labels", "--labels-col", source, (path_key,))
     notes = [f"path key {path_key!r}, labels key {labels_key!r}"]
@@ -285,9 +287,9 @@ def labelstudio_path(url: str) -> str:
     """
     parsed = urlparse(url)
     if parsed.path.startswith("/data/local-files") and parsed.query:
-        d = parse_qs(parsed.query).get("d")
+        d = parse_qs(parsed.query).get("d")  # already percent-decoded, once, as Label Studio decodes it
         if d:
-            return unquote(d[0])
+            return d[0]
     if parsed.path.startswith("/data/upload/"):
         return posixpath.basename(unquote(parsed.path))
     return url

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +53,7 @@ class Table:
     _lines: npt.NDArray[np.int64] | None = None
     _exact_lines: bool = True
     _path: Path | None = None
+    _encoding: str = "utf-8"
 
     @property
     def n_rows(self) -> int:
@@ -63,7 +65,7 @@ class Table:
     def lines(self) -> npt.NDArray[np.int64]:
         """1-based line number of each data row in the file."""
         if self._lines is None:
-            self._lines = _row_lines(self._path, self.delimiter) if not self._exact_lines else (
+            self._lines = _row_lines(self._path, self.delimiter, self._encoding) if not self._exact_lines else (
                 np.arange(self.n_rows, dtype=np.int64) + 2
             )
             if len(self._lines) != self.n_rows:  # defensive: fall back to the simple count
@@ -157,8 +159,11 @@ def read_table(path: str | Path, *, encoding: str = "utf-8", delimiter: str | No
 
     # Rows with more fields than the header (trailing delimiter; header names holding
     # an unquoted delimiter such as ChestX-ray14's "OriginalImage[Width,Height]").
-    widths = {len(r) for r in body[:-1]} or {len(body[0])}
-    extra = max(widths) - len(header)
+    # Only when most rows agree on the wider width: one odd row is a ragged row to report.
+    complete = body[:-1] if len(data) > _SNIFF_BYTES and len(body) > 1 else body  # the last may be cut off
+    widths = Counter(len(r) for r in complete)
+    width, n_width = widths.most_common(1)[0]
+    extra = width - len(header) if n_width > widths[len(header)] else 0
     if extra > 0:
         for k in range(extra):
             header.append(f"_extra_{k + 1}")
@@ -196,7 +201,7 @@ def read_table(path: str | Path, *, encoding: str = "utf-8", delimiter: str | No
         raise InputError("file has a header line but no rows", file=source, line=1)
 
     exact = not newlines_in_values and not re.search(rb"\n\s*\r?\n", data.rstrip())
-    return Table(source, table, header, delimiter, notes, None, exact, p)
+    return Table(source, table, header, delimiter, notes, None, exact, p, encoding)
 
 
 def _to_utf8(raw: bytes, encoding: str, source: str) -> bytes:
@@ -261,10 +266,10 @@ def _first_ragged_line(data: bytes, delimiter: str, width: int) -> tuple[int | N
     return None, 0
 
 
-def _row_lines(path: Path | None, delimiter: str) -> npt.NDArray[np.int64]:
+def _row_lines(path: Path | None, delimiter: str, encoding: str = "utf-8") -> npt.NDArray[np.int64]:
     """Exact line of each data row, counted with Python's csv module (quoted newlines, blank lines)."""
     assert path is not None
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    text = _to_utf8(path.read_bytes(), encoding, str(path)).decode("utf-8", errors="replace")
     if text.startswith("\ufeff"):
         text = text[1:]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

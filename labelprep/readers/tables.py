@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import io
+import itertools
 import json
+import tokenize
 from collections.abc import Collection
 
 import numpy as np
@@ -65,11 +68,45 @@ def _is_list_literal(cells: pa.ChunkedArray) -> npt.NDArray[np.bool_]:
     return np.asarray(pc.fill_null(m, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def _numpy_style_list(cell: str) -> list[str] | None:
+    """``['dog' 'cat']`` or ``[16  0]`` (``str()`` of a numpy array, as ``to_csv`` writes it): no commas.
+
+    ``ast.literal_eval`` would join adjacent string literals into one label
+    (``'dogcat'``), so a cell with adjacent literals is read token by token here.
+    Returns None when the cell has no adjacent literals (the ordinary parsers
+    handle it); raises ValueError when it has some but is not a flat bracketed
+    list of strings or numbers.
+    """
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(cell.strip()).readline)
+                  if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.ENDMARKER)]  # fmt: skip
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    literal = (tokenize.STRING, tokenize.NUMBER)
+    if not any(a.type in literal and b.type in literal for a, b in itertools.pairwise(tokens)):
+        return None
+    if tokens[0].string != "[" or tokens[-1].string != "]":
+        raise ValueError("not a list")
+    out = []
+    for t in tokens[1:-1]:
+        if t.type in literal:
+            value = ast.literal_eval(t.string)
+            if not isinstance(value, (str, int, float)):
+                raise ValueError("not a string or a number")
+            out.append(value if isinstance(value, str) else str(value))
+        elif t.string != ",":
+            raise ValueError(f"unexpected {t.string!r}")
+    return out
+
+
 def _parse_list(cell: str) -> list[str] | None:
     try:
         value = json.loads(cell)
     except ValueError:
         try:
+            numpy_style = _numpy_style_list(cell)
+            if numpy_style is not None:
+                return numpy_style
             value = ast.literal_eval(cell.strip())
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             return None
@@ -190,9 +227,7 @@ def read_delimited(table: Table, opts: ReadOptions, none_labels: Collection[str]
         sep = sniff_separator(plain, none_labels)
         shown = {None: "none (one label per cell)", WHITESPACE: "whitespace"}.get(sep, repr(sep))
         notes.append(f"label separator: {shown} (detected; force it with --sep)")
-    rows, codes, names, n_literal = split_labels(
-        cells, sep, source=table.source, lines=table.lines() if table._exact_lines else None
-    )
+    rows, codes, names, n_literal = split_labels(cells, sep, source=table.source, lines=table.lines())
     if n_literal:
         notes.append(f"{n_literal} cell(s) hold list literals, parsed as lists")
     return Annotations(
@@ -355,6 +390,7 @@ def read_long(table: Table, opts: ReadOptions) -> Annotations:
         value=values,
         columns=_carry(table, opts),
         notes=notes,
+        one_row_per_label=conf_col is not None,  # unmistakably long: an image is listed once per label
     )
 
 

@@ -1,0 +1,96 @@
+"""Pascal VOC classification lists: ``ImageSets/Main/<class>_<set>.txt`` holding ``<id> <flag>``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from labelprep.errors import InputError
+from labelprep.readers.base import ABSENT, POSITIVE, UNCERTAIN, Annotations, ReadOptions
+
+__all__ = ["find_voc_main", "read_voc"]
+
+_CLASS_FILE = re.compile(r"^(?P<cls>.+)_(?P<set>train|val|trainval|test)\.txt$")
+
+
+def find_voc_main(root: Path) -> Path | None:
+    """The folder holding the per-class lists: ``root/ImageSets/Main`` or ``root`` itself."""
+    for cand in (root / "ImageSets" / "Main", root):
+        if cand.is_dir() and any(_CLASS_FILE.match(p.name) for p in cand.iterdir() if p.is_file()):
+            return cand
+    return None
+
+
+def read_voc(root: Path, opts: ReadOptions) -> Annotations:
+    """Flags: 1 present, -1 absent, 0 "difficult" only (uncertain: ``--uncertain`` decides, default keep).
+
+    With ``train`` and ``val`` lists both present, each becomes a split; otherwise
+    the one set there is (usually ``trainval``) is read. Ids become
+    ``JPEGImages/<id>.jpg`` under the VOC root unless ``--path-template`` says otherwise.
+    """
+    main = find_voc_main(root)
+    if main is None:
+        raise InputError("no ImageSets/Main/<class>_<set>.txt files here", file=str(root),
+                         hint="pass the VOC root (the folder holding ImageSets and JPEGImages)")  # fmt: skip
+    by_set: dict[str, dict[str, Path]] = {}
+    for p in sorted(main.iterdir()):
+        m = _CLASS_FILE.match(p.name)
+        if m and p.is_file():
+            by_set.setdefault(m["set"], {})[m["cls"]] = p
+    sets = [s for s in ("train", "val", "test") if s in by_set] if {"train", "val"} & by_set.keys() else sorted(by_set)
+    if len(sets) > 1 and "trainval" in sets:
+        sets.remove("trainval")
+    classes = sorted({c for s in sets for c in by_set[s]})
+    uncertain_to = {"keep": UNCERTAIN, "zero": ABSENT, "one": POSITIVE}[opts.uncertain]
+    index: dict[tuple[str, str], int] = {}
+    paths: list[str] = []
+    splits: list[str] = []
+    files: list[str] = []
+    lines: list[int] = []
+    rows: list[int] = []
+    codes: list[int] = []
+    values: list[int] = []
+    n_difficult = 0
+    for s in sets:
+        for k, cls in enumerate(classes):
+            f = by_set[s].get(cls)
+            if f is None:
+                continue
+            for lineno, raw in enumerate(f.read_text(encoding="utf-8").split("\n"), start=1):
+                parts = raw.split()
+                if not parts:
+                    continue
+                if len(parts) != 2 or parts[1] not in ("1", "-1", "0"):
+                    raise InputError(f"expected '<id> <flag>' with flag 1, -1 or 0, got {raw.strip()!r}",
+                                     file=str(f), line=lineno)  # fmt: skip
+                key = (s, parts[0])
+                r = index.get(key)
+                if r is None:
+                    r = index[key] = len(paths)
+                    paths.append(parts[0])
+                    splits.append(s)
+                    files.append(str(f))
+                    lines.append(lineno)
+                flag = int(parts[1])
+                rows.append(r)
+                codes.append(k)
+                if flag == 0:
+                    n_difficult += 1
+                values.append(POSITIVE if flag == 1 else (ABSENT if flag == -1 else uncertain_to))
+    notes = [f"Pascal VOC lists in {main}: sets {', '.join(sets)}, {len(classes)} classes"]
+    if n_difficult:
+        notes.append(f"{n_difficult} 'difficult' (0) flag(s): --uncertain {opts.uncertain}")
+    ann = Annotations(
+        source=str(root), format="voc", paths=np.array(paths, dtype=object), lines=np.array(lines),
+        row=np.array(rows), code=np.array(codes), names=classes, value=np.array(values, dtype=np.int8),
+        declared=classes, files=np.array(files, dtype=object),
+    )  # fmt: skip
+    if len(sets) > 1:
+        ann.columns = {"split": np.array(splits, dtype=object)}
+    ann.notes = notes
+    voc_root = main.parent.parent if main.name == "Main" and main.parent.name == "ImageSets" else main
+    ann.images_root = str(voc_root)
+    ann.default_template = "JPEGImages/{}.jpg"
+    return ann
