@@ -23,7 +23,7 @@ from labelprep.paths import resolve_paths
 from labelprep.readers.base import POSITIVE, UNCERTAIN, Annotations, LedgerEntry
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["Encoded", "Summary", "encode", "frame_from_matrix", "multi_hot", "to_label_lists", "RESERVED_COLUMNS"]
+__all__ = ["RESERVED_COLUMNS", "Encoded", "Summary", "encode", "frame_from_matrix", "multi_hot", "to_label_lists"]
 
 RESERVED_COLUMNS = ("path", "split", "group")
 
@@ -211,8 +211,8 @@ def encode(
         codes = pair_idx
         labels = list(vocab)
     else:
-        used = set(np.unique(codes).tolist())
-        present = [n for i, n in enumerate(final) if i in used]
+        used_codes = set(np.unique(codes).tolist())
+        present = [n for i, n in enumerate(final) if i in used_codes]
         if ann.declared is not None:
             declared = [d.strip() for d in ann.declared]
             if label_map is not None:
@@ -272,28 +272,28 @@ def encode(
         if n_images < ann.n_rows:
             df = pd.DataFrame({"img": img_of_row, "v": vals}).drop_duplicates()
             counts = df["img"].value_counts()
-            bad = counts[counts > 1]
-            if len(bad):
-                img = int(bad.index[0])
+            bad_counts = counts[counts > 1]
+            if len(bad_counts):
+                img = int(bad_counts.index[0])
                 rows_bad = np.flatnonzero(img_of_row == img)
                 vs = list(dict.fromkeys(vals[rows_bad].tolist()))
                 f, ln = ann.where(int(rows_bad[1]))
                 if col in ("split", "group"):
                     raise ConflictError(
                         f"image {uniques[img]!r} is listed with {col} values {', '.join(map(repr, vs))}"
-                        + (f" ({len(bad) - 1} more image(s) too)" if len(bad) > 1 else ""),
+                        + (f" ({len(bad_counts) - 1} more image(s) too)" if len(bad_counts) > 1 else ""),
                         file=f,
                         line=ln,
                         hint=f"one image belongs to one {col}; fix the rows that disagree",
                     )
-                notes.append(f"{len(bad)} image(s) have differing {col!r} values; kept the first")
+                notes.append(f"{len(bad_counts)} image(s) have differing {col!r} values; kept the first")
         carried[col] = vals[first_row]
 
     # 4. minimum count
     if min_count is not None and min_count > 1:
         pos_pairs = np.unique(np.stack([codes[values == POSITIVE], img_of_row[rows[values == POSITIVE]]]), axis=1)
-        counts = np.bincount(pos_pairs[0], minlength=len(labels)) if pos_pairs.size else np.zeros(len(labels), int)
-        keep_labels = counts >= min_count
+        label_counts = np.bincount(pos_pairs[0], minlength=len(labels)) if pos_pairs.size else np.zeros(len(labels), int)
+        keep_labels = label_counts >= min_count
         if not keep_labels.all():
             gone = [labels[i] for i in np.flatnonzero(~keep_labels)]
             notes.append(f"--min-count {min_count}: {len(gone)} label(s) with fewer images left out: "
@@ -302,8 +302,8 @@ def encode(
             for g in gone:
                 ledger.append(LedgerEntry(ann.source, None, "", "label under --min-count", g))
             new_index = np.cumsum(keep_labels) - 1
-            sel = keep_labels[codes]
-            rows, values, codes = rows[sel], values[sel], new_index[codes[sel]]
+            pair_keep = keep_labels[codes]
+            rows, values, codes = rows[pair_keep], values[pair_keep], new_index[codes[pair_keep]]
             labels = [lab for lab, k in zip(labels, keep_labels, strict=True) if k]
 
     # 5. the frame

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from labelprep.errors import InputError
 from labelprep.readers.folders import walk_files
 
-__all__ = ["PathResolution", "resolve_paths", "apply_template"]
+__all__ = ["PathResolution", "apply_template", "resolve_paths"]
 
 _NEEDS_WORK = r"(\\|^/|^\./|(^|/)\.\.?(/|$)|//|^[A-Za-z]:|^[a-z][a-z0-9+.-]*://)"
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://")
@@ -78,7 +78,7 @@ def resolve_paths(
     if needs.any():
         root_abs = os.path.abspath(images_root).replace(os.sep, "/")
         n_backslash = n_abs = 0
-        for i in np.flatnonzero(needs):
+        for i in np.flatnonzero(needs).tolist():
             p = str(out[i])
             if _URL.match(p):
                 continue

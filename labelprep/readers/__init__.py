@@ -21,7 +21,7 @@ from labelprep.readers.table import LABELS_COLUMNS, PATH_COLUMNS, find_column, r
 from labelprep.readers.tables import looks_long, read_delimited, read_long, read_wide
 from labelprep.readers.voc import find_voc_main, read_voc
 
-__all__ = ["FORMATS", "Annotations", "LedgerEntry", "ReadOptions", "read_source", "detect_format"]
+__all__ = ["FORMATS", "Annotations", "LedgerEntry", "ReadOptions", "detect_format", "read_source"]
 
 FORMATS = ("folder", "sidecar", "voc", "delimited", "wide", "long", "json", "jsonl", "coco", "labelstudio", "fiftyone")
 _TABLE_FORMATS = ("delimited", "wide", "long")

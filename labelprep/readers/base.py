@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Annotations", "LedgerEntry", "ReadOptions", "POSITIVE", "ABSENT", "UNCERTAIN"]
+__all__ = ["ABSENT", "POSITIVE", "UNCERTAIN", "Annotations", "LedgerEntry", "ReadOptions"]
 
 POSITIVE = 1
 ABSENT = 0  # verified absent: the label is known to the source but not on this image

@@ -12,7 +12,7 @@ import numpy as np
 from labelprep.errors import ConflictError, InputError
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
 
-__all__ = ["IMAGE_EXTENSIONS", "SPLIT_NAMES", "read_folder", "read_sidecar", "has_sidecars", "walk_files"]
+__all__ = ["IMAGE_EXTENSIONS", "SPLIT_NAMES", "has_sidecars", "read_folder", "read_sidecar", "walk_files"]
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff",
@@ -147,7 +147,7 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
     return ann
 
 
-def read_sidecar(root: Path, opts: ReadOptions) -> Annotations:  # noqa: ARG001
+def read_sidecar(root: Path, opts: ReadOptions) -> Annotations:
     """``img.png`` beside ``img.txt`` holding comma-separated tags (tags may contain spaces).
 
     An image without a sidecar is unlabelled (left out and reported); an empty
@@ -173,8 +173,8 @@ def read_sidecar(root: Path, opts: ReadOptions) -> Annotations:  # noqa: ARG001
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise InputError(f"tag file is not UTF-8 (byte 0x{raw[exc.start]:02x})", file=str(root / tag_file),
-                             line=raw.count(b"\n", 0, exc.start) + 1)  # fmt: skip
-        tags = [t.strip() for line in text.splitlines() for t in line.split(",")]
+                             line=raw.count(b"\n", 0, exc.start) + 1) from None  # fmt: skip
+        tags = [t.strip() for line in text.split("\n") for t in line.split(",")]
         seen: list[str] = []
         for t in tags:
             if t and t not in seen:

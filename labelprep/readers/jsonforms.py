@@ -15,14 +15,14 @@ from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
 from labelprep.readers.table import LABELS_COLUMNS, PATH_COLUMNS, norm_name
 
 __all__ = [
-    "load_json",
     "json_kind",
+    "labelstudio_path",
+    "load_json",
+    "read_coco",
+    "read_fiftyone",
     "read_json",
     "read_jsonl",
-    "read_coco",
     "read_labelstudio",
-    "read_fiftyone",
-    "labelstudio_path",
 ]
 
 
@@ -89,7 +89,7 @@ def _pick_key(keys: list[str], requested: str | None, candidates: tuple[str, ...
         raise InputError(f"{role} key {requested!r} not found in records", file=source,
                          hint=f"record keys are: {', '.join(map(repr, keys[:12]))}")  # fmt: skip
     by_norm = {norm_name(k): k for k in reversed(keys) if k not in exclude}
-    for c in ("filename",) + candidates:
+    for c in ("filename", *candidates):
         if c in by_norm:
             return by_norm[c]
     raise InputError(f"no {role} key found among record keys {', '.join(map(repr, keys[:12]))}",
@@ -390,7 +390,7 @@ def read_fiftyone(path: Path, opts: ReadOptions, data: Any = None) -> Annotation
                 labs.append(classes[t])
             else:
                 labs.append(str(t))
-        paths.append(by_stem.get(sample, sample))
+        paths.append(by_stem.get(sample) or sample)
         labels.append(labs)
     ann = Annotations.from_lists(source, "fiftyone", paths, labels)
     ann.declared = list(classes) if classes else None

@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 
 from labelprep.errors import InputError
 
-__all__ = ["Table", "read_table", "find_column", "PATH_COLUMNS", "LABELS_COLUMNS", "norm_name"]
+__all__ = ["LABELS_COLUMNS", "PATH_COLUMNS", "Table", "find_column", "norm_name", "read_table"]
 
 PATH_COLUMNS = (
     "path", "filepath", "imagepath", "filename", "file", "image", "imagename",

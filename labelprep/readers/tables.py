@@ -25,13 +25,13 @@ from labelprep.readers.table import (
 )
 
 __all__ = [
-    "read_delimited",
-    "read_wide",
-    "read_long",
-    "split_labels",
-    "sniff_separator",
-    "wide_label_columns",
     "WHITESPACE",
+    "read_delimited",
+    "read_long",
+    "read_wide",
+    "sniff_separator",
+    "split_labels",
+    "wide_label_columns",
 ]
 
 WHITESPACE = "whitespace"
@@ -373,7 +373,7 @@ def read_long(table: Table, opts: ReadOptions) -> Annotations:
         conf_np = np.asarray(pc.fill_null(conf, 1.0).to_numpy(zero_copy_only=False), dtype=np.float64)
         values = (conf_np > 0).astype(np.int8)
     rows = np.arange(len(codes), dtype=np.int64)
-    blank = np.flatnonzero(np.asarray([n == "" for n in names], dtype=bool)[codes]) if "" in names else []
+    blank: npt.NDArray[np.int64] | list[int] = np.flatnonzero(np.asarray([n == "" for n in names], dtype=bool)[codes]) if "" in names else []
     if len(blank):
         keep = np.ones(len(codes), dtype=bool)
         keep[blank] = False

@@ -39,7 +39,7 @@ def read_voc(root: Path, opts: ReadOptions) -> Annotations:
         m = _CLASS_FILE.match(p.name)
         if m and p.is_file():
             by_set.setdefault(m["set"], {})[m["cls"]] = p
-    sets = [s for s in ("train", "val", "test") if s in by_set] if {"train", "val"} & by_set.keys() else sorted(by_set)
+    sets: list[str] = [s for s in ("train", "val", "test") if s in by_set] if {"train", "val"} & by_set.keys() else sorted(by_set)
     if len(sets) > 1 and "trainval" in sets:
         sets.remove("trainval")
     classes = sorted({c for s in sets for c in by_set[s]})
