@@ -312,8 +312,14 @@ def encode(
     frame = frame_from_matrix(np.asarray(uniques, dtype=object), mat, vocabulary, carried)
     summary.images = n_images
     summary.labels = len(labels)
-    summary.empty_label_sets = int((~(mat == 1).any(axis=0)).sum()) if len(labels) else n_images
-    summary.uncertain = int((mat == -1).sum()) if (values == UNCERTAIN).any() else 0
+    # counted from the pairs, not the matrix: no temporary as large as the result
+    has_label = np.zeros(n_images, dtype=bool)
+    has_label[img_of_row[rows[values == POSITIVE]]] = True
+    summary.empty_label_sets = int(n_images - has_label.sum())
+    unc = values == UNCERTAIN
+    if unc.any():
+        cells = np.unique(codes[unc] * n_images + img_of_row[rows[unc]])
+        summary.uncertain = int((mat[cells // n_images, cells % n_images] == -1).sum())
     if outside.any():
         summary_note = f"{int(outside.sum())} path(s) outside the images root {str(root)!r}"
         notes.append(summary_note)

@@ -39,6 +39,12 @@ def atomic_write(target: str | Path, write: Callable[[Path], object]) -> None:
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _stage(target: Path, write: Callable[[Path], object]) -> Path:
     """Write to a temporary file beside ``target`` and return its name (removed on failure)."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -46,6 +52,7 @@ def _stage(target: Path, write: Callable[[Path], object]) -> Path:
     os.close(fd)
     tmp = Path(name)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
         write(tmp)
     except BaseException:
         tmp.unlink(missing_ok=True)

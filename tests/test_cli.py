@@ -105,3 +105,16 @@ def test_python_dash_m_runs_a_real_conversion(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=120)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "Wrote" in r.stderr and out.exists()
+
+
+def test_outputs_get_the_usual_file_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        labelprep.convert(EXAMPLE, tmp_path / "o.parquet")
+    finally:
+        os.umask(old)
+    for name in ("o.parquet", "o.vocab.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644

@@ -110,3 +110,20 @@ def test_positive_beats_uncertain_beats_absent() -> None:
     values = np.array([0, -1, 1, 0, -1, 0], dtype=np.int8)
     mat = multi_hot(rows, codes, 3, 1, values)
     assert mat[0].tolist() == [1, -1, 0]
+
+
+def test_check_frame_reports_every_failure_lazily() -> None:
+    vocab = labelprep.Vocabulary(["cat", "dog"])
+    good = pd.DataFrame({"path": ["a.jpg", "b.jpg", "c.jpg"], "cat": [1, 0, 1], "dog": [0, 0, 1]}).astype(
+        {"cat": "int8", "dog": "int8"}
+    )
+    labelprep.check_frame(good, vocab)
+    bad = good.assign(cat=pd.Series([2, 0, -1], dtype="int8"), path=["a.jpg", "a.jpg", ""])
+    with pytest.raises(labelprep.SchemaError) as err:
+        labelprep.check_frame(bad, vocab, unknown=False)
+    text = " ".join(err.value.failures)
+    assert len(err.value.failures) >= 4  # two bad values, a duplicate path (twice), an empty path
+    assert "'cat'" in text and "'path'" in text
+    labelprep.check_frame(good.assign(cat=pd.Series([-1, 0, 1], dtype="int8")), vocab, unknown=True)
+    with pytest.raises(labelprep.SchemaError):
+        labelprep.check_frame(good[["path", "dog", "cat"]], vocab)  # column order is enforced

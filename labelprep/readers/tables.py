@@ -170,24 +170,38 @@ def split_labels(
     else:
         lists = pc.split_pattern(plain, sep)
     lengths = np.asarray(pc.fill_null(pc.list_value_length(lists), 0).to_numpy(), dtype=np.int64)
-    flat = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    flat = pc.list_flatten(lists)
+    del lists
     base = np.arange(len(plain), dtype=np.int64) if plain_rows is None else plain_rows
     rows = np.repeat(base, lengths)
     if n_literal:
-        flat = pa.concat_arrays(
-            [c for c in pa.chunked_array(flat).chunks]
-            + [pc.utf8_trim_whitespace(pa.array(labs_l, pa.string()))]
-        )
+        flat = pa.concat_arrays([*pa.chunked_array(flat).chunks, pa.array(labs_l, pa.string())])
         rows = np.concatenate([rows, np.asarray(rows_l, dtype=np.int64)])
-    keep = pc.not_equal(flat, "")
-    keep_np = np.asarray(pc.fill_null(keep, False).to_numpy(zero_copy_only=False), dtype=bool)
-    flat = pc.filter(flat, keep)
-    rows = rows[keep_np]
+    # Encode first, then strip the (few) distinct names: no second copy of every label string.
     enc = pc.dictionary_encode(flat)
+    del flat
     if isinstance(enc, pa.ChunkedArray):
         enc = enc.combine_chunks()
-    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    names = enc.dictionary.to_pylist()
+    raw_codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    names: list[str] = []
+    index: dict[str, int] = {}
+    remap = np.empty(len(enc.dictionary), dtype=np.int64)
+    for i, name in enumerate(enc.dictionary.to_pylist()):
+        name = name.strip()
+        if not name:
+            remap[i] = -1
+            continue
+        if name not in index:
+            index[name] = len(names)
+            names.append(name)
+        remap[i] = index[name]
+    del enc
+    codes = remap[raw_codes] if len(remap) else raw_codes
+    del raw_codes
+    if (remap < 0).any():
+        keep = codes >= 0
+        rows, codes = rows[keep], codes[keep]
+    pa.default_memory_pool().release_unused()
     del n
     return rows, codes, names, n_literal
 
