@@ -99,7 +99,7 @@ def to_label_lists(frame: pd.DataFrame, vocabulary: Sequence[str]) -> list[list[
     return [[labels[j] for j in np.flatnonzero(r == 1)] for r in mat]
 
 
-def _first_line(ann: Annotations, mask_rows: npt.NDArray[np.int64]) -> tuple[str, int | None]:
+def _first_line(ann: Annotations, mask_rows: npt.NDArray[np.integer]) -> tuple[str, int | None]:
     if len(mask_rows) == 0:
         return ann.source, None
     return ann.where(int(mask_rows[0]))
@@ -328,7 +328,7 @@ def encode(
 
 def _repeated_pairs(
     ann: Annotations, img_of_row: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.integer]]:
     """Rows that repeat an (image, label) pair already listed, and the row that listed it first."""
     keys = img_of_row[ann.row] * (len(ann.names) + 1) + ann.code
     _, first_idx, inverse = np.unique(keys, return_index=True, return_inverse=True)

@@ -19,6 +19,13 @@ ABSENT = 0  # verified absent: the label is known to the source but not on this 
 UNCERTAIN = -1
 
 
+def _as_index(a: npt.ArrayLike) -> npt.NDArray[np.integer]:
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "iu":
+        arr = arr.astype(np.int64)
+    return arr
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
     """One input row that conversion dropped or merged, and why."""
@@ -62,8 +69,8 @@ class Annotations:
     format: str
     paths: npt.NDArray[np.object_]
     lines: npt.NDArray[np.int64]
-    row: npt.NDArray[np.int64]
-    code: npt.NDArray[np.int64]
+    row: npt.NDArray[np.integer]
+    code: npt.NDArray[np.integer]
     names: list[str]
     value: npt.NDArray[np.int8]
     declared: list[str] | None = None
@@ -79,8 +86,9 @@ class Annotations:
     def __post_init__(self) -> None:
         self.paths = np.asarray(self.paths, dtype=object)
         self.lines = np.asarray(self.lines, dtype=np.int64)
-        self.row = np.asarray(self.row, dtype=np.int64)
-        self.code = np.asarray(self.code, dtype=np.int64)
+        # pair indices may be int32 (large tables): keep them, only make sure they are integers
+        self.row = _as_index(self.row)
+        self.code = _as_index(self.code)
         self.value = np.asarray(self.value, dtype=np.int8)
 
     @property

@@ -169,23 +169,25 @@ def split_labels(
         lists = pc.split_pattern_regex(pc.utf8_trim_whitespace(plain), r"\s+")
     else:
         lists = pc.split_pattern(plain, sep)
-    lengths = np.asarray(pc.fill_null(pc.list_value_length(lists), 0).to_numpy(), dtype=np.int64)
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()
     flat = pc.list_flatten(lists)
     del lists
-    base = np.arange(len(plain), dtype=np.int64) if plain_rows is None else plain_rows
+    # int32 indices halve the pair arrays; a table of more than 2**31 rows keeps int64
+    idx_t = np.int32 if len(cells) < 2**31 else np.int64
+    base = np.arange(len(plain), dtype=idx_t) if plain_rows is None else plain_rows.astype(idx_t)
     rows = np.repeat(base, lengths)
     if n_literal:
         flat = pa.concat_arrays([*pa.chunked_array(flat).chunks, pa.array(labs_l, pa.string())])
-        rows = np.concatenate([rows, np.asarray(rows_l, dtype=np.int64)])
+        rows = np.concatenate([rows, np.asarray(rows_l, dtype=idx_t)])
     # Encode first, then strip the (few) distinct names: no second copy of every label string.
     enc = pc.dictionary_encode(flat)
     del flat
     if isinstance(enc, pa.ChunkedArray):
         enc = enc.combine_chunks()
-    raw_codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    raw_codes = enc.indices.to_numpy(zero_copy_only=False)
     names: list[str] = []
     index: dict[str, int] = {}
-    remap = np.empty(len(enc.dictionary), dtype=np.int64)
+    remap = np.empty(len(enc.dictionary), dtype=np.int32)
     for i, name in enumerate(enc.dictionary.to_pylist()):
         name = name.strip()
         if not name:
