@@ -6,9 +6,10 @@ import csv
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -17,10 +18,11 @@ from labelprep.errors import InputError, VocabularyError
 from labelprep.frameio import FRAME_SUFFIXES, atomic_write, write_frame
 from labelprep.readers import ReadOptions, read_source
 from labelprep.readers.base import LedgerEntry
+from labelprep.report import Report
 from labelprep.schemas import check_frame
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["Conversion", "convert", "load_label_map"]
+__all__ = ["Conversion", "convert", "load_label_map", "validate"]
 
 
 @dataclass
@@ -194,7 +196,9 @@ def convert(
     check_frame(enc.frame, enc.vocabulary, unknown=uncertain == "keep" and enc.summary.uncertain > 0, source=str(src))
     conv = Conversion(enc.frame, enc.vocabulary, ann.format, enc.summary, enc.ledger, enc.notes, root)
     if out is not None:
-        meta = {"source": str(src), "format": ann.format, "images_root": str(root)}
+        # the images root relative to the frame's folder, so the pair can move together
+        rel_root = os.path.relpath(root.resolve(), out.parent.resolve()).replace(os.sep, "/")
+        meta = {"source": str(src), "format": ann.format, "images_root": rel_root}
         conv.written = write_frame(enc.frame, enc.vocabulary, out, meta=meta)
     if ledger is not None:
         write_ledger(conv.ledger, ledger)
@@ -213,3 +217,129 @@ def write_ledger(entries: Sequence[LedgerEntry], path: str | os.PathLike[str]) -
                 w.writerow([e.file, "" if e.line is None else e.line, e.path, e.reason, e.detail])
 
     atomic_write(Path(path), write)
+
+
+def _parse_size(value: str | Sequence[int] | None, where: str | None = None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parts = value.lower().replace("x", ",").split(",")
+        try:
+            nums = [int(p) for p in parts if p.strip()]
+        except ValueError:
+            raise InputError(f"min size must look like 64 or 64x48, not {value!r}", file=where) from None
+    else:
+        nums = [int(v) for v in value]
+    if len(nums) == 1:
+        nums = nums * 2
+    if len(nums) != 2 or min(nums) < 1:
+        raise InputError(f"min size must look like 64 or 64x48, not {value!r}", file=where)
+    return nums[0], nums[1]
+
+
+def validate(
+    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    format: str | None = None,
+    path_col: str | None = None,
+    labels_col: str | None = None,
+    sep: str | None = None,
+    label_cols: Sequence[str] | None = None,
+    confidence_col: str | None = None,
+    uncertain: str = "keep",
+    images_root: str | os.PathLike[str] | None = None,
+    path_template: str | None = None,
+    find_images: bool = False,
+    none_label: Sequence[str] | None = None,
+    label_map: str | os.PathLike[str] | None = None,
+    vocab: str | os.PathLike[str] | Vocabulary | None = None,
+    split_col: str | None = None,
+    group_col: str | None = None,
+    encoding: str = "utf-8",
+    on_conflict: str = "separate",
+    check_images: str | None = None,
+    workers: int | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    strict: bool | None = None,
+    no_empty: bool | None = None,
+    min_positives: int | None = None,
+    min_size: str | Sequence[int] | None = None,
+    max_pixels: int | None = None,
+    severity: Mapping[str, str] | None = None,
+    quarantine: str | os.PathLike[str] | None = None,
+    config: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+) -> Report:
+    """Check one or more splits before training; return a :class:`Report` (never raises for data problems).
+
+    Each SOURCE is a converted frame (``.parquet``, or ``.csv`` with its
+    ``.vocab.json``) or any raw source :func:`convert` reads, with the same
+    options. Several sources are splits named by file stem (or by a ``split``
+    column); the split named ``train``, or else the first, is the training split.
+    Settings left as None come from ``[tool.labelprep]`` in the dataset's
+    ``pyproject.toml`` or a ``labelprep.toml`` (nearest the first source), then
+    from the defaults. ``report.raise_for_errors()`` raises when it is not ok.
+
+    Example:
+        >>> import labelprep
+        >>> report = labelprep.validate(["train.parquet", "val.parquet"])  # doctest: +SKIP
+        >>> report.ok, report.summary()["by_code"]  # doctest: +SKIP
+    """
+    from labelprep.checks.pipeline import ValidateSettings, check_severity, load_config, run_validation
+
+    srcs = [Path(sources)] if isinstance(sources, (str, os.PathLike)) else [Path(s) for s in sources]
+    if not srcs:
+        raise InputError("no source to validate", hint="pass one or more annotation files, folders or frames")
+    for s in srcs:
+        if not s.exists():
+            raise InputError("no such file or folder", file=str(s))
+    cfg, cfg_file = load_config(srcs[0], Path(config) if config is not None else None)
+    where = str(cfg_file) if cfg_file else None
+
+    def pick(value: Any, key: str, default: Any) -> Any:
+        return value if value is not None else cfg.get(key, default)
+
+    level = pick(check_images, "check-images", "header")
+    if level not in ("none", "header", "full"):
+        raise InputError(f"check_images must be none, header or full, not {level!r}", file=where)
+    sev: dict[str, str] = {str(k): str(v) for k, v in (cfg.get("severity") or {}).items()}
+    for code, lvl in (severity or {}).items():
+        check_severity(code, lvl)
+        sev[code] = lvl
+    vocab_arg = pick(vocab, "vocab", None)
+    if isinstance(vocab_arg, (str, os.PathLike)):
+        vocab_obj: Vocabulary | None = Vocabulary.read(Path(vocab_arg))
+    else:
+        vocab_obj = vocab_arg
+    root_arg = pick(images_root, "images-root", None)
+    if root_arg is not None and not Path(root_arg).is_dir():
+        raise InputError("images root is not a folder", file=str(root_arg), hint="check --images-root")
+    cache_arg = pick(cache, "cache", None)
+    n_workers = pick(workers, "workers", None)
+    if n_workers is not None and int(n_workers) < 1:
+        raise InputError(f"workers must be at least 1, not {n_workers}", file=where)
+    st = ValidateSettings(
+        read=ReadOptions(path_col=path_col, labels_col=labels_col, sep=sep,
+                         label_cols=list(label_cols) if label_cols else None, confidence_col=confidence_col,
+                         uncertain=uncertain, split_col=split_col, group_col=group_col, encoding=encoding,
+                         folder_conflicts=on_conflict),
+        format=format,
+        images_root=Path(root_arg) if root_arg is not None else None,
+        path_template=path_template,
+        find_images=find_images,
+        none_label=list(pick(none_label or None, "none-label", ())),
+        label_map=load_label_map(label_map) if label_map is not None else None,
+        vocab=vocab_obj,
+        check_images=level,
+        workers=int(n_workers) if n_workers is not None else None,
+        cache=Path(cache_arg) if cache_arg is not None else None,
+        strict=bool(pick(strict, "strict", False)),
+        no_empty=bool(pick(no_empty, "no-empty", False)),
+        min_positives=pick(min_positives, "min-positives", None),
+        min_size=_parse_size(pick(min_size, "min-size", None), where),
+        max_pixels=pick(max_pixels, "max-pixels", None),
+        severity=sev,
+        quarantine=Path(quarantine) if quarantine is not None else None,
+        progress=progress,
+    )  # fmt: skip
+    return run_validation(srcs, st)

@@ -44,8 +44,12 @@ def _split_list(ctx: click.Context, param: click.Parameter, value: tuple[str, ..
     return out
 
 
-def source_options(func: F) -> F:
-    """The options every command that reads an annotation source shares."""
+def source_options(*, exclude: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """The options every command that reads an annotation source shares (less ``exclude``)."""
+    return lambda func: _source_options(func, exclude)
+
+
+def _source_options(func: F, exclude: tuple[str, ...]) -> F:
     opts = [
         click.option("--format", "format", type=click.Choice(FORMATS), help="Annotation form; detected when left out."),
         click.option("--path-col", help="Column (or JSON key) holding image paths or ids."),
@@ -74,7 +78,9 @@ def source_options(func: F) -> F:
                      help="Folder form: same file name with different bytes under several labels."),
     ]
     for opt in reversed(opts):
-        func = opt(func)
+        name = opt(lambda: None).__click_params__[0].name  # type: ignore[attr-defined]
+        if name not in exclude:
+            func = opt(func)
     return func
 
 
@@ -93,7 +99,7 @@ def main() -> None:
 @click.argument("source", type=click.Path(exists=True))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output frame: .parquet or .csv (vocabulary written beside it as <out>.vocab.json).")  # fmt: skip
-@source_options
+@source_options()
 @click.option("--ledger", type=click.Path(dir_okay=False), help="CSV of every dropped or merged input row.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @_errors_to_exit
@@ -123,6 +129,71 @@ def convert(source: str, output: str, quiet: bool, **options: Any) -> None:
             click.echo(f"  {line}", err=True)
         wrote = ", ".join(str(p) for p in conv.written)
         click.echo(f"Wrote {wrote}", err=True)
+
+
+def _severity_pairs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
+    from labelprep.checks.pipeline import check_severity
+
+    out: dict[str, str] = {}
+    for item in value:
+        code, sep, level = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not CODE=LEVEL (e.g. empty-labels=error)")
+        try:
+            check_severity(code.strip(), level.strip())
+        except LabelprepError as exc:
+            raise click.BadParameter(str(exc)) from None
+        out[code.strip()] = level.strip()
+    return out
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
+@source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict"))
+@click.option("--check-images", type=click.Choice(["none", "header", "full"]),
+              help="How far to read images: none, header (magic bytes, headers, end markers) or full decode "
+              "[default: header].")
+@click.option("--workers", type=click.IntRange(min=1), help="Processes for image checks [default: all cores].")
+@click.option("--cache", type=click.Path(file_okay=False), help="Folder caching image results by path, size, mtime.")
+@click.option("--strict/--no-strict", default=None, help="Make warnings fail too.")
+@click.option("--no-empty/--allow-empty", default=None, help="Make images with no label an error.")
+@click.option("--min-positives", type=click.IntRange(min=1), help="Warn about labels with fewer positives in a split.")
+@click.option("--min-size", help="Warn about images smaller than WxH (or N for NxN).")
+@click.option("--max-pixels", type=click.IntRange(min=1), help="Pixel limit for decompression-bomb [default: Pillow's].")
+@click.option("--severity", multiple=True, callback=_severity_pairs, metavar="CODE=LEVEL",
+              help="Change a finding's severity: error, warning, info or off (repeatable).")
+@click.option("--quarantine", type=click.Path(dir_okay=False), help="Write the unusable images (CSV) here.")
+@click.option("--config", type=click.Path(dir_okay=False, exists=True),
+              help="Settings file [default: [tool.labelprep] of the nearest pyproject.toml or labelprep.toml].")
+@click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",
+              show_default=True, help="Report format.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
+@_errors_to_exit
+def validate(sources: tuple[str, ...], output_format: str, output: str | None, **options: Any) -> None:
+    """Check splits before training: files, images, labels, leakage
+
+    Each SOURCE is a converted frame or any annotation source convert reads;
+    several SOURCEs are splits (named by file stem, or by a split column).
+    Exit 0 when clean (warnings allowed unless --strict), 1 when a finding is an
+    error, 2 on a usage error.
+
+    \b
+    Example:
+        labelprep validate train.csv val.csv test.csv --check-images full \\
+            --output-format github
+    """
+    from labelprep.api import validate as validate_api
+    from labelprep.frameio import atomic_write
+
+    options["none_label"] = list(options["none_label"]) or None
+    report = validate_api(list(sources), progress=sys.stderr.isatty(), **options)
+    text = report.render(output_format)
+    if output:
+        atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        click.echo(report.summary_line(), err=True)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(0 if report.ok else 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

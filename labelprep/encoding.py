@@ -66,6 +66,9 @@ class Encoded:
     summary: Summary
     ledger: list[LedgerEntry]
     notes: list[str]
+    row_image: npt.NDArray[np.int64] | None = None  # image (frame row) of each input row
+    first_row: npt.NDArray[np.int64] | None = None  # first input row listing each image
+    outside: npt.NDArray[np.bool_] | None = None  # per input row: the path leaves the images root
 
 
 def multi_hot(
@@ -323,7 +326,7 @@ def encode(
     if outside.any():
         summary_note = f"{int(outside.sum())} path(s) outside the images root {str(root)!r}"
         notes.append(summary_note)
-    return Encoded(frame, vocabulary, summary, ledger, notes)
+    return Encoded(frame, vocabulary, summary, ledger, notes, img_of_row, first_row, outside)
 
 
 def _repeated_pairs(

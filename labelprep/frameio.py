@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from labelprep.errors import InputError, VocabularyError
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["FRAME_SUFFIXES", "METADATA_KEY", "atomic_write", "read_frame", "vocab_path", "write_frame"]
+__all__ = ["FRAME_SUFFIXES", "METADATA_KEY", "atomic_write", "read_frame", "read_frame_meta", "vocab_path", "write_frame"]
 
 FRAME_SUFFIXES = (".parquet", ".csv")
 METADATA_KEY = b"labelprep"
@@ -92,6 +92,19 @@ def write_frame(frame: pd.DataFrame, vocab: Vocabulary, out: str | Path, *, meta
             tmp.unlink(missing_ok=True)
         raise
     return [out, vp]
+
+
+def read_frame_meta(path: str | Path) -> dict[str, Any]:
+    """The labelprep metadata stored in a Parquet frame (empty for CSV frames)."""
+    p = Path(path)
+    if p.suffix.lower() != ".parquet":
+        return {}
+    try:
+        md = pq.read_schema(p).metadata or {}
+    except (pa.ArrowInvalid, OSError):
+        return {}
+    raw = md.get(METADATA_KEY)
+    return dict(json.loads(raw)) if raw else {}
 
 
 def read_frame(path: str | Path, *, vocab: Vocabulary | None = None) -> tuple[pd.DataFrame, Vocabulary]:

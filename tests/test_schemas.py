@@ -32,6 +32,7 @@ JSON_SCHEMAS = (
     "coco-instances.schema.json",
     "labelstudio-export.schema.json",
     "fiftyone-classification.schema.json",
+    "validate-report.schema.json",
 )
 
 

@@ -1,0 +1,495 @@
+"""File checks: does each listed path exist inside the images root, as a readable, non-empty file?
+
+Existence comes from listing every parent folder once and testing membership,
+instead of one ``os.path.exists`` per path; the listing also catches names that
+differ only by case on case-insensitive disks (macOS, Windows), where a stat
+would succeed. Each file that exists still costs one ``lstat``, because its
+size (``empty-file``), type and permissions (``unreadable-file``) and symlinks
+(``path-escapes-root``) are not in a folder listing. Diagnoses of missing files
+(a case difference, a missing extension, the same name in another folder) are
+only worked out when something is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import stat
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labelprep.checks.base import Issue
+
+__all__ = ["check_files"]
+
+_CHUNK = 4096  # names checked by one task
+_PARALLEL_ABOVE = 20_000  # fewer paths than this are checked in the calling thread
+_MAX_THREADS = 4  # stat calls overlap in threads (a big win on network disks); the Python around them holds the GIL
+_DIR_FD = os.stat in os.supports_dir_fd
+_S_IFMT, _S_IFREG = 0o170000, 0o100000
+
+
+def check_files(paths: Sequence[str], root: Path) -> dict[str, list[Issue]]:
+    """Check each distinct path (POSIX, relative to ``root``, as listed in the annotations).
+
+    Returns ``{path: [Issue, ...]}`` only for the paths with problems, in the
+    order of ``paths``. Codes: ``missing-file`` (with a diagnosis in the hint
+    where one exists: a name that differs only by case, a missing or different
+    extension, the same file name in another folder), ``path-escapes-root``
+    (``..`` leaving the root, an absolute path outside it, or a symlink whose
+    target lies outside it; never followed), ``unreadable-file`` (a folder, a
+    pipe or device, no read permission, an I/O error) and ``empty-file``.
+
+    Example:
+        >>> from pathlib import Path
+        >>> check_files(["cat/1.jpg", "../etc/passwd"], Path("images"))  # doctest: +SKIP
+        {'cat/1.jpg': [Issue(code='missing-file', ...)], '../etc/passwd': [Issue(code='path-escapes-root', ...)]}
+    """
+    root_abs = os.path.abspath(root)
+    root_real = os.path.realpath(root_abs)
+    unique = list(dict.fromkeys(paths))
+    early: dict[str, Issue] = {}  # listed path -> an issue found from the path alone
+    alias: dict[str, str] = {}  # listed path -> its normalised form, where they differ
+    folders: dict[str, list[str]] = {}  # folder relative to the root -> file names
+    for p in unique:
+        # A plain relative path needs no normalising; posixpath.normpath is slow on 10**5 paths.
+        if p and p[0] not in "/. " and p[-1] not in "/ " and "/." not in p and "//" not in p and "\0" not in p:
+            rel = p
+        else:
+            checked = _relative(p, root_abs, root_real)
+            if isinstance(checked, Issue):
+                early[p] = checked
+                continue
+            rel = alias[p] = checked
+        folder, _, name = rel.rpartition("/")
+        folders.setdefault(folder, []).append(name)
+    if alias:  # two spellings of one path are checked once
+        folders = {f: list(dict.fromkeys(names)) for f, names in folders.items()}
+
+    ctx = _Context(root_abs, root_real)
+    tasks = [(f, names[i : i + _CHUNK]) for f, names in folders.items() for i in range(0, len(names), _CHUNK)]
+    n_threads = min(_MAX_THREADS, os.cpu_count() or 1, len(tasks))
+    if len(unique) >= _PARALLEL_ABOVE and n_threads > 1:
+        with ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="labelprep-files") as pool:
+            listings = dict(zip(folders, pool.map(ctx.list_folder, folders)))
+            done = list(pool.map(lambda t: ctx.check_names(t[0], listings[t[0]], t[1]), tasks))
+    else:
+        listings = {f: ctx.list_folder(f) for f in folders}
+        done = [ctx.check_names(f, listings[f], names) for f, names in tasks]
+
+    found: dict[str, list[Issue]] = {}
+    missing: list[tuple[str, str]] = []
+    for result in done:
+        for rel, issue in result.issues:
+            found.setdefault(rel, []).append(issue)
+        missing.extend(result.missing)
+    if missing:
+        for (rel, _), issue in zip(missing, _Diagnoser(root_abs, listings, folders).diagnose(missing)):
+            found.setdefault(rel, []).append(issue)
+    if not (early or alias):
+        return {p: found[p] for p in unique if p in found} if found else {}
+    out: dict[str, list[Issue]] = {}
+    for p in unique:
+        if p in early:
+            out[p] = [early[p]]
+        elif (rel := alias.get(p, p)) in found:
+            out[p] = list(found[rel])
+    return out
+
+
+# -- paths ---------------------------------------------------------------------
+
+
+def _relative(p: str, root_abs: str, root_real: str) -> str | Issue:
+    """The path relative to the root, normalised, or an issue (empty, NUL, escapes the root)."""
+    if not p.strip():
+        return Issue("missing-file", "the path is empty", "every row needs an image path")
+    if "\0" in p:
+        return Issue("missing-file", "the path contains a NUL character, which no file name can hold",
+                     "fix the path in the annotations")  # fmt: skip
+    if p.startswith("/"):
+        full = posixpath.normpath(p)
+        for base in (root_abs, root_real):
+            if _is_under(full, base):
+                rel = posixpath.relpath(full, base)
+                break
+        else:
+            return Issue("path-escapes-root", "absolute path outside the images root; it was not opened",
+                         "list paths relative to the images root, or point --images-root at a folder that holds them")  # fmt: skip
+    else:
+        rel = posixpath.normpath(p)
+        if rel == ".." or rel.startswith("../"):
+            return Issue("path-escapes-root", "the path climbs out of the images root through '..'; it was not opened",
+                         "list paths relative to the images root, or point --images-root higher up")  # fmt: skip
+    if rel == ".":
+        return Issue("unreadable-file", "the path names the images root folder itself, not a file",
+                     "list image files relative to the images root")  # fmt: skip
+    return rel
+
+
+def _is_under(path: str, root_real: str) -> bool:
+    return path == root_real or path.startswith(root_real.rstrip("/") + "/")
+
+
+# -- folder listing and per-file checks ------------------------------------------
+
+
+@dataclass
+class _Listing:
+    """One folder of the root, listed once, or why it could not be listed."""
+
+    names: set[str] | None
+    error: OSError | None = None
+    escapes_to: str | None = None  # the folder resolves outside the root (a symlinked folder)
+
+
+@dataclass
+class _Result:
+    issues: list[tuple[str, Issue]] = field(default_factory=list)  # (relative path, issue)
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (relative path, detail)
+
+
+class _Context:
+    def __init__(self, root_abs: str, root_real: str) -> None:
+        self.root_abs = root_abs
+        self.root_real = root_real
+        self.euid = os.geteuid() if hasattr(os, "geteuid") else None
+        self.groups = set(os.getgroups()) | {os.getegid()} if hasattr(os, "getgroups") else set()
+
+    def folder_path(self, folder: str) -> str:
+        return os.path.join(self.root_abs, folder) if folder else self.root_abs
+
+    def list_folder(self, folder: str) -> _Listing:
+        path = self.folder_path(folder)
+        if folder:
+            real = os.path.realpath(path)
+            if not _is_under(real, self.root_real):
+                return _Listing(None, escapes_to=real)
+        try:
+            return _Listing(set(os.listdir(path)))
+        except OSError as exc:
+            return _Listing(None, error=exc)
+
+    def check_names(self, folder: str, listing: _Listing, names: list[str]) -> _Result:
+        res = _Result()
+        prefix = folder + "/" if folder else ""
+        folder_path = self.folder_path(folder)
+        if listing.escapes_to is not None:
+            issue = Issue("path-escapes-root",
+                          f"folder '{folder}' is a symlink to '{listing.escapes_to}', outside the images root; "
+                          "the file was not opened",
+                          "copy the images into the root, or point --images-root at the folder that holds them")  # fmt: skip
+            res.issues.extend((prefix + n, issue) for n in names)
+            return res
+        listed = listing.names
+        if listed is None:
+            err = listing.error
+            if isinstance(err, (FileNotFoundError, NotADirectoryError)):
+                res.missing.extend((prefix + n, "") for n in names)
+            elif isinstance(err, PermissionError):
+                # A folder we may not list can still let us open the files whose names we know.
+                for n in names:
+                    self.check_one(res, folder_path, prefix, n, listed=False)
+            else:
+                issue = Issue("unreadable-file", f"folder '{folder}' cannot be listed: {_strerror(err)}",
+                              "check the disk or network mount, then run again")  # fmt: skip
+                res.issues.extend((prefix + n, issue) for n in names)
+            return res
+        present = [n for n in names if n in listed]
+        if len(present) < len(names):
+            res.missing.extend((prefix + n, "") for n in names if n not in listed)
+        if not present:
+            return res
+        sts = self._lstat_all(folder_path, present)
+        all_read = self.euid is None or self.euid == 0
+        for n, st in zip(present, sts):
+            # The common case: a regular, non-empty file that we may read. Anything else takes the slow path.
+            if (st is not None and st.st_size and (st.st_mode & _S_IFMT) == _S_IFREG
+                    and (all_read or st.st_mode & 0o444 == 0o444)):  # fmt: skip
+                continue
+            self.check_one(res, folder_path, prefix, n, listed=True)
+        return res
+
+    @staticmethod
+    def _lstat_all(folder_path: str, names: list[str]) -> list[os.stat_result | None]:
+        fd: int | None = None
+        if _DIR_FD:
+            try:
+                fd = os.open(folder_path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            except OSError:
+                fd = None
+        try:
+            lstat = os.stat
+            try:
+                if fd is not None:
+                    return [lstat(n, dir_fd=fd, follow_symlinks=False) for n in names]
+                return [lstat(os.path.join(folder_path, n), follow_symlinks=False) for n in names]
+            except OSError:
+                pass  # a file vanished or cannot be stat'ed: redo this chunk one by one
+            out: list[os.stat_result | None] = []
+            for n in names:
+                try:
+                    out.append(lstat(os.path.join(folder_path, n), follow_symlinks=False))
+                except OSError:
+                    out.append(None)
+            return out
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    def check_one(self, res: _Result, folder_path: str, prefix: str, name: str, *, listed: bool) -> None:
+        """The slow path: symlinks, errors, empty files, permissions, folders and devices."""
+        rel = prefix + name
+        full = os.path.join(folder_path, name)
+        try:
+            if os.path.islink(full):
+                target = os.path.realpath(full)
+                if not _is_under(target, self.root_real):
+                    res.issues.append((rel, Issue(
+                        "path-escapes-root", f"a symlink to '{target}', outside the images root; it was not followed",
+                        "copy the file into the images root, or point --images-root at a folder that holds it")))  # fmt: skip
+                    return
+            st = os.stat(full)
+        except FileNotFoundError:
+            res.missing.append((rel, "symlink" if listed and os.path.islink(full) else ""))
+            return
+        except OSError as exc:
+            res.issues.append((rel, Issue("unreadable-file", f"cannot be read: {_strerror(exc)}",
+                                          "check the permissions, the disk or the network mount")))  # fmt: skip
+            return
+        mode = st.st_mode
+        if not stat.S_ISREG(mode):
+            what = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            res.issues.append((rel, Issue("unreadable-file", f"{what}, not an image file",
+                                          "fix the path in the annotations or remove the entry")))  # fmt: skip
+            return
+        if not self._readable(st) and not os.access(full, os.R_OK):
+            res.issues.append((rel, Issue("unreadable-file",
+                                          f"no permission to read it (mode {stat.filemode(mode)}, owner uid {st.st_uid})",
+                                          "chmod a+r the file, or run as a user who may read it")))  # fmt: skip
+            return
+        if st.st_size == 0:
+            res.issues.append((rel, Issue("empty-file", "the file is empty (0 bytes)",
+                                          "re-download or re-export it; an interrupted download often leaves an "
+                                          "empty file")))  # fmt: skip
+
+    def _readable(self, st: os.stat_result) -> bool:
+        """Read permission from the mode bits (no system call); False only means 'ask os.access'."""
+        if self.euid is None or self.euid == 0:
+            return True
+        if st.st_uid == self.euid:
+            return bool(st.st_mode & stat.S_IRUSR)
+        if st.st_gid in self.groups:
+            return bool(st.st_mode & stat.S_IRGRP)
+        return bool(st.st_mode & stat.S_IROTH)
+
+
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
+
+
+def _strerror(exc: OSError | None) -> str:
+    if exc is None:
+        return "unknown error"
+    return exc.strerror or str(exc)
+
+
+# -- diagnoses of missing files ----------------------------------------------------
+
+# Extensions tried when a listed name lacks one or has another.
+_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+_EXT_RE = re.compile(r"(?<=[^\n])\.[^.\n]*$", re.MULTILINE)
+_FEW = 256  # a listed folder with at most this many unlisted names is searched for subfolders by lstat
+
+
+class _Folder:
+    """A folder's names with their case-folded forms, computed in a few C-level calls."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self._joined = "\n".join(names).casefold()
+        self.folded = self._joined.split("\n") if names else []
+        self.folded_set = set(self.folded)
+
+    def find(self, folded: str) -> list[str]:
+        """The names whose case-folded form is ``folded``."""
+        if folded not in self.folded_set:
+            return []
+        return sorted(n for n, f in zip(self.names, self.folded) if f == folded)
+
+    def stems(self) -> list[str]:
+        return _EXT_RE.sub("", self._joined).split("\n") if self.names else []
+
+
+class _Diagnoser:
+    """Explain missing files, all at once; the work is done only when something is missing."""
+
+    def __init__(self, root_abs: str, listings: dict[str, _Listing], checked: dict[str, list[str]]) -> None:
+        self.root_abs = root_abs
+        self._listed = {f: lst.names for f, lst in listings.items() if lst.names is not None}
+        self._checked = checked
+        self._folders: dict[str, _Folder | None] = {}
+
+    def diagnose(self, missing: list[tuple[str, str]]) -> list[Issue]:
+        out: list[Issue | None] = []
+        pending: list[int] = []
+        for i, (rel, detail) in enumerate(missing):
+            issue = self._near(rel, detail)
+            out.append(issue)
+            if issue is None:
+                pending.append(i)
+        if pending:
+            found = self._elsewhere([missing[i][0].rpartition("/")[2] for i in pending])
+            for i, hits in zip(pending, found):
+                out[i] = self._far(missing[i][0], hits)
+        return [x if x is not None else Issue("missing-file", "file does not exist") for x in out]
+
+    def _names(self, folder: str) -> set[str] | None:
+        if folder not in self._listed:
+            try:
+                self._listed[folder] = set(os.listdir(os.path.join(self.root_abs, folder) if folder else self.root_abs))
+            except OSError:
+                return None
+        return self._listed[folder]
+
+    def _folder(self, folder: str) -> _Folder | None:
+        if folder not in self._folders:
+            names = self._names(folder)
+            self._folders[folder] = _Folder(sorted(names)) if names is not None else None
+        return self._folders[folder]
+
+    def _near(self, rel: str, detail: str) -> Issue | None:
+        """A diagnosis from the listed folder alone: a broken symlink, a case difference, an extension."""
+        if detail == "symlink":
+            try:
+                target = os.readlink(os.path.join(self.root_abs, rel))
+            except OSError:
+                target = "?"
+            return Issue("missing-file", f"a symlink to '{target}', which does not exist",
+                         "restore the symlink's target or fix the link")  # fmt: skip
+        found = self._case_variant(rel)
+        if found is not None:
+            return Issue("missing-file", "file does not exist with exactly this name",
+                         f"found as '{found}': the names differ only by case, which matters on Linux; "
+                         "fix the path in the annotations or rename the file")  # fmt: skip
+        folder, _, name = rel.rpartition("/")
+        f = self._folder(folder)
+        if f is None:
+            return None
+        prefix = folder + "/" if folder else ""
+        stem = _stem(name)
+        for ext in _EXTS:
+            for alt in f.find((stem + ext).casefold()):
+                if alt == name:
+                    continue
+                if stem == name:
+                    return Issue("missing-file", "file does not exist: the listed name has no extension",
+                                 f"found '{prefix}{alt}': add the extension (for example --path-template "
+                                 f"'{{}}{posixpath.splitext(alt)[1]}')")  # fmt: skip
+                return Issue("missing-file", "file does not exist with this extension",
+                             f"found '{prefix}{alt}' with another extension: fix the path in the annotations")  # fmt: skip
+        return None
+
+    def _far(self, rel: str, hits: list[str]) -> Issue:
+        """A diagnosis from the whole tree: the same file name in another folder."""
+        folder = rel.rpartition("/")[0]
+        if hits:
+            more = f" and {len(hits) - 1:,} other place(s)" if len(hits) > 1 else ""
+            return Issue("missing-file", "file does not exist at the listed path",
+                         f"found at '{hits[0]}'{more}: list the path relative to the images root, "
+                         "or use --find-images for bare file names")  # fmt: skip
+        if folder and self._names(folder) is None:
+            return Issue("missing-file", f"file does not exist: there is no folder '{folder}' under the images root",
+                         "check --images-root and the paths in the annotations")  # fmt: skip
+        return Issue("missing-file", "file does not exist",
+                     "check --images-root and the path in the annotations; re-download the image if it was lost")  # fmt: skip
+
+    def _case_variant(self, rel: str) -> str | None:
+        found: list[str] = []
+        for part in rel.split("/"):
+            f = self._folder("/".join(found))
+            if f is None:
+                return None
+            candidates = f.find(part.casefold())
+            if not candidates:
+                return None
+            found.append(part if part in candidates else candidates[0])
+        variant = "/".join(found)
+        if variant == rel or not os.path.isfile(os.path.join(self.root_abs, variant)):
+            return None
+        return variant
+
+    def _elsewhere(self, names: list[str]) -> list[list[str]]:
+        """For each name, where under the root that file name is (or, for a name with no extension, its stem)."""
+        exact: dict[str, list[int]] = {}
+        bare: dict[str, list[int]] = {}
+        for i, n in enumerate(names):
+            exact.setdefault(n, []).append(i)
+            if _stem(n) == n:
+                bare.setdefault(n.casefold(), []).append(i)
+        exact_keys, bare_keys = set(exact), set(bare)
+        hits: list[list[str]] = [[] for _ in names]
+        bare_hits: list[list[str]] = [[] for _ in names]
+        for folder, files in self._walk():
+            prefix = folder + "/" if folder else ""
+            for key in exact_keys.intersection(files):
+                for i in exact[key]:
+                    hits[i].append(prefix + key)
+            if bare_keys:
+                listing = sorted(files)
+                stems = _Folder(listing).stems()
+                for key in bare_keys.intersection(stems):
+                    for name, s in zip(listing, stems):
+                        if s == key:
+                            for i in bare[key]:
+                                bare_hits[i].append(prefix + name)
+        return [sorted(h or b) for h, b in zip(hits, bare_hits)]
+
+    def _walk(self) -> Iterator[tuple[str, set[str]]]:
+        """(folder, file names) for every folder under the root; symlinked folders are not followed.
+
+        Folders already listed are not listed again: only the names the annotations did not
+        mention can be subfolders, and when they are few an lstat of each tells.
+        """
+        stack = [""]
+        while stack:
+            folder = stack.pop()
+            path = os.path.join(self.root_abs, folder) if folder else self.root_abs
+            names = self._listed.get(folder)
+            subdirs: list[str] = []
+            if names is not None and len(unknown := names.difference(self._checked.get(folder, ()))) <= _FEW:
+                for n in unknown:
+                    try:
+                        if stat.S_ISDIR(os.lstat(os.path.join(path, n)).st_mode):
+                            subdirs.append(n)
+                    except OSError:
+                        continue
+                files = names.difference(subdirs) if subdirs else names
+            else:
+                try:
+                    with os.scandir(path) as it:
+                        entries = list(it)
+                except OSError:
+                    continue
+                file_list = []
+                for e in entries:
+                    try:
+                        (subdirs if e.is_dir(follow_symlinks=False) else file_list).append(e.name)
+                    except OSError:
+                        continue
+                files = set(file_list)
+            stack.extend(sorted((folder + "/" + d if folder else d for d in subdirs), reverse=True))
+            yield folder, files
+
+
+def _stem(name: str) -> str:
+    base, dot, _ = name.rpartition(".")
+    return base if dot and base else name

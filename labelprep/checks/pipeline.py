@@ -1,0 +1,367 @@
+"""The validate pipeline: read every source as splits, run every check, collect one report."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from labelprep.checks.labels import SplitFrame, cross_split_findings, frame_label_findings
+from labelprep.encoding import encode
+from labelprep.errors import InputError, LabelprepError, SchemaError
+from labelprep.frameio import read_frame, read_frame_meta, vocab_path
+from labelprep.readers import ReadOptions, read_source
+from labelprep.readers.base import POSITIVE, Annotations
+from labelprep.report import CHECKS, SEVERITIES, Finding, Report
+from labelprep.schemas import check_frame
+from labelprep.vocabulary import Vocabulary
+
+__all__ = ["CONFIG_KEYS", "ValidateSettings", "load_config", "run_validation"]
+
+CONFIG_KEYS = ("check-images", "workers", "strict", "no-empty", "min-positives", "min-size", "max-pixels",
+               "severity", "none-label", "vocab", "images-root", "cache")  # fmt: skip
+
+
+@dataclass
+class ValidateSettings:
+    """Everything validate needs besides the sources (already merged with configuration)."""
+
+    read: ReadOptions = field(default_factory=ReadOptions)
+    format: str | None = None
+    images_root: Path | None = None
+    path_template: str | None = None
+    find_images: bool = False
+    none_label: Sequence[str] = ()
+    label_map: Mapping[str, str] | None = None
+    vocab: Vocabulary | None = None
+    check_images: str = "header"
+    workers: int | None = None
+    cache: Path | None = None
+    strict: bool = False
+    no_empty: bool = False
+    min_positives: int | None = None
+    min_size: tuple[int, int] | None = None
+    max_pixels: int | None = None
+    severity: dict[str, str] = field(default_factory=dict)
+    quarantine: Path | None = None
+    progress: bool = False
+
+
+def load_config(start: Path, explicit: Path | None = None) -> tuple[dict[str, Any], Path | None]:
+    """``[tool.labelprep]`` from the dataset's pyproject.toml, or labelprep.toml, nearest first."""
+    if explicit is not None:
+        files = [explicit]
+    else:
+        here = start if start.is_dir() else start.parent
+        files = []
+        for d in [here.resolve(), *here.resolve().parents]:
+            files += [d / "labelprep.toml", d / "pyproject.toml"]
+    for f in files:
+        if not f.is_file():
+            if explicit is not None:
+                raise InputError("configuration file not found", file=str(f))
+            continue
+        try:
+            data = tomllib.loads(f.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"invalid TOML: {exc}", file=str(f)) from None
+        table = data.get("tool", {}).get("labelprep")
+        if table is None and f.name != "pyproject.toml":
+            table = data
+        if table is None:
+            continue
+        norm = {k.replace("_", "-"): v for k, v in table.items()}
+        unknown = sorted(set(norm) - set(CONFIG_KEYS))
+        if unknown:
+            raise InputError(f"unknown configuration key(s): {', '.join(unknown)}", file=str(f),
+                             hint=f"known keys: {', '.join(CONFIG_KEYS)}")  # fmt: skip
+        for code, level in (norm.get("severity") or {}).items():
+            check_severity(code, level, str(f))
+        return norm, f
+    return {}, None
+
+
+def check_severity(code: str, level: str, where: str | None = None) -> None:
+    if code not in CHECKS:
+        import difflib
+
+        close = difflib.get_close_matches(code, list(CHECKS), n=1)
+        raise InputError(f"unknown finding code {code!r}", file=where,
+                         hint=f"did you mean {close[0]!r}?" if close else "see the README's finding codes")  # fmt: skip
+    if level not in (*SEVERITIES, "off"):
+        raise InputError(f"severity of {code!r} must be error, warning, info or off, not {level!r}", file=where)
+
+
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Split:
+    sf: SplitFrame
+    root: Path
+    converted: bool
+
+
+def _is_frame(src: Path) -> bool:
+    return src.suffix.lower() == ".parquet" or (src.suffix.lower() == ".csv" and vocab_path(src).exists())
+
+
+def _read_frame_splits(src: Path, st: ValidateSettings, report: Report) -> list[_Split]:
+    frame, vocab = read_frame(src, vocab=st.vocab)
+    meta = read_frame_meta(src)
+    if st.images_root is not None:
+        root = st.images_root
+    elif meta.get("images_root") is not None and (src.parent / meta["images_root"]).is_dir():
+        root = src.parent / meta["images_root"]
+    else:
+        root = src.parent
+    labels = list(vocab)
+    try:
+        check_frame(frame, vocab, source=str(src))
+    except SchemaError as exc:
+        for msg in exc.failures:
+            report.add("schema-error", msg, hint="regenerate the frame with labelprep convert", source=str(src))
+    lines = (np.arange(len(frame), dtype=np.int64) + 2) if src.suffix.lower() == ".csv" else None
+    if "split" in frame.columns:
+        out = []
+        for name, part in frame.groupby("split", sort=False, dropna=False):
+            idx = part.index.to_numpy()
+            sub = part.reset_index(drop=True)
+            out.append(_Split(SplitFrame(str(name), str(src), sub, labels, None if lines is None else lines[idx],
+                                         declared=labels), root, True))  # fmt: skip
+        return out
+    return [_Split(SplitFrame(src.stem, str(src), frame, labels, lines, declared=labels), root, True)]
+
+
+def _subset(ann: Annotations, rows: np.ndarray) -> Annotations:
+    """The annotations of some rows only (pairs re-indexed)."""
+    new_index = np.full(ann.n_rows, -1, dtype=np.int64)
+    new_index[rows] = np.arange(len(rows))
+    keep = new_index[ann.row] >= 0
+    return Annotations(
+        source=ann.source, format=ann.format, paths=ann.paths[rows], lines=ann.lines[rows],
+        row=new_index[ann.row[keep]], code=ann.code[keep], names=ann.names, value=ann.value[keep],
+        declared=ann.declared, columns={k: np.asarray(v, dtype=object)[rows] for k, v in ann.columns.items()},
+        files=None if ann.files is None else ann.files[rows], notes=[], images_root=ann.images_root,
+        raw_path_is_final=ann.raw_path_is_final, default_template=ann.default_template,
+        one_row_per_label=ann.one_row_per_label,
+    )  # fmt: skip
+
+
+def _raw_splits(src: Path, st: ValidateSettings, report: Report) -> list[_Split]:
+    ann = read_source(src, format=st.format, options=st.read, none_labels=st.none_label)
+    if st.images_root is not None:
+        root = st.images_root
+    elif ann.images_root is not None:
+        root = Path(ann.images_root)
+    else:
+        root = src if src.is_dir() else src.parent
+    if st.images_root is not None and ann.raw_path_is_final:
+        rel = os.path.relpath(src, root).replace(os.sep, "/")
+        if rel != ".":
+            ann.paths = np.array([f"{rel}/{p}" for p in ann.paths], dtype=object)
+    if "split" in ann.columns:
+        values = np.asarray(ann.columns["split"], dtype=object)
+        parts = [(str(v), np.flatnonzero(values == v)) for v in dict.fromkeys(values.tolist())]
+    else:
+        parts = [(src.stem, np.arange(ann.n_rows))]
+    out = []
+    for name, rows in parts:
+        sub = _subset(ann, rows) if len(parts) > 1 else ann
+        report.extend(_raw_row_findings(sub, name, st))
+        enc = encode(sub, images_root=root, vocab=st.vocab, unknown="drop", none_labels=st.none_label,
+                     label_map=st.label_map, path_template=st.path_template or sub.default_template,
+                     find_images=st.find_images)  # fmt: skip
+        assert enc.first_row is not None
+        lines = sub.lines[enc.first_row]
+        files = None if sub.files is None else [str(x) for x in sub.files[enc.first_row]]
+        declared = list(st.vocab) if st.vocab is not None else [d.strip() for d in (sub.declared or [])]
+        none_set = {x.strip() for x in st.none_label}
+        seen = [n for n in dict.fromkeys(x.strip() for x in sub.names) if n and n not in none_set]
+        out.append(_Split(SplitFrame(name, str(src), enc.frame, list(enc.vocabulary), lines, files, declared,
+                                     seen), root, False))  # fmt: skip
+    return out
+
+
+def _raw_row_findings(ann: Annotations, split: str, st: ValidateSettings) -> list[Finding]:
+    """Row by row, before duplicates merge: duplicate-path, conflicting-labels, none-label-conflict, unknown-label."""
+    out: list[Finding] = []
+    names = [n.strip() for n in ann.names]
+    if st.label_map is not None:
+        names = [st.label_map.get(n, n) for n in names]
+    none_set = {s.strip() for s in st.none_label}
+    pos = ann.value == POSITIVE
+    is_none = np.array([n in none_set for n in names] + [False], dtype=bool)[ann.code] if len(ann.code) else pos
+    is_real = np.array([n not in none_set and n != "" for n in names] + [False], dtype=bool)[ann.code] if len(
+        ann.code) else pos  # fmt: skip
+    # none-label together with real labels, on one row
+    both = np.intersect1d(np.unique(ann.row[pos & is_none]), np.unique(ann.row[pos & is_real]))
+    for r in both.tolist():
+        f, ln = ann.where(r)
+        labs = sorted({names[c] for c in ann.code[(ann.row == r) & pos].tolist()})
+        out.append(Finding("none-label-conflict", CHECKS["none-label-conflict"][0],
+                           f"{ann.paths[r]!r} lists a none-label with real labels: {', '.join(map(repr, labs))}",
+                           "drop the none-label or the real labels", path=str(ann.paths[r]), split=split, source=f,
+                           line=ln))  # fmt: skip
+    # unknown labels against a declared vocabulary: one finding per label, at its first row
+    if st.vocab is not None:
+        for c, n in enumerate(names):
+            if n == "" or n in none_set or n in st.vocab:
+                continue
+            rows = ann.row[ann.code == c]
+            if len(rows) == 0:
+                continue
+            f, ln = ann.where(int(rows.min()))
+            out.append(Finding("unknown-label", CHECKS["unknown-label"][0],
+                               f"unknown label {n!r} on {len(np.unique(rows))} row(s)", st.vocab.hint_for(n),
+                               label=n, split=split, source=f, line=ln))  # fmt: skip
+    # the same path listed twice
+    paths = pd.Series(ann.paths, dtype=object)
+    dup_mask = paths.duplicated(keep=False).to_numpy()
+    if dup_mask.any() and not ann.one_row_per_label:
+        label_sets: dict[int, frozenset[str]] = defaultdict(frozenset)
+        sel = dup_mask[ann.row] & pos & is_real if len(ann.row) else np.zeros(0, bool)
+        acc: dict[int, set[str]] = defaultdict(set)
+        for r, c in zip(ann.row[sel].tolist(), ann.code[sel].tolist(), strict=True):
+            acc[r].add(names[c])
+        label_sets.update({r: frozenset(v) for r, v in acc.items()})
+        first_of: dict[str, int] = {}
+        for r in np.flatnonzero(dup_mask).tolist():
+            p = str(ann.paths[r])
+            if p not in first_of:
+                first_of[p] = r
+                continue
+            r0 = first_of[p]
+            f, ln = ann.where(r)
+            _, ln0 = ann.where(r0)
+            if label_sets[r] == label_sets[r0]:
+                out.append(Finding("duplicate-path", CHECKS["duplicate-path"][0],
+                                   f"{p!r} is listed again (first on line {ln0})", "remove the repeated row",
+                                   path=p, split=split, source=f, line=ln))  # fmt: skip
+            else:
+                a, b = sorted(label_sets[r0]), sorted(label_sets[r])
+                out.append(Finding("conflicting-labels", CHECKS["conflicting-labels"][0],
+                                   f"{p!r} is listed with labels {a} on line {ln0} and {b} here",
+                                   "decide which labels are right; convert would merge them into their union",
+                                   path=p, split=split, source=f, line=ln))  # fmt: skip
+    return out
+
+
+def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report: Report) -> set[str]:
+    """Files, images, duplicates and leaks; returns the unusable paths (for --quarantine)."""
+    from labelprep.checks.files import check_files
+
+    unusable: set[tuple[str, str]] = set()
+    digests: dict[tuple[str, str], str] = {}  # (root, path) -> digest
+    by_root: dict[Path, list[_Split]] = defaultdict(list)
+    for sp in splits:
+        by_root[sp.root].append(sp)
+    for root, group in by_root.items():
+        all_paths = list(dict.fromkeys(p for sp in group for p in sp.sf.frame["path"].tolist()))
+        file_issues = check_files(all_paths, root)
+        usable = [p for p in all_paths if p not in file_issues]
+        infos: dict[str, Any] = {}
+        if st.check_images != "none" and usable:
+            from labelprep.checks.images import check_images
+
+            infos = check_images(usable, root, level=st.check_images, workers=st.workers, cache_dir=st.cache,
+                                 max_pixels=st.max_pixels, min_size=st.min_size, progress=st.progress)  # fmt: skip
+        for sp in group:
+            paths = sp.sf.frame["path"].tolist()
+            for i, p in enumerate(paths):
+                issues = list(file_issues.get(p, []))
+                info = infos.get(p)
+                if info is not None:
+                    issues += info.issues
+                    if info.digest:
+                        digests[(str(root), p)] = info.digest
+                for iss in issues:
+                    sev = CHECKS[iss.code][0]
+                    report.findings.append(Finding(iss.code, sev, f"{p!r}: {iss.message}", iss.hint, path=p,
+                                                   **sp.sf.where(i)))  # type: ignore[arg-type]  # fmt: skip
+                    if sev == "error":
+                        unusable.add((str(root), p))
+    # duplicates within a split, leaks across splits: by content digest, and by path
+    owners: dict[str, list[tuple[str, str, int, _Split]]] = defaultdict(list)
+    for sp in splits:
+        for i, p in enumerate(sp.sf.frame["path"].tolist()):
+            d = digests.get((str(sp.root), p))
+            owners[f"d:{d}" if d else f"p:{sp.root}/{p}"].append((sp.sf.name, p, i, sp))
+    for key, items in owners.items():
+        if len(items) < 2:
+            continue
+        first_split, first_path, _, _ = items[0]
+        for split, p, i, sp in items[1:]:
+            same = "the same file" if key.startswith("p:") else f"the same image as {first_path!r}"
+            if split == first_split:
+                report.add("duplicate-image", f"{p!r} is {same} in split {split!r}",
+                           hint="keep one copy", path=p, **sp.sf.where(i))  # fmt: skip
+            else:
+                report.add("leaked-image", f"{p!r} in split {split!r} is {same} in split {first_split!r}",
+                           hint="remove it from one split; evaluation on leaked images is optimistic", path=p,
+                           **sp.sf.where(i))  # fmt: skip
+    return {p for _, p in sorted(unusable)}
+
+
+def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
+    report = Report(strict=st.strict)
+    splits: list[_Split] = []
+    for src in sources:
+        try:
+            splits += _read_frame_splits(src, st, report) if _is_frame(src) else _raw_splits(src, st, report)
+        except LabelprepError as exc:
+            report.add("schema-error", f"cannot read the annotations: {exc.message}", hint=exc.hint or "",
+                       source=exc.file or str(src), line=exc.line)  # fmt: skip
+    names = [sp.sf.name for sp in splits]
+    if len(set(names)) != len(names):  # two sources with one stem: tell them apart by folder
+        for sp in splits:
+            if names.count(sp.sf.name) > 1 and not sp.converted:
+                sp.sf.name = f"{Path(sp.sf.source).parent.name}/{sp.sf.name}"
+    train = "train" if any(sp.sf.name == "train" for sp in splits) else (splits[0].sf.name if splits else "")
+    empty_sev = "error" if st.no_empty else None
+    for sp in splits:
+        report.extend(frame_label_findings(sp.sf, min_positives=st.min_positives, empty_severity=empty_sev))
+    declared = list(dict.fromkeys(d for sp in splits for d in sp.sf.declared))
+    converted = {sp.sf.name: sp.sf.labels for sp in splits if sp.converted}
+    if len({sp.sf.source for sp in splits if sp.converted}) < 2:
+        converted = {}  # one converted frame shares one vocabulary across its splits
+    report.extend(cross_split_findings([sp.sf for sp in splits], train=train, declared=declared,
+                                       converted=converted))  # fmt: skip
+    unusable = _file_and_image_findings(splits, st, report) if splits else set()
+    report.checks = ["schema", "labels", *(["splits"] if len(splits) > 1 else []), "files",
+                     *(["images"] if st.check_images != "none" else []), "leakage"]  # fmt: skip
+    report.stats = {
+        "sources": len(sources),
+        "splits": {sp.sf.name: len(sp.sf.frame) for sp in splits},
+        "images": int(sum(len(sp.sf.frame) for sp in splits)),
+        "train_split": train,
+        "check_images": st.check_images,
+    }
+    if st.severity:
+        report = report.with_severities(st.severity)
+    report.sort()
+    if st.quarantine is not None:
+        _write_quarantine(st.quarantine, report, unusable)
+    return report
+
+
+def _write_quarantine(path: Path, report: Report, unusable: set[str]) -> None:
+    import csv
+
+    from labelprep.frameio import atomic_write
+
+    rows = [(f.path, f.split or "", f.code, f.message) for f in report.findings
+            if f.path in unusable and f.severity == "error" and CHECKS[f.code][1] in ("files", "images")]  # fmt: skip
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(["path", "split", "code", "message"])
+            w.writerows(rows)
+
+    atomic_write(path, write)
