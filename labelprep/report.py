@@ -112,7 +112,7 @@ class Report:
         return Report(out, list(self.checks), dict(self.stats), self.strict)
 
     def sort(self) -> None:
-        self.findings.sort(key=lambda f: (_ORDER.get(f.code, 99), f.split or "", f.source or "", f.line or 0,
+        self.findings.sort(key=lambda f: (_ORDER.get(f.code, 99), f.source or "", f.line or 0, f.split or "",
                                           f.path or "", f.label or ""))  # fmt: skip
 
     # -- reading --------------------------------------------------------------

@@ -300,3 +300,10 @@ def test_validate_never_imports_tensorflow(tmp_path: Path) -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_the_bundled_example_validates_without_errors() -> None:
+    report = labelprep.validate(ROOT / "examples" / "shapes" / "labels.csv", split_col="split", group_col="patient",
+                                check_images="full")  # fmt: skip
+    assert report.ok, report.to_text()
+    assert set(report.codes()) <= {"empty-labels"}  # seven images on purpose show no shape
