@@ -8,12 +8,15 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from labelprep.api import Conversion, convert, load_label_map, validate
+from labelprep.diff import Diff, diff_frames
 from labelprep.encoding import Summary, to_label_lists
 from labelprep.errors import (
     ConflictError,
+    ExportRefused,
     FormatDetectionError,
     InputError,
     LabelprepError,
@@ -25,32 +28,82 @@ from labelprep.frameio import read_frame, write_frame
 from labelprep.readers import FORMATS, detect_format
 from labelprep.report import CHECKS, Finding, Report, ValidationFailed
 from labelprep.schemas import check_frame, schema
+from labelprep.shards.manifest import Manifest
+from labelprep.stats import Stats, compute_stats, pos_weight_json
 from labelprep.vocabulary import Vocabulary
+
+# The verbs last: they share names with modules (labelprep/stats.py, diff.py), and must win.
+# isort: split
+from labelprep.api import (
+    Conversion,
+    convert,
+    diff,
+    export,
+    load_frame,
+    load_label_map,
+    stats,
+    validate,
+    verify,
+)
+
+if TYPE_CHECKING:
+    from labelprep.tf import load_dataset
+
+# Names served by modules that import TensorFlow: imported on first use, so `import labelprep` stays light.
+_LAZY = {"load_dataset": "labelprep.tf"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'labelprep' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "CHECKS",
     "FORMATS",
     "ConflictError",
     "Conversion",
+    "Diff",
+    "ExportRefused",
     "Finding",
     "FormatDetectionError",
     "InputError",
     "LabelprepError",
+    "Manifest",
     "MissingDependencyError",
     "Report",
     "SchemaError",
+    "Stats",
     "Summary",
     "ValidationFailed",
     "Vocabulary",
     "VocabularyError",
     "__version__",
     "check_frame",
+    "compute_stats",
     "convert",
     "detect_format",
+    "diff",
+    "diff_frames",
+    "export",
+    "load_dataset",
+    "load_frame",
     "load_label_map",
+    "pos_weight_json",
     "read_frame",
     "schema",
+    "stats",
     "to_label_lists",
     "validate",
+    "verify",
     "write_frame",
 ]

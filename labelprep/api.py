@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from labelprep.encoding import Summary, encode
 from labelprep.errors import InputError, VocabularyError
-from labelprep.frameio import FRAME_SUFFIXES, atomic_write, write_frame
+from labelprep.frameio import FRAME_SUFFIXES, atomic_write, read_frame, write_frame
 from labelprep.readers import ReadOptions, read_source
 from labelprep.readers.base import LedgerEntry
-from labelprep.report import Report
+from labelprep.report import Finding, Report
 from labelprep.schemas import check_frame
+from labelprep.shards.manifest import Manifest
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["Conversion", "convert", "load_label_map", "validate"]
+if TYPE_CHECKING:
+    from labelprep.diff import Diff
+    from labelprep.stats import Stats
+
+__all__ = ["Conversion", "convert", "diff", "export", "load_frame", "load_label_map", "stats", "validate", "verify"]
 
 
 @dataclass
@@ -219,6 +225,87 @@ def write_ledger(entries: Sequence[LedgerEntry], path: str | os.PathLike[str]) -
     atomic_write(Path(path), write)
 
 
+def load_frame(
+    source: str | os.PathLike[str], *, vocab: str | os.PathLike[str] | Vocabulary | None = None, **options: Any
+) -> tuple[pd.DataFrame, Vocabulary]:
+    """A frame and its vocabulary from a converted frame, or from any source :func:`convert` reads.
+
+    ``options`` are :func:`convert`'s source options (``format``, ``path_col`` ...).
+    """
+    src = Path(source)
+    is_frame = src.suffix.lower() == ".parquet" or (
+        src.suffix.lower() == ".csv" and src.with_suffix(".vocab.json").exists()
+    )
+    if is_frame:
+        v = Vocabulary.read(Path(vocab)) if isinstance(vocab, (str, os.PathLike)) else vocab
+        return read_frame(src, vocab=v)
+    conv = convert(src, vocab=vocab, **options)
+    return conv.frame, conv.vocabulary
+
+
+def stats(
+    source: str | os.PathLike[str],
+    *,
+    top_pairs: int = 20,
+    min_support: float = 0.01,
+    pos_weight: str | os.PathLike[str] | None = None,
+    **options: Any,
+) -> Stats:
+    """Label statistics per split: positives, prevalence, pos_weight, cardinality, co-occurrence.
+
+    ``source`` is a converted frame or any source :func:`convert` reads (same
+    options). With ``pos_weight`` a ``{label: weight}`` JSON for the loss is
+    written there (from the ``train`` split, or all images when there is none).
+
+    Example:
+        >>> st = labelprep.stats("labels.parquet")  # doctest: +SKIP
+        >>> print(st.to_text())  # doctest: +SKIP
+    """
+    from labelprep.stats import compute_stats, pos_weight_json
+
+    frame, vocab = load_frame(source, **options)
+    st = compute_stats(frame, list(vocab), top_pairs=top_pairs, min_support=min_support)
+    if pos_weight is not None:
+        text = json.dumps(pos_weight_json(st), ensure_ascii=False, indent=2) + "\n"
+        atomic_write(Path(pos_weight), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return st
+
+
+def diff(
+    old: str | os.PathLike[str],
+    new: str | os.PathLike[str],
+    *,
+    images_root: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    prevalence_threshold: float = 0.05,
+    **options: Any,
+) -> Diff:
+    """What changed between two versions of a dataset (frames or raw sources).
+
+    Images added and removed, relabelled images (before and after), labels added
+    and removed, per-label prevalence shifts, and, with ``images_root`` (one
+    folder per version: ``(old_root, new_root)``), images whose bytes changed.
+    ``Diff.fails(kinds)`` is the CI gate.
+
+    Example:
+        >>> d = labelprep.diff("v1.parquet", "v2.parquet")  # doctest: +SKIP
+        >>> d.kinds(), d.fails({"relabel", "new-label"})  # doctest: +SKIP
+    """
+    from labelprep.diff import diff_frames
+
+    roots: list[Path] = []
+    if images_root is not None:
+        items = [images_root] if isinstance(images_root, (str, os.PathLike)) else list(images_root)
+        roots = [Path(r) for r in items]
+        if len(roots) == 1:
+            roots = roots * 2
+        if len(roots) != 2:
+            raise InputError("images_root takes one folder, or two: the old version's and the new one's")
+    of, ov = load_frame(old, **options)
+    nf, nv = load_frame(new, **options)
+    return diff_frames(of, list(ov), nf, list(nv), old_root=roots[0] if roots else None,
+                       new_root=roots[1] if roots else None, prevalence_threshold=prevalence_threshold)  # fmt: skip
+
+
 def _parse_size(value: str | Sequence[int] | None, where: str | None = None) -> tuple[int, int] | None:
     if value is None:
         return None
@@ -343,3 +430,209 @@ def validate(
         progress=progress,
     )  # fmt: skip
     return run_validation(srcs, st)
+
+
+def _frame_root(src: Path, images_root: Path | None) -> Path:
+    """The images root of a converted frame: as given, else as stored in its metadata, else its folder."""
+    from labelprep.frameio import read_frame_meta
+
+    if images_root is not None:
+        return images_root
+    rel = read_frame_meta(src).get("images_root")
+    if rel is not None and (src.parent / rel).is_dir():
+        return src.parent / rel
+    return src.parent
+
+
+def _skippable(f: Finding) -> bool:
+    from labelprep.report import CHECKS
+
+    return f.path is not None and (CHECKS.get(f.code, ("", "", ""))[1] in ("files", "images") or f.code == "leaked-image")
+
+
+def export(
+    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    path_col: str | None = None,
+    labels_col: str | None = None,
+    sep: str | None = None,
+    label_cols: Sequence[str] | None = None,
+    confidence_col: str | None = None,
+    uncertain: str = "keep",
+    images_root: str | os.PathLike[str] | None = None,
+    path_template: str | None = None,
+    find_images: bool = False,
+    none_label: Sequence[str] | None = None,
+    label_map: str | os.PathLike[str] | None = None,
+    vocab: str | os.PathLike[str] | Vocabulary | None = None,
+    split_col: str | None = None,
+    group_col: str | None = None,
+    encoding: str = "utf-8",
+    name: str | None = None,
+    shard_size: str | int | None = None,
+    num_shards: int | None = None,
+    seed: int = 0,
+    resize: str | int | tuple[int, int] | None = None,
+    quality: int = 95,
+    skip_invalid: bool = False,
+    check_images: str | None = None,
+    workers: int | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    severity: Mapping[str, str] | None = None,
+    config: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> Manifest:
+    """Validate, then write TFRecord shards and ``manifest.json`` into ``out_dir``; return the :class:`Manifest`.
+
+    ``sources`` are what :func:`validate` takes (converted frames or raw
+    sources, with the same options); splits come from a ``split`` column or from
+    several sources (named by file stem); one source without splits exports as
+    ``train``. Any error finding refuses the export (:class:`ExportRefused`,
+    carrying the report; nothing is written) unless ``skip_invalid`` leaves out
+    the rows whose image is unusable (file and image errors, leaked images),
+    recording each in ``manifest.skipped``. Shards hold ``shard_size`` bytes
+    (default ``"128MiB"``) or number ``num_shards`` per split; examples are
+    shuffled by ``seed``. Images pass through untouched when a loader can use
+    them as they are, else they are normalised once (see
+    :mod:`labelprep.shards.images`); ``resize`` is ``224`` (shorter side) or
+    ``"224x160"``. Same input and seed, same bytes. ``resume`` finishes an
+    interrupted export; a folder holding an earlier export needs ``resume`` or
+    ``overwrite``. Needs TensorFlow (``pip install "labelprep[tf]"``).
+
+    Example:
+        >>> import labelprep
+        >>> m = labelprep.export("labels.parquet", "shards/", shard_size="64MiB")  # doctest: +SKIP
+        >>> m.shard_paths("train"), m.splits["train"].pos_weight  # doctest: +SKIP
+    """
+    from labelprep import __version__
+    from labelprep.checks.pipeline import _is_frame, load_config
+    from labelprep.errors import ExportRefused
+    from labelprep.frameio import read_frame
+    from labelprep.shards.export import ExportSettings, ExportSplit, write_export
+    from labelprep.shards.images import ImageSettings, parse_resize
+    from labelprep.shards.manifest import SkippedRow
+    from labelprep.shards.plan import DEFAULT_SHARD_SIZE, parse_size
+    from labelprep.shards.spec import check_part_name
+    from labelprep.shards.writer import check_tensorflow_installed
+
+    check_tensorflow_installed()  # before the sources are read and validated
+    srcs = [Path(sources)] if isinstance(sources, (str, os.PathLike)) else [Path(s) for s in sources]
+    if not srcs:
+        raise InputError("no source to export", hint="pass a converted frame or an annotation source")
+    for s in srcs:
+        if not s.exists():
+            raise InputError("no such file or folder", file=str(s))
+    if shard_size is not None and num_shards is not None:
+        raise InputError("give a shard size or a number of shards, not both", hint="drop --shard-size or --num-shards")
+    if num_shards is not None and num_shards < 1:
+        raise InputError(f"num_shards must be at least 1, not {num_shards}")
+    size = parse_size(shard_size) if shard_size is not None else (DEFAULT_SHARD_SIZE if num_shards is None else None)
+    if not 1 <= int(quality) <= 100:
+        raise InputError(f"quality must be 1 to 100, not {quality}")
+    if workers is not None and workers < 1:
+        raise InputError(f"workers must be at least 1, not {workers}")
+    image = ImageSettings(parse_resize(resize), int(quality))
+    name = name if name is not None else srcs[0].stem
+    bad = check_part_name("dataset", name)
+    if bad:
+        raise InputError(bad, hint="choose another --name")
+    # Settings for reading the sources come from the same configuration validate reads, so both agree.
+    cfg, _ = load_config(srcs[0], Path(config) if config is not None else None)
+    root_arg = images_root if images_root is not None else cfg.get("images-root")
+    vocab_arg = vocab if vocab is not None else cfg.get("vocab")
+    none_arg = list(none_label or cfg.get("none-label", ()))
+    level = check_images or cfg.get("check-images") or "header"
+    level = "header" if level == "none" else level  # export reads every image: at least check its header
+    n_workers = int(workers or cfg.get("workers") or os.cpu_count() or 1)
+    vocab_obj = Vocabulary.read(Path(vocab_arg)) if isinstance(vocab_arg, (str, os.PathLike)) else vocab_arg
+
+    # -- read every source into (export split, validate's split name, rows, images root)
+    parts: list[tuple[str, str, pd.DataFrame, Path]] = []
+    vocabs: list[Vocabulary] = []
+    for src in srcs:
+        if _is_frame(src):
+            frame, v = read_frame(src, vocab=vocab_obj)
+            root = _frame_root(src, Path(root_arg) if root_arg is not None else None)
+        else:
+            conv = convert(src, format=format, path_col=path_col, labels_col=labels_col, sep=sep, label_cols=label_cols,
+                           confidence_col=confidence_col, uncertain=uncertain, images_root=root_arg,
+                           path_template=path_template, find_images=find_images, none_label=none_arg,
+                           label_map=label_map, vocab=vocab_obj, split_col=split_col, group_col=group_col,
+                           encoding=encoding)  # fmt: skip
+            frame, v, root = conv.frame, conv.vocabulary, conv.images_root
+        vocabs.append(v)
+        if "split" in frame.columns:
+            for split, part in frame.groupby("split", sort=False, dropna=False):
+                parts.append((str(split), str(split), part.reset_index(drop=True), root))
+        else:
+            parts.append(("train" if len(srcs) == 1 else src.stem, src.stem, frame, root))
+    seen: set[str] = set()
+    for split, _, _, _ in parts:
+        bad = check_part_name("split", split)
+        if bad:
+            raise InputError(bad, hint="rename the split in the source (or the source file)")
+        if split in seen:
+            raise InputError(f"two sources give the split {split!r}", hint="rename one source, or merge them")
+        seen.add(split)
+    labels = list(dict.fromkeys(label for v in vocabs for label in v))
+    vocab_all = vocabs[0] if all(v == vocabs[0] for v in vocabs) else Vocabulary(labels)
+    frames = [p[2].reindex(columns=["path", *labels], fill_value=0).astype({lab: "int8" for lab in labels})
+              for p in parts]  # fmt: skip
+    canonical = pd.concat([f.assign(split=p[0]) for f, p in zip(frames, parts)], ignore_index=True)
+    source = {
+        "files": [s.name for s in srcs],
+        "rows": len(canonical),
+        "sha256": hashlib.sha256(canonical.to_csv(index=False, lineterminator="\n").encode("utf-8")).hexdigest(),
+    }
+
+    # -- validate with validate's checks; refuse, or leave out the unusable rows
+    report = validate(srcs, format=format, path_col=path_col, labels_col=labels_col, sep=sep, label_cols=label_cols,
+                      confidence_col=confidence_col, uncertain=uncertain, images_root=root_arg,
+                      path_template=path_template, find_images=find_images, none_label=none_arg or None,
+                      label_map=label_map, vocab=vocab_obj, split_col=split_col, group_col=group_col,
+                      encoding=encoding, on_conflict="error", check_images=level, workers=n_workers, cache=cache,
+                      severity=severity, config=config, progress=progress)  # fmt: skip
+    errors = report.errors
+    if errors and (not skip_invalid or not all(_skippable(f) for f in errors)):
+        raise ExportRefused(report)
+    to_export = {vname: split for split, vname, _, _ in parts}
+    skipped: dict[tuple[str, str], SkippedRow] = {}
+    for f in errors:
+        split = to_export.get(f.split or "", f.split or "")
+        key = (split, str(f.path))
+        if key not in skipped:
+            skipped[key] = SkippedRow(str(f.path), split, f.code, f.message)
+    splits = []
+    for (split, _, _, root), frame in zip(parts, frames):
+        drop = {p for s, p in skipped if s == split}
+        keep = frame[~frame["path"].isin(drop)].reset_index(drop=True) if drop else frame
+        splits.append(ExportSplit(split, keep, root))
+    st = ExportSettings(name=name, shard_size=size, num_shards=num_shards, seed=int(seed), image=image,
+                        workers=n_workers, resume=resume, overwrite=overwrite, progress=progress)  # fmt: skip
+    return write_export(splits, vocab_all, Path(out_dir), st, source=source, skipped=list(skipped.values()),
+                        report=report, version=__version__)  # fmt: skip
+
+
+def verify(out_dir: str | os.PathLike[str], *, progress: bool = False) -> Report:
+    """Check every shard of an export against its manifest; return a :class:`Report` (shard findings).
+
+    Each shard must exist with the manifest's size and SHA-256, hold whole
+    TFRecords with valid CRCs and the manifest's record count, and each record
+    must hold exactly the spec's features, label indices within the vocabulary
+    and an image TensorFlow decodes to its stored size. Needs TensorFlow.
+
+    Example:
+        >>> import labelprep
+        >>> labelprep.verify("shards/").ok  # doctest: +SKIP
+        True
+    """
+    from labelprep.shards.verify import verify_export
+
+    p = Path(out_dir)
+    if not p.is_dir():
+        raise InputError("no such folder", file=str(p), hint="pass the folder labelprep export wrote")
+    return verify_export(p, progress=progress)

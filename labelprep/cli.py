@@ -131,6 +131,99 @@ def convert(source: str, output: str, quiet: bool, **options: Any) -> None:
         click.echo(f"Wrote {wrote}", err=True)
 
 
+@main.command()
+@click.argument("source", type=click.Path(exists=True))
+@source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict", "group_col"))
+@click.option("--output-format", type=click.Choice(["text", "json", "html"]),
+              help="Report format [default: from -o's suffix, else text]; with json, stdout holds only the JSON.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (e.g. report.html).")
+@click.option("--pos-weight", type=click.Path(dir_okay=False), help="Write {label: negatives/positives} JSON here.")
+@click.option("--top-pairs", type=click.IntRange(min=1), default=20, show_default=True,
+              help="How many co-occurring pairs to list.")
+@click.option("--min-support", type=click.FloatRange(0, 1), default=0.01, show_default=True,
+              help="Share of images a label needs to count as frequent (for never-co-occurring labels).")
+@_errors_to_exit
+def stats(source: str, output_format: str | None, output: str | None, **options: Any) -> None:
+    """Show the label distribution: per-split counts, co-occurrence, pos_weight
+
+    SOURCE is a converted frame or any annotation source convert reads. The
+    HTML page (-o report.html) is self-contained: charts per split, a
+    co-occurrence heatmap and a labels-per-image histogram.
+
+    \b
+    Example:
+        labelprep stats labels.parquet -o report.html --pos-weight pos_weight.json
+    """
+    from labelprep.api import stats as stats_api
+    from labelprep.frameio import atomic_write
+
+    options["none_label"] = list(options["none_label"])
+    if output_format is None:
+        suffix = output.rsplit(".", 1)[-1].lower() if output and "." in output else ""
+        output_format = {"html": "html", "htm": "html", "json": "json"}.get(suffix, "text")
+    st = stats_api(source, **options)
+    text = st.render(output_format)
+    if output:
+        atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+    if options.get("pos_weight"):
+        click.echo(f"Wrote {options['pos_weight']}", err=True)
+
+
+def _kinds(ctx: click.Context, param: click.Parameter, value: str | None) -> set[str]:
+    from labelprep.diff import parse_kinds
+
+    if not value:
+        return set()
+    try:
+        return parse_kinds(value)
+    except LabelprepError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command()
+@click.argument("old", type=click.Path(exists=True))
+@click.argument("new", type=click.Path(exists=True))
+@source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict", "group_col", "images_root"))
+@click.option("--images-root", "images_root", multiple=True, type=click.Path(file_okay=False),
+              help="Compare image bytes: OLD's images root, then NEW's (give it twice, or once for both).")
+@click.option("--fail-on", callback=_kinds, metavar="KINDS",
+              help="Exit 1 when one of these kinds of change occurs, comma separated, or 'any' "
+              "(relabel, new-label, removed-label, label-order, added-image, removed-image, split-changed, "
+              "content-changed, prevalence-shift).")
+@click.option("--prevalence-threshold", type=click.FloatRange(0, 1), default=0.05, show_default=True,
+              help="Absolute prevalence change that counts as a prevalence-shift.")
+@click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",
+              show_default=True, help="Report format.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
+@_errors_to_exit
+def diff(old: str, new: str, fail_on: set[str], output_format: str, output: str | None, **options: Any) -> None:
+    """Compare two versions of a dataset: images, labels, prevalence, bytes
+
+    OLD and NEW are converted frames or annotation sources. Exit 1 when a kind
+    of change named by --fail-on occurs (0 otherwise), for CI gates.
+
+    \b
+    Example:
+        labelprep diff v1/labels.parquet v2/labels.parquet --fail-on relabel,removed-label
+    """
+    from labelprep.api import diff as diff_api
+    from labelprep.frameio import atomic_write
+
+    options["none_label"] = list(options["none_label"])
+    options["images_root"] = list(options["images_root"]) or None
+    d = diff_api(old, new, **options)
+    text = d.render(output_format, fail_on)
+    if output:
+        atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        click.echo(d.summary_line(fail_on), err=True)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(1 if d.fails(fail_on) else 0)
+
+
 def _severity_pairs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
     from labelprep.checks.pipeline import check_severity
 
@@ -187,6 +280,105 @@ def validate(sources: tuple[str, ...], output_format: str, output: str | None, *
 
     options["none_label"] = list(options["none_label"]) or None
     report = validate_api(list(sources), progress=sys.stderr.isatty(), **options)
+    text = report.render(output_format)
+    if output:
+        atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        click.echo(report.summary_line(), err=True)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the shards and manifest.json (created when missing).")  # fmt: skip
+@source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict"))
+@click.option("--name", help="Dataset name in the shard file names [default: the first SOURCE's stem].")
+@click.option("--shard-size", help="Target bytes per shard: 128MiB, 1GB, 500KB or a number [default: 128MiB].")
+@click.option("--num-shards", type=click.IntRange(min=1), help="Shards per split (instead of --shard-size).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Shuffle seed: same seed, same shards.")
+@click.option("--resize", help="Resize images: N (shorter side to N, keeping the aspect) or WxH (fixed size).")
+@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
+              help="JPEG quality of re-encoded images.")  # fmt: skip
+@click.option("--skip-invalid", is_flag=True,
+              help="Leave out rows whose image is unusable (recorded in the manifest) instead of refusing.")  # fmt: skip
+@click.option("--check-images", type=click.Choice(["header", "full"]),
+              help="How far validation reads images before export [default: header].")  # fmt: skip
+@click.option("--workers", type=click.IntRange(min=1), help="Processes for image checks and shards [default: all cores].")
+@click.option("--cache", type=click.Path(file_okay=False), help="Folder caching image check results.")
+@click.option("--severity", multiple=True, callback=_severity_pairs, metavar="CODE=LEVEL",
+              help="Change a finding's severity for the validation before export (repeatable).")  # fmt: skip
+@click.option("--config", type=click.Path(dir_okay=False, exists=True),
+              help="Settings file [default: [tool.labelprep] of the nearest pyproject.toml or labelprep.toml].")
+@click.option("--resume", is_flag=True, help="Finish an interrupted export, keeping its finished shards.")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier export in the folder.")
+@click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",
+              show_default=True, help="Format of the report printed when validation refuses the export.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@_errors_to_exit
+def export(sources: tuple[str, ...], output_format: str, quiet: bool, **options: Any) -> None:
+    """Validate, then write TFRecord shards and a manifest for training
+
+    Each SOURCE is a converted frame or any annotation source convert reads;
+    splits come from a split column or several SOURCEs (a single SOURCE without
+    splits is exported as 'train'). Validation errors refuse the export and print
+    the report (exit 1, nothing written) unless --skip-invalid leaves the
+    unusable rows out. Same input and --seed give the same bytes.
+
+    \b
+    Example:
+        labelprep export labels.parquet -o shards/ --shard-size 64MiB --resize 256
+        labelprep verify shards/
+    """
+    from labelprep.api import export as export_api
+    from labelprep.errors import ExportRefused
+
+    options["none_label"] = list(options["none_label"]) or None
+    try:
+        manifest = export_api(list(sources), progress=sys.stderr.isatty() and not quiet, **options)
+    except ExportRefused as exc:
+        click.echo(exc.report.render(output_format), nl=False)
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    if quiet:
+        return
+    if manifest.report is not None:
+        click.echo(f"  validation: {manifest.report.summary_line()}", err=True)
+    for note in manifest.notes:
+        click.echo(f"  {note}", err=True)
+    for name, split in manifest.splits.items():
+        size = sum(s.bytes for s in split.shards)
+        click.echo(f"  {name}: {split.examples:,} examples in {len(split.shards)} shard(s), {size / 1e6:,.1f} MB",
+                   err=True)  # fmt: skip
+    image = manifest.image
+    click.echo(f"  images: {image.get('passed_through', 0):,} stored as they were, "
+               f"{image.get('normalised', 0):,} normalised", err=True)  # fmt: skip
+    if manifest.skipped:
+        click.echo(f"  skipped: {len(manifest.skipped):,} row(s) with unusable images (listed in the manifest)",
+                   err=True)  # fmt: skip
+    click.echo(f"Wrote {manifest.out_dir}/manifest.json", err=True)
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",
+              show_default=True, help="Report format.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
+@_errors_to_exit
+def verify(out_dir: str, output_format: str, output: str | None) -> None:
+    """Check an export's shards against its manifest: checksums, records, labels, images
+
+    Exit 0 when every shard is as the manifest says, 1 when a finding is an error.
+
+    \b
+    Example:
+        labelprep verify shards/ --output-format github
+    """
+    from labelprep.api import verify as verify_api
+    from labelprep.frameio import atomic_write
+
+    report = verify_api(out_dir, progress=sys.stderr.isatty())
     text = report.render(output_format)
     if output:
         atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ConflictError",
+    "ExportRefused",
     "FormatDetectionError",
     "InputError",
     "LabelprepError",
@@ -68,3 +71,15 @@ class SchemaError(LabelprepError):
 
 class MissingDependencyError(LabelprepError):
     """An optional dependency is needed; the hint gives the exact install command."""
+
+
+class ExportRefused(LabelprepError):
+    """``export`` validated its input and found errors, so it wrote nothing; ``report`` holds every finding."""
+
+    def __init__(self, report: Any, message: str | None = None, **kwargs: Any) -> None:
+        errors = [f for f in report.findings if f.severity == "error"]
+        first = f"; first: [{errors[0].code}] {errors[0].message}" if errors else ""
+        super().__init__(message or f"export refused, nothing written: {report.summary_line()}{first}",
+                         hint=kwargs.pop("hint", "fix the data (see labelprep validate), or pass --skip-invalid "
+                                                 "to leave out rows whose image is unusable"), **kwargs)  # fmt: skip
+        self.report = report

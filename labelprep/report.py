@@ -44,6 +44,15 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "duplicate-image": ("warning", "leakage", "the same content twice in one split"),
     "leaked-image": ("error", "leakage", "the same content in two splits"),
     "leaked-group": ("error", "leakage", "one group (patient, study, user) in two splits"),
+    "shard-missing": ("error", "shards", "a shard the manifest lists is not in the export folder"),
+    "shard-checksum": ("error", "shards", "a shard's size or SHA-256 differs from the manifest"),
+    "shard-truncated": ("error", "shards", "a shard ends inside a record"),
+    "shard-record-count": ("error", "shards", "a shard holds another number of records than the manifest says"),
+    "shard-corrupt-record": ("error", "shards", "a record's length or data CRC is wrong, or it is not an Example"),
+    "shard-bad-example": ("error", "shards", "an example lacks a feature of the spec or has another"),
+    "shard-bad-image": ("error", "shards", "a stored image does not decode, or not to its height and width"),
+    "shard-bad-label": ("error", "shards", "a label index outside the vocabulary, or both positive and unknown"),
+    "shard-unlisted": ("warning", "shards", "a file named like a shard of the export that the manifest omits"),
 }
 _ORDER = {code: i for i, code in enumerate(CHECKS)}
 _KEYS = ("code", "severity", "message", "hint", "path", "label", "split", "source", "line")

@@ -118,3 +118,11 @@ def test_outputs_get_the_usual_file_permissions(tmp_path: Path) -> None:
         os.umask(old)
     for name in ("o.parquet", "o.vocab.json"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
+
+
+def test_verbs_are_not_shadowed_by_their_modules() -> None:
+    import importlib
+
+    for name in ("convert", "validate", "export", "verify", "stats", "diff"):
+        importlib.import_module(f"labelprep.{name}") if name in ("stats", "diff") else None
+        assert callable(getattr(labelprep, name)), name

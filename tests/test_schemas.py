@@ -33,6 +33,7 @@ JSON_SCHEMAS = (
     "labelstudio-export.schema.json",
     "fiftyone-classification.schema.json",
     "validate-report.schema.json",
+    "manifest.schema.json",
 )
 
 

@@ -315,6 +315,7 @@ class _Folder:
 
     def __init__(self, names: list[str]) -> None:
         self.names = names
+        self.name_set = set(names)
         self._joined = "\n".join(names).casefold()
         self.folded = self._joined.split("\n") if names else []
         self.folded_set = set(self.folded)
@@ -363,7 +364,7 @@ class _Diagnoser:
     def _folder(self, folder: str) -> _Folder | None:
         if folder not in self._folders:
             names = self._names(folder)
-            self._folders[folder] = _Folder(sorted(names)) if names is not None else None
+            self._folders[folder] = _Folder(list(names)) if names is not None else None
         return self._folders[folder]
 
     def _near(self, rel: str, detail: str) -> Issue | None:
@@ -418,6 +419,9 @@ class _Diagnoser:
             f = self._folder("/".join(found))
             if f is None:
                 return None
+            if part in f.name_set:
+                found.append(part)
+                continue
             candidates = f.find(part.casefold())
             if not candidates:
                 return None
@@ -479,7 +483,7 @@ class _Diagnoser:
                         entries = list(it)
                 except OSError:
                     continue
-                file_list = []
+                file_list: list[str] = []
                 for e in entries:
                     try:
                         (subdirs if e.is_dir(follow_symlinks=False) else file_list).append(e.name)

@@ -5,8 +5,8 @@ mode, EXIF orientation) and the format's own end marker, which finds truncated
 files without decoding any pixels. Level ``full`` also decodes every image.
 Pillow's decompression-bomb guard is bypassed while opening (the size comes from
 the header) and replaced by our own limit, so neither its error nor its warning
-escapes. Files are checked in worker processes; results can be cached by path,
-size and mtime.
+escapes. Files are checked in worker processes (a file that crashes a decoder
+is reported, not fatal); results can be cached by path, size and mtime.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -101,7 +102,7 @@ class ImageInfo:
     mode: str | None = None  # Pillow mode
 
     def _to_json(self) -> str:
-        return json.dumps([[list(x.__dict__.values()) for x in self.issues], self.digest, self.format,
+        return json.dumps([[[x.code, x.message, x.hint] for x in self.issues], self.digest, self.format,
                            self.width, self.height, self.mode], separators=(",", ":"))  # fmt: skip
 
     @classmethod
@@ -155,6 +156,8 @@ def check_images(
         raise InputError(f"image check level must be one of {', '.join(LEVELS)}, not {level!r}")
     if workers is not None and workers < 1:
         raise InputError(f"workers must be at least 1, not {workers}")
+    if max_pixels is not None and max_pixels < 1:
+        raise InputError(f"max_pixels must be at least 1, not {max_pixels}")
     if min_size is not None and (len(min_size) != 2 or min(min_size) < 0):
         raise InputError(f"min_size must be (width, height), not {min_size!r}")
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else int(max_pixels)
@@ -247,21 +250,55 @@ def _run(todo: list[tuple[str, str]], settings: _Settings, workers: int,
         for p, target in todo:
             done(_check_one(target, p, settings))
         return
+    finished: set[str] = set()
+
+    def record(info: ImageInfo) -> None:
+        finished.add(info.path)
+        done(info)
+
+    try:
+        _run_pool(todo, settings, workers, record)
+    except BrokenProcessPool:
+        _run_one_by_one([(p, t) for p, t in todo if p not in finished], settings, record)
+
+
+def _context() -> Any:
+    # The default start method, which the caller may choose with multiprocessing.set_start_method: fork on Linux
+    # before Python 3.14 starts workers in milliseconds; forkserver and spawn import labelprep again in each one.
+    return multiprocessing.get_context()
+
+
+def _run_pool(todo: list[tuple[str, str]], settings: _Settings, workers: int,
+              done: Callable[[ImageInfo], None]) -> None:  # fmt: skip
     size = max(1, min(_CHUNK, len(todo) // (workers * 8)))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-    methods = multiprocessing.get_all_start_methods()
-    # Not fork: the caller may hold threads (TensorFlow, Arrow pools) that a forked child would inherit half-locked.
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=_context())
+    try:
         futures = [pool.submit(_check_chunk, chunk, settings) for chunk in chunks]
-        try:
-            for fut in as_completed(futures):
-                for info in fut.result():
-                    done(info)
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
+        for fut in as_completed(futures):
+            for info in fut.result():
+                done(info)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _run_one_by_one(todo: list[tuple[str, str]], settings: _Settings, done: Callable[[ImageInfo], None]) -> None:
+    """After a worker died (a decoder crashing on some file): one file at a time, to learn which file it was."""
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=_context())
+    try:
+        for p, target in todo:
+            try:
+                info = pool.submit(_check_chunk, [(p, target)], settings).result()[0]
+            except BrokenProcessPool:
+                pool.shutdown(wait=False)
+                pool = ProcessPoolExecutor(max_workers=1, mp_context=_context())
+                info = ImageInfo(p, [Issue("corrupt-image", "crashed the image decoder (its worker process died)",
+                                           "remove or replace the file; decoding it would crash the training job too")])  # fmt: skip
+            done(info)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _check_chunk(chunk: list[tuple[str, str]], settings: _Settings) -> list[ImageInfo]:
@@ -547,13 +584,16 @@ def _describe_unknown(data: bytes) -> tuple[str, str]:
 
 # -- is the file complete? Each returns a message when it is cut short, else None ----------------
 
-_JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7]")  # a marker after entropy-coded data (not stuffing, not RSTn)
-
 
 def _jpeg_end(data: bytes) -> str | None:
+    """Walk the header segments to the first scan (SOS), then look for an end-of-image marker after it.
+
+    Entropy-coded data never holds the bytes FF D9 (an FF in it is always followed by 00 or a
+    restart marker), so an EOI anywhere after the first scan header closes the image; an EOI
+    inside an EXIF thumbnail comes before it and does not count. Bytes after the EOI are fine.
+    """
     n = len(data)
     pos = 2
-    scans = 0
     while pos < n:
         if data[pos] != 0xFF:  # junk between segments; libjpeg skips it with a warning
             pos = data.find(b"\xff", pos)
@@ -565,10 +605,8 @@ def _jpeg_end(data: bytes) -> str | None:
             break
         marker = data[pos]
         pos += 1
-        if marker == 0xD9:  # EOI
-            if scans == 0:
-                return f"corrupt: JPEG ends before any scan data ({n:,} bytes)"
-            return None
+        if marker == 0xD9:
+            return f"corrupt: JPEG ends (end-of-image marker) before any scan data ({n:,} bytes)"
         if 0xD0 <= marker <= 0xD7 or marker in (0x00, 0x01):
             continue
         if pos + 2 > n:
@@ -576,17 +614,12 @@ def _jpeg_end(data: bytes) -> str | None:
         end = pos + ((data[pos] << 8) | data[pos + 1])
         if end > n:
             break
-        if marker == 0xDA:  # SOS: entropy-coded data follows, up to the next marker
-            scans += 1
-            m = _JPEG_MARKER.search(data, end)
-            if m is None:
-                break
-            pos = m.start()
-        else:
-            pos = end
-    if scans == 0:
-        return f"truncated: JPEG ends inside its headers, before any scan data ({n:,} bytes)"
-    return f"truncated: JPEG has no end-of-image marker after its scan data ({n:,} bytes)"
+        if marker == 0xDA:  # SOS
+            if data.rfind(b"\xff\xd9", end) >= 0:
+                return None
+            return f"truncated: JPEG has no end-of-image marker after its scan data ({n:,} bytes)"
+        pos = end
+    return f"truncated: JPEG ends inside its headers, before any scan data ({n:,} bytes)"
 
 
 def _png_end(data: bytes) -> str | None:

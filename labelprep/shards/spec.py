@@ -8,15 +8,20 @@ from __future__ import annotations
 import re
 
 __all__ = [
-    "FORMAT_VERSION",
     "FEATURES",
+    "FORMAT_VERSION",
     "MANIFEST_NAME",
-    "shard_name",
+    "STATE_NAME",
+    "check_part_name",
+    "features_document",
     "parse_shard_name",
+    "shard_name",
 ]
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
+# Export's record of an unfinished export (what --resume reads); removed when the export completes.
+STATE_NAME = ".labelprep-export-state.json"
 
 # Every tf.train.Example that export writes holds exactly these features.
 # kind: bytes / int64; shape: "scalar" (one value) or "list" (zero or more values).
@@ -46,3 +51,36 @@ def parse_shard_name(file_name: str) -> tuple[str, str, int, int] | None:
     if not m:
         return None
     return m["name"], m["split"], int(m["index"]), int(m["count"])
+
+
+_PART_RE = re.compile(r"^[A-Za-z0-9_.]+$")
+
+
+def check_part_name(kind: str, value: str) -> str | None:
+    """Why ``value`` cannot be a dataset name or split name in a shard file name, or None when it can.
+
+    A split is the part between the last ``-`` and ``.tfrecord``, so it holds no ``-``;
+    neither part may hold a path separator or spaces.
+    """
+    allowed = _PART_RE if kind == "split" else re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
+    if not value:
+        return f"the {kind} name is empty"
+    if not allowed.match(value):
+        extra = "" if kind != "split" else " (no '-')"
+        return f"{kind} name {value!r} is not usable in a shard file name: use letters, digits, '_' and '.'{extra}"
+    return None
+
+
+def features_document() -> dict[str, object]:
+    """The feature spec as JSON-ready data: what ``schemas/tfrecord-features.json`` holds."""
+    return {
+        "title": "labelprep TFRecord example features",
+        "description": (
+            "Every tf.train.Example that `labelprep export` writes holds exactly these features "
+            "(generated from labelprep.shards.spec.FEATURES)."
+        ),
+        "format_version": FORMAT_VERSION,
+        "features": {
+            key: {"type": kind, "shape": shape, "description": what} for key, (kind, shape, what) in FEATURES.items()
+        },
+    }

@@ -1,0 +1,170 @@
+"""Shard planning: which example goes to which shard, in which order. Pure: no I/O, no TensorFlow.
+
+The order of examples depends only on the seed, the split and each example's
+path, never on the order of the rows in the frame, so re-converting a dataset
+with its rows shuffled plans the same shards. Examples are dealt out to the
+shards round-robin by label combination, so every shard gets its share of
+every combination (each shard mixes labels whenever there are enough examples
+of a combination to go round), then each shard is ordered by the seeded key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from labelprep.errors import InputError
+from labelprep.shards.spec import shard_name
+
+__all__ = [
+    "DEFAULT_SHARD_SIZE",
+    "RECORD_OVERHEAD",
+    "ExportPlan",
+    "PlanItem",
+    "ShardPlan",
+    "parse_size",
+    "plan_export",
+    "plan_split",
+    "shuffle_key",
+]
+
+DEFAULT_SHARD_SIZE = 128 * 1024**2
+# Bytes a record adds to its image in a shard besides path and labels: TFRecord framing (16) and the
+# tf.train.Example wrapping of seven features (about 150). Only used to estimate shard counts.
+RECORD_OVERHEAD = 170
+
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2, "mib": 1024**2,
+          "g": 1000**3, "gb": 1000**3, "gib": 1024**3, "t": 1000**4, "tb": 1000**4, "tib": 1024**4}  # fmt: skip
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_size(value: str | int, *, what: str = "shard size") -> int:
+    """Bytes from ``134217728``, ``"64MiB"``, ``"1GB"``, ``"500 kB"`` (KB = 1000 bytes, KiB = 1024)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        n = value
+    else:
+        m = _SIZE_RE.match(str(value))
+        unit = m.group(2).lower() if m else ""
+        if m is None or unit not in _UNITS:
+            raise InputError(f"{what} must look like 128MiB, 1GB or a number of bytes, not {value!r}",
+                             hint="units: B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024)")  # fmt: skip
+        n = int(float(m.group(1)) * _UNITS[unit])
+    if n < 1:
+        raise InputError(f"{what} must be at least 1 byte, not {value!r}")
+    return n
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """What planning needs to know of one example: its path, estimated record size and label combination."""
+
+    path: str
+    size: int
+    labels: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """One shard: its file name and the examples it holds, as indices into its split's items, in write order."""
+
+    split: str
+    index: int
+    count: int
+    file: str
+    items: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """Every shard of every split, in a fixed order (split order, then shard index)."""
+
+    name: str
+    seed: int
+    shards: tuple[ShardPlan, ...]
+
+    def for_split(self, split: str) -> list[ShardPlan]:
+        return [s for s in self.shards if s.split == split]
+
+    def fingerprint(self, items: Mapping[str, Sequence[PlanItem]], **extra: object) -> str:
+        """SHA-256 of the plan with its examples and any ``extra`` settings: equal plans, equal fingerprints."""
+        doc = {
+            "name": self.name,
+            "seed": self.seed,
+            "shards": [[s.file, [[items[s.split][i].path, list(items[s.split][i].labels)] for i in s.items]]
+                       for s in self.shards],
+            "extra": extra,
+        }  # fmt: skip
+        payload = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def shuffle_key(seed: int, split: str, path: str) -> bytes:
+    """The seeded sort key of one example: a hash of seed, split and path (stable across versions and machines)."""
+    return hashlib.sha256(f"{seed}\0{split}\0{path}".encode()).digest()
+
+
+def _shard_count(items: Sequence[PlanItem], shard_size: int | None, num_shards: int | None) -> int:
+    n = len(items)
+    if num_shards is not None:
+        want = num_shards
+    else:
+        total = sum(it.size for it in items)
+        want = math.ceil(total / (shard_size or DEFAULT_SHARD_SIZE))
+    return max(1, min(want, n))
+
+
+def plan_split(
+    name: str,
+    split: str,
+    items: Sequence[PlanItem],
+    *,
+    shard_size: int | None = None,
+    num_shards: int | None = None,
+    seed: int = 0,
+) -> list[ShardPlan]:
+    """Plan the shards of one split.
+
+    ``num_shards`` fixes the count (at most one shard per example); otherwise it
+    is the estimated bytes of the split divided by ``shard_size`` (default
+    128 MiB), rounded up. A split with no examples gets one empty shard, so a
+    loader always finds a file.
+
+    Example:
+        >>> items = [PlanItem(f"{i}.jpg", 1000, (i % 2,)) for i in range(6)]
+        >>> [len(s.items) for s in plan_split("ds", "train", items, num_shards=2)]
+        [3, 3]
+    """
+    if num_shards is not None and num_shards < 1:
+        raise InputError(f"num_shards must be at least 1, not {num_shards}")
+    if shard_size is not None and shard_size < 1:
+        raise InputError(f"shard_size must be at least 1 byte, not {shard_size}")
+    count = _shard_count(items, shard_size, num_shards)
+    keys = [shuffle_key(seed, split, it.path) for it in items]
+    # Deal out by label combination (then by seeded key) so each shard gets a share of every combination.
+    dealt = sorted(range(len(items)), key=lambda i: (items[i].labels, keys[i]))
+    buckets: list[list[int]] = [[] for _ in range(count)]
+    for pos, i in enumerate(dealt):
+        buckets[pos % count].append(i)
+    return [
+        ShardPlan(split, k, count, shard_name(name, split, k, count), tuple(sorted(b, key=keys.__getitem__)))
+        for k, b in enumerate(buckets)
+    ]
+
+
+def plan_export(
+    name: str,
+    splits: Mapping[str, Sequence[PlanItem]],
+    *,
+    shard_size: int | None = None,
+    num_shards: int | None = None,
+    seed: int = 0,
+) -> ExportPlan:
+    """Plan every split (see :func:`plan_split`); ``num_shards`` applies to each split."""
+    shards: list[ShardPlan] = []
+    for split, items in splits.items():
+        shards += plan_split(name, split, items, shard_size=shard_size, num_shards=num_shards, seed=seed)
+    return ExportPlan(name, seed, tuple(shards))

@@ -1,0 +1,150 @@
+"""Writing one planned shard: read each image, prepare it, wrap it in a tf.train.Example, write TFRecords.
+
+The only module of the export path that imports TensorFlow (lazily, in
+:func:`require_tensorflow`). A shard is written under a temporary name beside
+its final one and renamed when complete, so a shard file that exists is whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from labelprep.errors import InputError, MissingDependencyError
+from labelprep.frameio import atomic_write
+from labelprep.shards.images import ImageSettings, PreparedImage, prepare_image
+from labelprep.shards.spec import FEATURES
+
+__all__ = ["TEST_DELAY_ENV", "ShardResult", "ShardTask", "check_tensorflow_installed", "example_values", "file_sha256",
+           "require_tensorflow", "write_shard"]  # fmt: skip
+
+# Test hook: seconds to sleep after each record, so a test can kill an export between shards.
+TEST_DELAY_ENV = "LABELPREP_EXPORT_TEST_DELAY"
+INSTALL_HINT = 'pip install "labelprep[tf]"'
+
+
+def require_tensorflow(purpose: str = "write TFRecord shards") -> ModuleType:
+    """Import TensorFlow, or raise :class:`MissingDependencyError` with the command that installs it."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # less start-up chatter about CUDA and CPU features
+    try:
+        import tensorflow as tf
+    except ImportError as exc:
+        raise _missing(purpose, str(exc)) from None
+    return tf
+
+
+def check_tensorflow_installed(purpose: str = "write TFRecord shards") -> None:
+    """Raise :class:`MissingDependencyError` now when TensorFlow is not installed, without importing it."""
+    try:
+        found = importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):  # ValueError: a module set to None in sys.modules
+        found = False
+    if not found:
+        raise _missing(purpose, "No module named 'tensorflow'")
+
+
+def _missing(purpose: str, why: str) -> MissingDependencyError:
+    return MissingDependencyError(f"TensorFlow is needed to {purpose} but cannot be imported ({why})",
+                                  hint=f"install it with: {INSTALL_HINT}")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """Everything needed to write one shard, in a form that pickles cheaply to a worker process.
+
+    ``examples`` holds (path, positive label indices, unknown label indices) in write order.
+    """
+
+    out_dir: str
+    file: str
+    root: str
+    examples: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...]
+    image: ImageSettings
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    """What one shard holds once written."""
+
+    file: str
+    examples: int
+    bytes: int
+    sha256: str
+    passed_through: int = 0
+    normalised: int = 0
+
+
+def example_values(img: PreparedImage, path: str, positive: Sequence[int], unknown: Sequence[int]) -> dict[str, Any]:
+    """The value of every feature of spec.FEATURES for one example (pure; no TensorFlow)."""
+    return {
+        "image/encoded": img.data,
+        "image/format": img.format.encode(),
+        "image/height": img.height,
+        "image/width": img.width,
+        "image/path": path.encode("utf-8"),
+        "labels/positive": list(positive),
+        "labels/unknown": list(unknown),
+    }
+
+
+def _serialize(tf: Any, values: dict[str, Any]) -> bytes:
+    feature = {}
+    for key, (kind, shape, _) in FEATURES.items():
+        v = values[key]
+        v = [v] if shape == "scalar" else v
+        if kind == "bytes":
+            feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=v))
+        else:
+            feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=v))
+    example = tf.train.Example(features=tf.train.Features(feature=feature))
+    # deterministic: map entries in key order, so equal examples give equal bytes
+    return bytes(example.SerializeToString(deterministic=True))
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _read_image(root: str, path: str) -> bytes:
+    full = path if os.path.isabs(path) else os.path.join(root, path)
+    try:
+        with open(full, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise InputError(f"cannot read the image: {exc.strerror or exc}", file=full,
+                         hint="it changed since validation; run the export again (add --skip-invalid to leave "
+                              "unusable images out)") from None  # fmt: skip
+
+
+def write_shard(task: ShardTask, progress: Callable[[int, int], None] | None = None) -> ShardResult:
+    """Write one shard and return what it holds; ``progress(examples, bytes)`` is called after each record."""
+    tf = require_tensorflow()
+    delay = float(os.environ.get(TEST_DELAY_ENV) or 0)
+    target = Path(task.out_dir) / task.file
+    counts = [0, 0]
+
+    def write(tmp: Path) -> None:
+        with tf.io.TFRecordWriter(str(tmp)) as writer:
+            for path, pos, unk in task.examples:
+                img = prepare_image(_read_image(task.root, path), task.image, path=path)
+                counts[0 if img.passthrough else 1] += 1
+                record = _serialize(tf, example_values(img, path, pos, unk))
+                writer.write(record)
+                if progress is not None:
+                    progress(1, len(record) + 16)
+                if delay:
+                    time.sleep(delay)
+
+    atomic_write(target, write)
+    return ShardResult(task.file, len(task.examples), target.stat().st_size, file_sha256(target), *counts)

@@ -1,0 +1,341 @@
+"""Load exported TFRecord shards as a ``tf.data`` pipeline ready for ``model.fit``.
+
+One of the two modules that import TensorFlow (the other is :mod:`labelprep.keras`);
+``import labelprep`` reaches it only when ``labelprep.load_dataset`` is first used.
+
+Example:
+    >>> import labelprep
+    >>> train = labelprep.load_dataset("shards/", "train", image_size=(128, 128), seed=0)  # doctest: +SKIP
+    >>> model.fit(train, validation_data=labelprep.load_dataset("shards/", "val", shuffle=False))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from labelprep.errors import InputError
+from labelprep.shards import spec
+from labelprep.shards.manifest import Manifest, SplitInfo
+from labelprep.shards.writer import require_tensorflow
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+else:
+    tf = require_tensorflow("load TFRecord shards for training")
+
+__all__ = ["ClassWeightWarning", "fit_kwargs_check", "load_dataset"]
+
+AUTOTUNE = tf.data.AUTOTUNE
+# Records (serialized, a few KB to a few hundred KB each) held by the shuffle buffer.
+SHUFFLE_BUFFER = 1024
+# Only these features are parsed; export writes every key of spec.FEATURES.
+_PARSE = {
+    "image/encoded": tf.io.FixedLenFeature([], tf.string),
+    "labels/positive": tf.io.RaggedFeature(tf.int64),
+    "labels/unknown": tf.io.RaggedFeature(tf.int64),
+}
+assert set(_PARSE) <= set(spec.FEATURES), "loader parses a feature export does not write"
+
+
+class ClassWeightWarning(UserWarning):
+    """``class_weight`` was given to ``model.fit`` with multi-hot labels (Keras weighs each row by its argmax)."""
+
+
+_CLASS_WEIGHT_MESSAGE = (
+    "class_weight does not work with multi-hot labels: Keras 3 weighs each example by the class of its "
+    "largest label (argmax), so only the first positive label of each image counts and examples with no "
+    "label get the weight of class 0. Drop class_weight and weigh positives per label in the loss: "
+    "loss=labelprep.losses.from_manifest(out_dir) (per-label pos_weight from the export manifest)."
+)
+_warned_class_weight = False
+
+
+def _warn_class_weight(stacklevel: int = 3) -> None:
+    global _warned_class_weight
+    if not _warned_class_weight:
+        _warned_class_weight = True
+        warnings.warn(_CLASS_WEIGHT_MESSAGE, ClassWeightWarning, stacklevel=stacklevel)
+
+
+def fit_kwargs_check(**kwargs: Any) -> dict[str, Any]:
+    """Return ``kwargs`` unchanged, warning once if they hold a ``class_weight`` (wrong for multi-hot labels).
+
+    Datasets from :func:`load_dataset` warn by themselves when ``model.fit`` applies a
+    ``class_weight`` to them; use this for the other inputs (:class:`labelprep.keras.ShardSequence`,
+    :func:`labelprep.keras.flow_from_frame`, or a dataset you transformed further).
+
+    Example:
+        >>> model.fit(seq, **fit_kwargs_check(epochs=5, class_weight=cw))  # doctest: +SKIP
+    """
+    if kwargs.get("class_weight") is not None:
+        _warn_class_weight()
+    return kwargs
+
+
+# -- the manifest ---------------------------------------------------------------------------------------------------
+
+
+def _open_split(out_dir: str | os.PathLike[str], split: str) -> tuple[Manifest, SplitInfo]:
+    """The manifest of ``out_dir`` and its split ``split``, checked: the split exists, its shards are there."""
+    manifest = Manifest.read(out_dir)
+    if split not in manifest.splits:
+        names = ", ".join(repr(s) for s in manifest.splits) or "none"
+        raise InputError(
+            f"no split {split!r} in this export (splits: {names})",
+            file=os.fspath(out_dir),
+            hint="pass split= one of those names",
+        )
+    missing = [p for p in manifest.shard_paths(split) if not p.is_file()]
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise InputError(
+            f"shard {missing[0].name} of split {split!r} is missing{more}",
+            file=os.fspath(out_dir),
+            hint="the export is incomplete; run labelprep export again",
+        )
+    return manifest, manifest.splits[split]
+
+
+def _cache_key(manifest: Manifest, info: SplitInfo, size: tuple[int, int]) -> str:
+    """``<split>-<H>x<W>-<hash of the vocabulary and shard contents>``: a new cache name when anything changes."""
+    content = [manifest.vocabulary.sha256, [(s.file, s.examples, s.bytes, s.sha256) for s in info.shards]]
+    digest = hashlib.sha256(json.dumps(content).encode()).hexdigest()[:12]
+    return f"{info.name}-{size[0]}x{size[1]}-{digest}"
+
+
+# -- one example ----------------------------------------------------------------------------------------------------
+
+
+def _resize_uint8(image: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
+    """Bilinear resize (squash, as Keras' image_dataset_from_directory) rounded back to uint8.
+
+    An image that already has the target size is passed through untouched, which is also what a
+    bilinear resize at scale 1 returns, only without the float work.
+    """
+
+    def resize() -> tf.Tensor:
+        return tf.saturate_cast(tf.round(tf.image.resize(image, size, method="bilinear")), tf.uint8)
+
+    same = tf.reduce_all(tf.equal(tf.shape(image)[:2], tf.constant(size, tf.int32)))
+    out = tf.cond(same, lambda: image, resize)
+    out.set_shape([size[0], size[1], 3])
+    return out
+
+
+def _multi_hot(indices: tf.Tensor, depth: int) -> tf.Tensor:
+    """float32 [depth] with 1 at ``indices`` (an empty list gives zeros)."""
+    return tf.minimum(tf.reduce_sum(tf.one_hot(indices, depth, dtype=tf.float32), axis=0), 1.0)
+
+
+def _example(serialized: tf.Tensor, size: tuple[int, int], depth: int, with_mask: bool) -> tuple[tf.Tensor, ...]:
+    """One serialized tf.train.Example -> uint8 image [H,W,3], labels float32 [K] (, mask float32 [K])."""
+    feats = tf.io.parse_single_example(serialized, _PARSE)
+    image = _resize_uint8(tf.io.decode_image(feats["image/encoded"], channels=3, expand_animations=False), size)
+    labels = _multi_hot(feats["labels/positive"], depth)
+    labels.set_shape([depth])
+    if not with_mask:
+        return image, labels
+    mask = 1.0 - _multi_hot(feats["labels/unknown"], depth)
+    mask.set_shape([depth])
+    return image, labels, mask
+
+
+FLIPS: dict[str, tuple[int, ...]] = {"horizontal": (2,), "vertical": (1,), "horizontal_and_vertical": (2, 1)}
+
+
+def _reverse(images: tf.Tensor, axis: int) -> tf.Tensor:
+    """Reverse a [B,H,W,C] batch along ``axis`` (1 rows, 2 columns) through a 3-D view.
+
+    TensorFlow's 4-D reverse of uint8 images costs about as much as decoding them; reversing the
+    middle axis of [B*H, W, C] (or [B, H, W*C]) is several times cheaper.
+    """
+    shape = tf.shape(images)
+    view = [-1, shape[2], shape[3]] if axis == 2 else [shape[0], shape[1], -1]
+    return tf.reshape(tf.reverse(tf.reshape(images, view), [1]), shape)
+
+
+def _random_flip(images: tf.Tensor, seed: tf.Tensor, axes: tuple[int, ...]) -> tf.Tensor:
+    """Flip each image of a batch along each of ``axes`` with probability 1/2 (stateless, from ``seed``)."""
+    count = tf.shape(images)[0]
+    draws = tf.random.stateless_uniform([len(axes), count], seed=seed)
+    out = images
+    for i, axis in enumerate(axes):
+        # Only the chosen images are reversed; the others are copied once.
+        chosen = tf.cast(draws[i] < 0.5, tf.int32)
+        keep, flip = tf.dynamic_partition(out, chosen, 2)
+        where = tf.dynamic_partition(tf.range(count), chosen, 2)
+        out = tf.dynamic_stitch(where, [keep, _reverse(flip, axis)])
+    out.set_shape(images.shape)
+    return out
+
+
+def _check_size(image_size: Sequence[int]) -> tuple[int, int]:
+    size = tuple(int(v) for v in image_size)
+    if len(size) != 2 or min(size) < 1:
+        raise ValueError(f"image_size must be (height, width) of positive ints, not {image_size!r}")
+    return size[0], size[1]
+
+
+def _augmenter(augment: Callable[..., Any]) -> Callable[[tf.Tensor], tf.Tensor]:
+    """Keras layers are called with ``training=True`` (a Sequential would otherwise pass None on)."""
+    import keras
+
+    if isinstance(augment, keras.layers.Layer):
+        return lambda images: augment(images, training=True)
+    return augment
+
+
+# -- the pipeline ---------------------------------------------------------------------------------------------------
+
+
+def load_dataset(
+    out_dir: str | os.PathLike[str],
+    split: str = "train",
+    *,
+    batch_size: int = 32,
+    image_size: Sequence[int] = (224, 224),
+    shuffle: bool = True,
+    seed: int | None = None,
+    augment: Callable[..., Any] | None = None,
+    flip: str | None = None,
+    cache: bool | str | os.PathLike[str] = False,
+    repeat: bool = False,
+) -> tf.data.Dataset:
+    """A ``tf.data.Dataset`` of one split of an export, batched and ready for ``model.fit``.
+
+    Yields ``(images, labels)``: images float32 ``[B, H, W, 3]`` with pixel values 0..255 (as
+    ``keras.utils.image_dataset_from_directory``; put ``keras.layers.Rescaling(1 / 255)`` or the
+    backbone's ``preprocess_input`` in the model), labels float32 ``[B, K]`` multi-hot in vocabulary
+    order. When the split has unknown labels (-1 in the frame) it yields ``(images, labels, mask)``,
+    the mask float32 ``[B, K]``, 0 where a label is unknown; Keras passes it to the loss as
+    ``sample_weight``, which :func:`labelprep.losses.weighted_binary_crossentropy` reads per label
+    (the stock Keras losses reduce over labels first and cannot).
+
+    Images are decoded as RGB (grey and RGBA converted; the first frame of a GIF), resized to
+    ``image_size`` with bilinear interpolation, squashing the aspect ratio, and rounded to whole
+    numbers (so the cache holds uint8, a quarter of the memory of float32).
+
+    Do not pass ``class_weight`` to ``model.fit``: Keras 3 weighs each multi-hot row by its argmax.
+    The dataset warns once if ``fit`` does so; weigh positives per label in the loss instead
+    (:func:`labelprep.losses.from_manifest`).
+
+    Args:
+        out_dir: the directory ``labelprep export`` wrote (holding ``manifest.json``).
+        split: the split to read; the error for a missing one lists the splits there are.
+        batch_size: examples per batch; the last batch may be smaller.
+        image_size: (height, width) of every image yielded.
+        shuffle: shuffle shard order and records (a buffer of 1,024 records), anew each epoch.
+            ``shuffle=False`` reads the shards in manifest order, records in file order, so
+            ``model.predict`` lines up with the export.
+        seed: makes shuffling, parallel reading and order deterministic (same seed, same batches).
+        augment: a callable applied to each float32 image batch after the cache, e.g.
+            ``keras.layers.RandomFlip("horizontal")`` or a ``keras.Sequential`` of preprocessing layers
+            (called with ``training=True``). Labels and mask are not passed to it.
+        flip: ``"horizontal"``, ``"vertical"`` or ``"horizontal_and_vertical"``: flip each image at
+            random (probability 1/2 per axis, new draws every epoch, reproducible with ``seed``),
+            on the 8-bit batch before ``augment``. Same effect as ``keras.layers.RandomFlip(mode)``
+            at a fraction of the cost: on CPU, RandomFlip on a float32 batch costs more than
+            decoding the JPEGs it flips.
+        cache: ``True`` keeps decoded, resized images in memory after the first epoch; a path keeps
+            them in files ``<path>-<split>-<H>x<W>-<manifest hash>.*`` (a new name whenever the split,
+            size or export changes, so a stale cache is never read). Shuffling and ``augment`` still
+            happen every epoch, after the cache.
+        repeat: repeat forever (then pass ``steps_per_epoch`` to ``fit``).
+
+    Returns:
+        a ``tf.data.Dataset``; ``len()`` gives the number of batches unless ``repeat``.
+
+    Raises:
+        InputError: no manifest in ``out_dir``, no such split, or a shard file missing.
+        MissingDependencyError: TensorFlow is not installed (``pip install "labelprep[tf]"``).
+    """
+    manifest, info = _open_split(out_dir, split)
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
+    size = _check_size(image_size)
+    if flip is not None and flip not in FLIPS:
+        raise ValueError(f"flip must be one of {', '.join(map(repr, FLIPS))} or None, not {flip!r}")
+    depth = len(manifest.vocabulary)
+    has_mask = manifest.has_unknown(split)
+    files = [str(p) for p in manifest.shard_paths(split)]
+    # Without a seed, a shuffled pipeline may hand out whichever element is ready first.
+    deterministic = seed is not None or not shuffle
+    shuffle_records = shuffle and not cache  # with a cache, shuffle what comes out of it
+
+    names = tf.data.Dataset.from_tensor_slices(files)
+    if shuffle_records and len(files) > 1:
+        names = names.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+        records = names.interleave(
+            tf.data.TFRecordDataset,
+            cycle_length=min(len(files), 16),
+            num_parallel_calls=AUTOTUNE,
+            deterministic=deterministic,
+        )
+    else:
+        records = tf.data.TFRecordDataset(names, buffer_size=1 << 20)
+    # A shard with more or fewer records than the manifest says is an error, and fit() knows the epoch length.
+    records = records.apply(tf.data.experimental.assert_cardinality(info.examples))
+    if shuffle_records:
+        records = records.shuffle(min(SHUFFLE_BUFFER, max(info.examples, 1)), seed=seed)
+
+    ds = records.map(
+        lambda serialized: _example(serialized, size, depth, has_mask),
+        num_parallel_calls=AUTOTUNE,
+        deterministic=deterministic,
+    )
+    if cache:
+        ds = ds.cache("" if cache is True else f"{os.fspath(cache)}-{_cache_key(manifest, info, size)}")
+        if shuffle:
+            # Decoded images: the buffer holds references to the cached tensors, not copies.
+            ds = ds.shuffle(min(SHUFFLE_BUFFER, max(info.examples, 1)), seed=seed)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(int(batch_size))
+
+    aug = _augmenter(augment) if augment is not None else None
+    axes = FLIPS[flip] if flip is not None else ()
+
+    def finish(batch: tuple[tf.Tensor, ...], batch_seed: tf.Tensor | None = None) -> tuple[tf.Tensor, ...]:
+        images, *rest = batch
+        if batch_seed is not None:
+            images = _random_flip(images, batch_seed, axes)
+        x = tf.cast(images, tf.float32)
+        if aug is not None:
+            x = aug(x)
+        return (x, *rest)
+
+    if axes:
+        # One stateless seed per batch: new flips every epoch, the same ones for the same seed.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip(ds, seeds).map(finish, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+    else:
+        ds = ds.map(lambda *batch: finish(batch), num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+    ds = ds.prefetch(AUTOTUNE)
+    _watch_class_weight(ds)
+    return ds
+
+
+def _watch_class_weight(ds: tf.data.Dataset) -> None:
+    """Warn when Keras maps its class-weight function over ``ds``.
+
+    ``model.fit(ds, class_weight=...)`` hands the dataset to Keras' TFDatasetAdapter, which calls
+    ``ds.map(class_weights_map_fn)``; the loader cannot see fit's arguments any other way. The
+    instance attribute only observes the call and delegates, so nothing else changes.
+    """
+    original = ds.map
+
+    def map(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tf.data.Dataset:
+        if getattr(fn, "__name__", "") == "class_weights_map_fn":
+            _warn_class_weight(stacklevel=2)
+        return original(fn, *args, **kwargs)
+
+    map.__doc__ = original.__doc__
+    try:
+        ds.map = map  # type: ignore[method-assign]
+    except AttributeError:  # pragma: no cover - a future tf.data that forbids it: the README warning remains
+        pass

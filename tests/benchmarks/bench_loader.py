@@ -1,0 +1,411 @@
+"""Benchmark labelprep.load_dataset against the input pipelines a user would otherwise write.
+
+Run (a script, not a test; pytest does not collect it)::
+
+    python tests/benchmarks/bench_loader.py                 # 2,000 images of 224 px, a few minutes on 2 cores
+    python tests/benchmarks/bench_loader.py --quick         # 320 images, a smoke run
+    python tests/benchmarks/bench_loader.py --image-size 160  # a resize that does work
+
+Data: N JPEGs of 224x224 (quality 90, smooth gradients with a few shapes and some noise, 15-30 KB each,
+numpy seed fixed), 10 labels, 1 + Poisson(1) positives an image, written to a temporary folder; the
+same JPEG bytes go into TFRecord shards (``labelprep export`` when it exists, else a plain writer of the
+``spec.FEATURES`` records) and into memory for the decode-only limit.
+
+Every method reads all N images once per epoch as batches of 32 float32 ``[32, S, S, 3]`` images
+(S = ``--image-size``, 224 by default) plus multi-hot float32 labels, with a random horizontal flip,
+and is iterated in this process: one untimed warm-up epoch, then ``--epochs`` timed ones (median kept),
+as images per second. Methods:
+
+* ``flow_from_dataframe``: ``ImageDataGenerator(horizontal_flip=True).flow_from_dataframe(class_mode="raw",
+  y_col=<label columns>)``, what Keras offers for multi-label data (Pillow decoding, one thread, as
+  ``fit`` runs it);
+* Pillow PyDataset: a ``keras.utils.PyDataset`` decoding with Pillow (resize BILINEAR when needed, numpy
+  flip), run through Keras' own PyDataset adapter with ``workers=2`` threads;
+* tf.data from files: ``from_tensor_slices((paths, labels)).shuffle().map(read_file + decode_jpeg +
+  resize, AUTOTUNE).batch().map(random_flip_left_right).prefetch()``, the tutorial pipeline;
+* TFRecord, straightforward: ``TFRecordDataset(shards).shuffle(1024).map(parse_single_example +
+  decode_jpeg + resize + one_hot, AUTOTUNE).batch().map(flip).prefetch()``;
+* decode-only limit: ``from_tensor_slices(<the JPEG bytes in memory>).map(decode_jpeg, AUTOTUNE).batch()
+  .prefetch()``: decoding the same bytes with nothing else (no file reading, parsing, resize, flip,
+  labels or float conversion), the ceiling for any loader of these files on this machine;
+* labelprep ``load_dataset(out, "train", image_size=(S, S), flip="horizontal")``;
+* the same with ``augment=keras.layers.RandomFlip("horizontal")`` instead of ``flip=`` (for reference: on CPU
+  the Keras layer costs more than decoding the JPEGs, which is why ``flip=`` exists);
+* labelprep ``load_dataset(..., flip="horizontal", cache=True)``: the warm-up epoch fills the in-memory cache;
+  timed epochs read from it (and still shuffle and flip).
+
+Besides images per second (wall clock), the table gives the CPU time of the whole process per image (all
+threads; user + system), which moves less than wall clock when other work shares the machine.
+
+Targets: load_dataset >= 0.75x the decode-only limit and >= 2.5x flow_from_dataframe; load_dataset with
+cache from the second epoch >= 10x flow_from_dataframe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw
+
+SEED = 20240611
+LABELS = [f"label_{i}" for i in range(10)]
+SOURCE_SIZE = 224
+
+FLOW = "flow_from_dataframe (legacy, raw multi-label)"
+PILLOW = "Pillow PyDataset (workers=2)"
+FILES = "tf.data from JPEG files"
+TFRECORD = "TFRecord, straightforward"
+DECODE = "decode-only limit"
+LOAD = 'labelprep load_dataset(flip="horizontal")'
+LOAD_KERAS = "labelprep load_dataset(augment=RandomFlip)"
+CACHED = 'labelprep load_dataset(flip="horizontal", cache=True), epoch 2+'
+
+
+# -- data -----------------------------------------------------------------------------------------------------------
+
+
+def make_images(root: Path, n: int) -> pd.DataFrame:
+    """N JPEGs that compress like photos (gradients, shapes, noise) and a multi-hot frame of random labels."""
+    rng = np.random.default_rng(SEED)
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    yy, xx = np.mgrid[0:SOURCE_SIZE, 0:SOURCE_SIZE].astype(np.float32) / SOURCE_SIZE
+    rows = []
+    for i in range(n):
+        c0, c1, c2 = rng.uniform(0, 255, (3, 3))
+        base = c0 * (1 - xx)[..., None] + c1 * xx[..., None] * (1 - yy)[..., None] + c2 * yy[..., None]
+        base += rng.normal(0, 6, base.shape)
+        im = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+        draw = ImageDraw.Draw(im)
+        for _ in range(rng.integers(2, 6)):
+            x0, y0 = rng.integers(0, SOURCE_SIZE - 40, 2)
+            w, h = rng.integers(20, 120, 2)
+            fill = tuple(int(v) for v in rng.integers(0, 256, 3))
+            (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x0, y0, x0 + w, y0 + h), fill=fill)
+        path = f"images/{i:05d}.jpg"
+        im.save(root / path, "JPEG", quality=90)
+        positive = rng.choice(len(LABELS), size=min(len(LABELS), 1 + rng.poisson(1)), replace=False)
+        row = np.zeros(len(LABELS), np.int8)
+        row[positive] = 1
+        rows.append((path, row))
+    frame = pd.DataFrame({"path": [p for p, _ in rows]})
+    matrix = np.stack([r for _, r in rows])
+    for k, label in enumerate(LABELS):
+        frame[label] = matrix[:, k]
+    frame["split"] = "train"
+    return frame
+
+
+def write_shards(frame: pd.DataFrame, root: Path, out: Path) -> str:
+    """Shards of the frame in ``out``: through ``labelprep.export`` when it exists, else a plain writer."""
+    import labelprep
+
+    export = getattr(labelprep, "export", None)
+    if export is not None:
+        labelprep.write_frame(frame, labelprep.Vocabulary(LABELS), root / "labels.parquet")
+        export(root / "labels.parquet", out, images_root=root)
+        return "labelprep export"
+    import tensorflow as tf
+
+    from labelprep.shards import spec
+    from labelprep.shards.manifest import Manifest, ShardInfo, SplitInfo
+    from labelprep.shards.writer import file_sha256
+
+    out.mkdir(parents=True, exist_ok=True)
+    matrix = frame[LABELS].to_numpy()
+    count = 8
+    bounds = np.linspace(0, len(frame), count + 1).astype(int)
+    shards = []
+    for k in range(count):
+        name = spec.shard_name("bench", "train", k, count)
+        with tf.io.TFRecordWriter(str(out / name)) as writer:
+            for i in range(bounds[k], bounds[k + 1]):
+                path = frame["path"].iloc[i]
+                data = (root / path).read_bytes()
+                feats = {
+                    "image/encoded": tf.train.Feature(bytes_list=tf.train.BytesList(value=[data])),
+                    "image/format": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"jpeg"])),
+                    "image/height": tf.train.Feature(int64_list=tf.train.Int64List(value=[SOURCE_SIZE])),
+                    "image/width": tf.train.Feature(int64_list=tf.train.Int64List(value=[SOURCE_SIZE])),
+                    "image/path": tf.train.Feature(bytes_list=tf.train.BytesList(value=[path.encode()])),
+                    "labels/positive": tf.train.Feature(
+                        int64_list=tf.train.Int64List(value=np.flatnonzero(matrix[i] == 1).tolist())
+                    ),
+                    "labels/unknown": tf.train.Feature(int64_list=tf.train.Int64List(value=[])),
+                }
+                writer.write(tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString())
+        file = out / name
+        shards.append(ShardInfo(name, int(bounds[k + 1] - bounds[k]), file.stat().st_size, file_sha256(file)))
+    pos, neg = (matrix == 1).sum(axis=0), (matrix == 0).sum(axis=0)
+    info = SplitInfo(
+        "train",
+        len(frame),
+        {lab: int(p) for lab, p in zip(LABELS, pos)},
+        {lab: (float(n / p) if p else None) for lab, n, p in zip(LABELS, neg, pos)},
+        dict.fromkeys(LABELS, 0),
+        shards,
+    )
+    manifest = Manifest("bench", labelprep.Vocabulary(LABELS), {"train": info}, image={}, source={})
+    (out / spec.MANIFEST_NAME).write_text(manifest.to_json())
+    return "a plain tf.io.TFRecordWriter (labelprep.export not available)"
+
+
+# -- methods: each returns a function that runs one epoch and returns the number of images it yielded --------------
+
+
+def flow_epoch(frame: pd.DataFrame, root: Path, size: int, batch: int) -> Callable[[], int]:
+    from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+    df = frame[["path", *LABELS]].astype(dict.fromkeys(LABELS, "float32"))
+    it = ImageDataGenerator(horizontal_flip=True).flow_from_dataframe(
+        df, directory=str(root), x_col="path", y_col=LABELS, class_mode="raw",
+        target_size=(size, size), batch_size=batch, shuffle=True, seed=SEED,
+    )  # fmt: skip
+
+    def epoch() -> int:
+        n = 0
+        for _ in range(len(it)):
+            x, _y = next(it)
+            n += len(x)
+        return n
+
+    return epoch
+
+
+def pillow_epoch(frame: pd.DataFrame, root: Path, size: int, batch: int) -> Callable[[], int]:
+    import keras
+    from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
+
+    class PillowDataset(keras.utils.PyDataset):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.paths = [str(root / p) for p in frame["path"]]
+            self.labels = frame[LABELS].to_numpy(np.float32)
+            self.order = np.arange(len(self.paths))
+            self.rng = np.random.default_rng(SEED)
+
+        def __len__(self) -> int:
+            return math.ceil(len(self.paths) / batch)
+
+        def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+            idx = self.order[i * batch : (i + 1) * batch]
+            x = np.empty((len(idx), size, size, 3), np.float32)
+            for j, k in enumerate(idx):
+                with Image.open(self.paths[k]) as im:
+                    rgb = im.convert("RGB")
+                if rgb.size != (size, size):
+                    rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)
+                a = np.asarray(rgb, np.float32)
+                x[j] = a[:, ::-1] if self.rng.random() < 0.5 else a
+            return x, self.labels[idx]
+
+        def on_epoch_end(self) -> None:
+            self.rng.shuffle(self.order)
+
+    adapter = PyDatasetAdapter(PillowDataset(workers=2, max_queue_size=10), shuffle=False)
+
+    def epoch() -> int:
+        n = sum(len(x) for x, _ in adapter.get_numpy_iterator())
+        adapter.on_epoch_end()
+        return n
+
+    return epoch
+
+
+def _count(ds: Iterable[Any]) -> int:
+    return sum(int(b[0].shape[0]) for b in ds)
+
+
+def files_epoch(frame: pd.DataFrame, root: Path, size: int, batch: int) -> Callable[[], int]:
+    import tensorflow as tf
+
+    paths = [str(root / p) for p in frame["path"]]
+    labels = frame[LABELS].to_numpy(np.float32)
+
+    def load(path: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        img = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
+        return tf.image.resize(img, (size, size)), y
+
+    ds = (
+        tf.data.Dataset.from_tensor_slices((paths, labels))
+        .shuffle(len(paths), seed=SEED)
+        .map(load, num_parallel_calls=tf.data.AUTOTUNE)
+        .batch(batch)
+        .map(lambda x, y: (tf.image.random_flip_left_right(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    return lambda: _count(ds)
+
+
+def tfrecord_epoch(out: Path, size: int, batch: int) -> Callable[[], int]:
+    import tensorflow as tf
+
+    files = sorted(str(p) for p in out.glob("*.tfrecord-*"))
+    features = {
+        "image/encoded": tf.io.FixedLenFeature([], tf.string),
+        "labels/positive": tf.io.VarLenFeature(tf.int64),
+    }
+
+    def parse(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        ex = tf.io.parse_single_example(record, features)
+        img = tf.image.resize(tf.io.decode_jpeg(ex["image/encoded"], channels=3), (size, size))
+        y = tf.reduce_sum(tf.one_hot(tf.sparse.to_dense(ex["labels/positive"]), len(LABELS)), axis=0)
+        return img, y
+
+    ds = (
+        tf.data.TFRecordDataset(files)
+        .shuffle(1024, seed=SEED)
+        .map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+        .batch(batch)
+        .map(lambda x, y: (tf.image.random_flip_left_right(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    return lambda: _count(ds)
+
+
+def decode_epoch(frame: pd.DataFrame, root: Path, batch: int) -> Callable[[], int]:
+    import tensorflow as tf
+
+    data = [(root / p).read_bytes() for p in frame["path"]]
+    ds = (
+        tf.data.Dataset.from_tensor_slices(data)
+        .map(lambda b: tf.io.decode_jpeg(b, channels=3), num_parallel_calls=tf.data.AUTOTUNE)
+        .batch(batch)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    return lambda: _count((b,) for b in ds)
+
+
+def labelprep_epoch(out: Path, size: int, batch: int, *, cache: bool, keras_flip: bool = False) -> Callable[[], int]:
+    import keras
+
+    import labelprep
+
+    flip: dict[str, Any] = {"augment": keras.layers.RandomFlip("horizontal")} if keras_flip else {"flip": "horizontal"}
+    ds = labelprep.load_dataset(out, "train", batch_size=batch, image_size=(size, size), cache=cache, **flip)
+    return lambda: _count(ds)
+
+
+# -- timing and the table -------------------------------------------------------------------------------------------
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(name: str, epoch: Callable[[], int], epochs: int, expected: int) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    n = epoch()  # warm-up: tracing, thread pools, page cache; fills the cache of cache=True
+    warm = time.perf_counter() - t0
+    if n != expected:
+        raise SystemExit(f"{name}: yielded {n} images in an epoch, expected {expected}")
+    rates, cpu = [], []
+    for _ in range(epochs):
+        t0, c0 = time.perf_counter(), _cpu_seconds()
+        n = epoch()
+        rates.append(n / (time.perf_counter() - t0))
+        cpu.append((_cpu_seconds() - c0) / n * 1e6)
+    result = {"method": name, "rate": statistics.median(rates), "rates": rates, "cpu_us": statistics.median(cpu),
+              "warmup_s": warm}  # fmt: skip
+    print(f"  {name}: {result['rate']:,.0f} images/s (epochs: {', '.join(f'{r:,.0f}' for r in rates)}; "
+          f"{result['cpu_us']:,.0f} us CPU an image; warm-up {warm:.1f}s)", file=sys.stderr, flush=True)  # fmt: skip
+    return result
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    flow = results[FLOW]["rate"] if FLOW in results else None
+    limit = results[DECODE]["rate"] if DECODE in results else None
+    lines = [
+        "| method | images/s (median) | x flow_from_dataframe | of decode-only limit | CPU us an image |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        vs_flow = f"{r['rate'] / flow:.1f}x" if flow else "-"
+        vs_limit = f"{r['rate'] / limit:.2f}" if limit else "-"
+        lines.append(f"| {name} | {r['rate']:,.0f} | {vs_flow} | {vs_limit} | {r['cpu_us']:,.0f} |")
+    return "\n".join(lines)
+
+
+def targets(results: dict[str, dict[str, Any]]) -> list[str]:
+    out = []
+
+    def check(what: str, value: float, target: float) -> None:
+        out.append(f"{what}: {value:.2f} (target >= {target}): {'pass' if value >= target else 'FAIL'}")
+
+    rate = {k: v["rate"] for k, v in results.items()}
+    if LOAD in rate and DECODE in rate:
+        check("load_dataset / decode-only limit", rate[LOAD] / rate[DECODE], 0.75)
+    if LOAD in rate and FLOW in rate:
+        check("load_dataset / flow_from_dataframe", rate[LOAD] / rate[FLOW], 2.5)
+    if CACHED in rate and FLOW in rate:
+        check("load_dataset(cache=True) epoch 2+ / flow_from_dataframe", rate[CACHED] / rate[FLOW], 10.0)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--images", type=int, default=None, help="number of images (default 2,000)")
+    parser.add_argument("--quick", action="store_true", help="320 images unless --images is given")
+    parser.add_argument("--image-size", type=int, default=SOURCE_SIZE, help="side of the images yielded (224)")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per method, after one warm-up")
+    parser.add_argument("--data", type=Path, default=None, help="keep the generated images and shards here")
+    parser.add_argument("--only", nargs="+", default=None, help="methods to run (substrings of their names)")
+    args = parser.parse_args(argv)
+    n = args.images or (320 if args.quick else 2000)
+    size, batch = args.image_size, args.batch
+
+    with tempfile.TemporaryDirectory(prefix="bench-loader-") as tmp:
+        root = args.data or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        frame = make_images(root, n)
+        kb = sum((root / p).stat().st_size for p in frame["path"]) / n / 1e3
+        how = write_shards(frame, root, root / "shards")
+        print(f"{n} JPEGs of {SOURCE_SIZE}px ({kb:.0f} KB each on average) and shards written with {how} "
+              f"in {time.perf_counter() - t0:.1f}s", file=sys.stderr)  # fmt: skip
+
+        methods: dict[str, Callable[[], Callable[[], int]]] = {
+            FLOW: lambda: flow_epoch(frame, root, size, batch),
+            PILLOW: lambda: pillow_epoch(frame, root, size, batch),
+            FILES: lambda: files_epoch(frame, root, size, batch),
+            TFRECORD: lambda: tfrecord_epoch(root / "shards", size, batch),
+            DECODE: lambda: decode_epoch(frame, root, batch),
+            LOAD: lambda: labelprep_epoch(root / "shards", size, batch, cache=False),
+            LOAD_KERAS: lambda: labelprep_epoch(root / "shards", size, batch, cache=False, keras_flip=True),
+            CACHED: lambda: labelprep_epoch(root / "shards", size, batch, cache=True),
+        }
+        results: dict[str, dict[str, Any]] = {}
+        for name, build in methods.items():
+            if args.only and not any(s in name for s in args.only):
+                continue
+            results[name] = measure(name, build(), args.epochs, n)
+
+    import tensorflow as tf
+
+    print(f"\n{n} images, {SOURCE_SIZE}px JPEG -> {size}x{size} float32, batch {batch}, random horizontal flip; "
+          f"median of {args.epochs} epochs after a warm-up. {os.cpu_count()} CPUs, Python "
+          f"{platform.python_version()}, TensorFlow {tf.__version__}\n")  # fmt: skip
+    print(table(results))
+    for line in targets(results):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""File checks: missing files with a diagnosis, escapes from the images root, unreadable and empty files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from labelprep.checks import files
+from labelprep.checks.base import Issue
+from labelprep.checks.files import check_files
+
+
+def touch(root: Path, rel: str, data: bytes = b"x") -> str:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return rel
+
+
+def codes(found: dict[str, list[Issue]]) -> dict[str, list[str]]:
+    return {p: [i.code for i in issues] for p, issues in found.items()}
+
+
+def only(found: dict[str, list[Issue]], path: str) -> Issue:
+    assert len(found[path]) == 1, found[path]
+    return found[path][0]
+
+
+# -- present and missing ------------------------------------------------------------
+
+
+def test_files_that_exist_have_no_findings(tmp_path: Path) -> None:
+    paths = [touch(tmp_path, p) for p in ("a.jpg", "cat/b.jpg", "cat/sub/c.png", "with space/d e.jpg")]
+    assert check_files(paths, tmp_path) == {}
+
+
+def test_only_paths_with_problems_in_listed_order(tmp_path: Path) -> None:
+    touch(tmp_path, "ok.jpg")
+    found = check_files(["z.jpg", "ok.jpg", "a.jpg", "z.jpg"], tmp_path)
+    assert list(found) == ["z.jpg", "a.jpg"]
+    assert codes(found) == {"z.jpg": ["missing-file"], "a.jpg": ["missing-file"]}
+
+
+def test_missing_file_without_a_diagnosis(tmp_path: Path) -> None:
+    touch(tmp_path, "cat/other.jpg")
+    issue = only(check_files(["cat/lost.jpg"], tmp_path), "cat/lost.jpg")
+    assert issue.code == "missing-file"
+    assert issue.message == "file does not exist"
+    assert "--images-root" in issue.hint
+
+
+def test_missing_folder_is_named(tmp_path: Path) -> None:
+    issue = only(check_files(["images_001/images/x.png"], tmp_path), "images_001/images/x.png")
+    assert issue.code == "missing-file"
+    assert "no folder 'images_001/images'" in issue.message
+
+
+def test_name_that_differs_only_by_case(tmp_path: Path) -> None:
+    touch(tmp_path, "Cat/Img.JPG")
+    issue = only(check_files(["cat/img.jpg"], tmp_path), "cat/img.jpg")
+    assert issue.code == "missing-file"
+    assert issue.hint.startswith("found as 'Cat/Img.JPG'")
+
+
+def test_name_listed_without_its_extension(tmp_path: Path) -> None:
+    touch(tmp_path, "train-jpg/train_0.jpg")
+    issue = only(check_files(["train-jpg/train_0"], tmp_path), "train-jpg/train_0")
+    assert issue.code == "missing-file"
+    assert issue.hint.startswith("found 'train-jpg/train_0.jpg'")
+    assert "--path-template '{}.jpg'" in issue.hint
+
+
+def test_name_listed_with_another_extension(tmp_path: Path) -> None:
+    touch(tmp_path, "x.png")
+    issue = only(check_files(["x.jpg"], tmp_path), "x.jpg")
+    assert issue.hint.startswith("found 'x.png' with another extension")
+
+
+def test_bare_name_found_in_another_folder(tmp_path: Path) -> None:
+    # ChestX-ray14 lists bare names while the files sit in images_0NN/images/.
+    touch(tmp_path, "images_001/images/00000001_000.png")
+    touch(tmp_path, "images_002/images/00000002_000.png")
+    found = check_files(["00000002_000.png", "images_001/images/00000001_000.png"], tmp_path)
+    issue = only(found, "00000002_000.png")
+    assert issue.code == "missing-file"
+    assert issue.hint.startswith("found at 'images_002/images/00000002_000.png'")
+    assert "--find-images" in issue.hint
+    assert list(found) == ["00000002_000.png"]
+
+
+def test_same_name_in_several_folders_counts_the_others(tmp_path: Path) -> None:
+    for folder in ("a", "b", "c"):
+        touch(tmp_path, f"{folder}/x.jpg")
+    issue = only(check_files(["x.jpg"], tmp_path), "x.jpg")
+    assert issue.hint.startswith("found at 'a/x.jpg' and 2 other place(s)")
+
+
+def test_stem_found_elsewhere_for_a_name_without_extension(tmp_path: Path) -> None:
+    touch(tmp_path, "train-jpg/train_7.jpg")
+    issue = only(check_files(["train_7"], tmp_path), "train_7")
+    assert issue.hint.startswith("found at 'train-jpg/train_7.jpg'")
+
+
+def test_empty_path(tmp_path: Path) -> None:
+    assert codes(check_files([""], tmp_path)) == {"": ["missing-file"]}
+
+
+# -- escapes from the root --------------------------------------------------------------
+
+
+def test_dotdot_leaving_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    touch(tmp_path, "secret.jpg")
+    touch(root, "a/in.jpg")
+    found = check_files(["../secret.jpg", "a/../../secret.jpg", "a/../a/in.jpg", "./a/in.jpg"], root)
+    assert codes(found) == {"../secret.jpg": ["path-escapes-root"], "a/../../secret.jpg": ["path-escapes-root"]}
+    assert "'..'" in found["../secret.jpg"][0].message
+
+
+def test_absolute_paths(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    touch(root, "in.jpg")
+    outside = touch(tmp_path, "out.jpg")
+    found = check_files([str(root / "in.jpg"), str(tmp_path / outside), str(root / "gone.jpg")], root)
+    assert codes(found) == {str(tmp_path / outside): ["path-escapes-root"], str(root / "gone.jpg"): ["missing-file"]}
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
+def test_symlinks(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    touch(root, "real/in.jpg")
+    touch(tmp_path, "elsewhere/out.jpg")
+    os.symlink(tmp_path / "elsewhere/out.jpg", root / "link-out.jpg")
+    os.symlink(root / "real/in.jpg", root / "link-in.jpg")
+    os.symlink(tmp_path / "elsewhere", root / "linked-folder")
+    os.symlink(root / "real/nothing.jpg", root / "dangling.jpg")
+    listed = ["link-out.jpg", "link-in.jpg", "linked-folder/out.jpg", "dangling.jpg"]
+    found = check_files(listed, root)
+    assert codes(found) == {
+        "link-out.jpg": ["path-escapes-root"],
+        "linked-folder/out.jpg": ["path-escapes-root"],
+        "dangling.jpg": ["missing-file"],
+    }
+    assert "symlink" in found["link-out.jpg"][0].message and "not followed" in found["link-out.jpg"][0].message
+    assert "symlink" in found["dangling.jpg"][0].message
+
+
+# -- unreadable and empty ----------------------------------------------------------------
+
+
+def test_directory_named_like_an_image(tmp_path: Path) -> None:
+    (tmp_path / "photo.jpg").mkdir()
+    issue = only(check_files(["photo.jpg"], tmp_path), "photo.jpg")
+    assert issue.code == "unreadable-file"
+    assert "folder" in issue.message
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_named_pipe(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.jpg")
+    issue = only(check_files(["pipe.jpg"], tmp_path), "pipe.jpg")
+    assert issue.code == "unreadable-file"
+    assert "pipe" in issue.message
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_no_read_permission(tmp_path: Path) -> None:
+    touch(tmp_path, "locked.jpg")
+    os.chmod(tmp_path / "locked.jpg", 0)
+    try:
+        issue = only(check_files(["locked.jpg"], tmp_path), "locked.jpg")
+    finally:
+        os.chmod(tmp_path / "locked.jpg", 0o644)
+    assert issue.code == "unreadable-file"
+    assert "permission" in issue.message
+
+
+def test_zero_byte_file(tmp_path: Path) -> None:
+    touch(tmp_path, "empty.jpg", b"")
+    issue = only(check_files(["empty.jpg"], tmp_path), "empty.jpg")
+    assert issue.code == "empty-file"
+    assert "0 bytes" in issue.message
+
+
+# -- the same answers on every path through the code --------------------------------------------
+
+
+def dataset(root: Path) -> list[str]:
+    listed = []
+    for d in range(6):
+        for i in range(50):
+            listed.append(touch(root, f"f{d}/img_{i:03d}.jpg", b"" if i == 7 else b"x"))
+    (root / "f1/img_010.jpg").unlink()
+    (root / "f2/img_011.jpg").rename(root / "f2/IMG_011.JPG")
+    listed += ["f4/img_999.jpg", "nowhere/img_000.jpg", "../x.jpg", "./f5/img_001.jpg", "f5//img_002.jpg"]
+    return listed
+
+
+def test_threads_and_chunks_give_the_same_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    listed = dataset(tmp_path)
+    inline = check_files(listed, tmp_path)
+    monkeypatch.setattr(files, "_PARALLEL_ABOVE", 1)
+    monkeypatch.setattr(files, "_CHUNK", 7)
+    threaded = check_files(listed, tmp_path)
+    assert threaded == inline
+    assert codes(inline) == {
+        **{f"f{d}/img_007.jpg": ["empty-file"] for d in range(6)},
+        "f1/img_010.jpg": ["missing-file"],
+        "f2/img_011.jpg": ["missing-file"],
+        "f4/img_999.jpg": ["missing-file"],
+        "nowhere/img_000.jpg": ["missing-file"],
+        "../x.jpg": ["path-escapes-root"],
+    }
+    assert inline["f2/img_011.jpg"][0].hint.startswith("found as 'f2/IMG_011.JPG'")
+    assert inline["nowhere/img_000.jpg"][0].hint.startswith("found at 'f0/img_000.jpg' and 5 other place(s)")
+
+
+def test_two_spellings_of_one_missing_path_are_both_reported(tmp_path: Path) -> None:
+    found = check_files(["a/b.jpg", "./a/b.jpg", "a//b.jpg"], tmp_path)
+    assert codes(found) == {p: ["missing-file"] for p in ("a/b.jpg", "./a/b.jpg", "a//b.jpg")}
+
+
+def test_never_reads_file_contents(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    touch(tmp_path, "a.jpg")
+    opened: list[object] = []
+    real_open = os.open
+
+    def spy(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        if not flags & getattr(os, "O_DIRECTORY", 0):
+            opened.append(path)
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", spy)
+    assert check_files(["a.jpg", "gone.jpg"], tmp_path) == {"gone.jpg": check_files(["gone.jpg"], tmp_path)["gone.jpg"]}
+    assert opened == []
+
+
+def test_no_read_permission_as_seen_by_another_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests often run as root, which reads anything: act as an ordinary user whose os.access says no.
+    touch(tmp_path, "locked.jpg")
+    os.chmod(tmp_path / "locked.jpg", 0o200)
+    monkeypatch.setattr(os, "geteuid", lambda: 12345, raising=False)
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    issue = only(check_files(["locked.jpg"], tmp_path), "locked.jpg")
+    assert issue.code == "unreadable-file"
+    assert issue.message.startswith("no permission to read it (mode --w-------")
