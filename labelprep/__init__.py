@@ -29,6 +29,7 @@ from labelprep.readers import FORMATS, detect_format
 from labelprep.report import CHECKS, Finding, Report, ValidationFailed
 from labelprep.schemas import check_frame, schema
 from labelprep.shards.manifest import Manifest
+from labelprep.split import SplitResult, stratified_split
 from labelprep.stats import Stats, compute_stats, pos_weight_json
 from labelprep.vocabulary import Vocabulary
 
@@ -36,11 +37,13 @@ from labelprep.vocabulary import Vocabulary
 # isort: split
 from labelprep.api import (
     Conversion,
+    SplitOutcome,
     convert,
     diff,
     export,
     load_frame,
     load_label_map,
+    split,
     stats,
     validate,
     verify,
@@ -82,6 +85,8 @@ __all__ = [
     "MissingDependencyError",
     "Report",
     "SchemaError",
+    "SplitOutcome",
+    "SplitResult",
     "Stats",
     "Summary",
     "ValidationFailed",
@@ -101,7 +106,9 @@ __all__ = [
     "pos_weight_json",
     "read_frame",
     "schema",
+    "split",
     "stats",
+    "stratified_split",
     "to_label_lists",
     "validate",
     "verify",

@@ -26,9 +26,10 @@ from labelprep.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
     from labelprep.diff import Diff
+    from labelprep.split import SplitResult
     from labelprep.stats import Stats
 
-__all__ = ["Conversion", "convert", "diff", "export", "load_frame", "load_label_map", "stats", "validate", "verify"]
+__all__ = ["Conversion", "SplitOutcome", "convert", "diff", "export", "load_frame", "load_label_map", "split", "stats", "validate", "verify"]
 
 
 @dataclass
@@ -241,6 +242,80 @@ def load_frame(
         return read_frame(src, vocab=v)
     conv = convert(src, vocab=vocab, **options)
     return conv.frame, conv.vocabulary
+
+
+def split(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None = None,
+    *,
+    ratios: Sequence[float] = (0.8, 0.1, 0.1),
+    names: Sequence[str] = ("train", "val", "test"),
+    seed: int = 0,
+    group_col: str | None = None,
+    per_split: bool = False,
+    overwrite: bool = False,
+    **options: Any,
+) -> SplitOutcome:
+    """Split a dataset: multi-label iterative stratification that keeps each group in one split.
+
+    ``source`` is a converted frame or any source :func:`convert` reads (same
+    options). ``group_col`` names the column whose value (patient, study, user)
+    must not span splits. Each label with at least as many groups as splits
+    lands in every split, or is listed in ``result.unplaced`` with the reason.
+    With ``output`` the frame is written with a ``split`` column (or, with
+    ``per_split``, one file per split: ``<stem>-<name><suffix>``). An existing
+    ``split`` column is refused unless ``overwrite``.
+
+    Example:
+        >>> out = labelprep.split("labels.csv", "split.parquet", group_col="patient", seed=0)  # doctest: +SKIP
+        >>> print(out.result.to_text())  # doctest: +SKIP
+    """
+    from labelprep.split import stratified_split
+
+    src = Path(source)
+    is_raw = not (src.suffix.lower() == ".parquet" or (src.suffix.lower() == ".csv" and src.with_suffix(".vocab.json").exists()))
+    frame, vocab = load_frame(src, **({"group_col": group_col} if is_raw and group_col else {}), **options)
+    if "split" in frame.columns and not overwrite:
+        raise InputError("the frame already has a 'split' column", file=str(src),
+                         hint="pass --overwrite to replace it")  # fmt: skip
+    group = None
+    if group_col:
+        col = "group" if is_raw else group_col
+        if col not in frame.columns:
+            raise InputError(f"group column {group_col!r} not found", file=str(src),
+                             hint=f"columns are: {', '.join(map(repr, frame.columns[:12]))}")  # fmt: skip
+        group = frame[col].to_numpy(dtype=object)
+    result = stratified_split(frame, list(vocab), ratios=ratios, names=names, seed=seed, group=group)
+    frame = frame.drop(columns=["split"], errors="ignore")
+    frame.insert(1 + len(vocab), "split", result.column().to_numpy(dtype=object))
+    frame["split"] = frame["split"].astype("str")
+    written: list[Path] = []
+    if output is not None:
+        out = Path(output)
+        if out.suffix.lower() not in FRAME_SUFFIXES:
+            raise InputError(f"output must end in .parquet or .csv, not {out.suffix or 'nothing'!r}", file=str(out))
+        _refuse_overwriting_inputs(outputs=[out], inputs=[src])
+        meta = {"source": str(src), "split": {"ratios": list(ratios), "names": list(names), "seed": seed,
+                                              "group_col": group_col}}  # fmt: skip
+        if per_split:
+            for name in result.names:
+                part = frame[frame["split"] == name].reset_index(drop=True)
+                target = out.with_name(f"{out.stem}-{name}{out.suffix}")
+                _refuse_overwriting_inputs(outputs=[target], inputs=[src])
+                written += write_frame(part, vocab, target, meta=meta)
+        else:
+            written += write_frame(frame, vocab, out, meta=meta)
+    return SplitOutcome(frame, vocab, result, written)
+
+
+@dataclass
+class SplitOutcome:
+    """The frame with its new ``split`` column, the split's balance, and the files written."""
+
+    frame: pd.DataFrame
+    vocabulary: Vocabulary
+    result: SplitResult
+    written: list[Path] = field(default_factory=list)
 
 
 def stats(

@@ -131,6 +131,49 @@ def convert(source: str, output: str, quiet: bool, **options: Any) -> None:
         click.echo(f"Wrote {wrote}", err=True)
 
 
+def _floats(ctx: click.Context, param: click.Parameter, value: str) -> list[float]:
+    try:
+        return [float(x) for x in value.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers (e.g. 0.8,0.1,0.1)") from None
+
+
+def _names(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
+    return [x.strip() for x in value.split(",") if x.strip()]
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Output frame (.parquet or .csv) with a split column; with --per-split, <stem>-<name><suffix>.")
+@click.option("--ratios", default="0.8,0.1,0.1", show_default=True, callback=_floats, help="Split sizes, summing to 1.")
+@click.option("--names", default="train,val,test", show_default=True, callback=_names, help="Split names.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same split).")
+@click.option("--per-split", is_flag=True, help="Write one file per split.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing split column.")
+@source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict", "split_col"))
+@_errors_to_exit
+def split(source: str, output: str, **options: Any) -> None:
+    """Split into train/val/test: multi-label stratified, groups kept together
+
+    Iterative stratification (Sechidis et al., 2011) over the label columns;
+    --group-col keeps every image of one patient, study or user in one split.
+    Prints positives and prevalence per label and split, and the largest
+    prevalence deviation.
+
+    \b
+    Example:
+        labelprep split Data_Entry_2017.csv -o cxr-split.parquet --group-col "Patient ID" \\
+            --none-label "No Finding" --ratios 0.7,0.1,0.2 --seed 1
+    """
+    from labelprep.api import split as split_api
+
+    options["none_label"] = list(options["none_label"])
+    out = split_api(source, output, **options)
+    click.echo(out.result.to_text(), nl=False)
+    click.echo(f"Wrote {', '.join(str(p) for p in out.written)}", err=True)
+
+
 @main.command()
 @click.argument("source", type=click.Path(exists=True))
 @source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict", "group_col"))

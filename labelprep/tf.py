@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 else:
     tf = require_tensorflow("load TFRecord shards for training")
 
-__all__ = ["ClassWeightWarning", "fit_kwargs_check", "load_dataset"]
+__all__ = ["FLIPS", "ClassWeightWarning", "fit_kwargs_check", "load_dataset", "split_paths"]
 
 AUTOTUNE = tf.data.AUTOTUNE
 # Records (serialized, a few KB to a few hundred KB each) held by the shuffle buffer.
@@ -318,6 +318,22 @@ def load_dataset(
     ds = ds.prefetch(AUTOTUNE)
     _watch_class_weight(ds)
     return ds
+
+
+def split_paths(out_dir: str | os.PathLike[str], split: str = "train") -> list[str]:
+    """The image path of every example of ``split``, in the order ``load_dataset(shuffle=False)`` yields them.
+
+    Export orders each shard by a seeded key, not by the frame, so this is how predictions find their images.
+
+    Example:
+        >>> probs = model.predict(load_dataset("shards/", "test", shuffle=False))  # doctest: +SKIP
+        >>> pd.DataFrame(probs, index=split_paths("shards/", "test"), columns=list(vocab))  # doctest: +SKIP
+    """
+    manifest, _ = _open_split(out_dir, split)
+    parse = {"image/path": tf.io.FixedLenFeature([], tf.string)}
+    records = tf.data.TFRecordDataset([str(p) for p in manifest.shard_paths(split)])
+    batches = records.batch(4096).map(lambda r: tf.io.parse_example(r, parse)["image/path"])
+    return [p.decode("utf-8") for batch in batches.as_numpy_iterator() for p in batch]
 
 
 def _watch_class_weight(ds: tf.data.Dataset) -> None:

@@ -297,6 +297,17 @@ def test_unknown_label_suggests_a_column() -> None:
         stratified_split(frame.iloc[:0], ["l00"])
 
 
+@pytest.mark.parametrize(("values", "shown"), [([1.0, None], "nan"), ([1, 2], "2"), (["yes", "no"], "'yes'")])
+def test_label_cells_other_than_1_0_minus_1_are_rejected(values: list[object], shown: str) -> None:
+    frame = pd.DataFrame({"path": ["a.jpg", "b.jpg", "c.jpg", "d.jpg"], "cat": values * 2})
+    bad = next(i for i, v in enumerate(values * 2) if v not in (0, 1))
+    with pytest.raises(InputError, match=rf"label column 'cat' holds {shown} in row {bad} \(path '.\.jpg'\)"):
+        stratified_split(frame, ["cat"], ratios=(0.5, 0.5), names=("a", "b"))
+    frame8 = pd.DataFrame({"path": ["a.jpg", "b.jpg"], "cat": np.array([1, 3], dtype=np.int8)})
+    with pytest.raises(InputError, match="holds 3 in row 1"):
+        stratified_split(frame8, ["cat"], ratios=(0.5, 0.5), names=("a", "b"))
+
+
 def test_to_text_shows_sizes_every_label_and_the_largest_deviation() -> None:
     y = np.zeros((40, 2), dtype=np.int8)
     y[::4, 0] = 1

@@ -541,7 +541,7 @@ def _describe_non_image(data: bytes) -> tuple[str, str] | None:
             return ("an SVG drawing (vector graphics), not a raster image",
                     "rasterise it to PNG or JPEG, or drop it from the annotations")  # fmt: skip
         return "an XML document", "replace it with the real image or drop it from the annotations"
-    if text[:1] in (b"{", b"["):
+    if text[:1] in (b"{", b"[") and len(data) <= 1 << 20:
         try:
             json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):

@@ -398,9 +398,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import tensorflow as tf
 
+    load = " / ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"\n{n} images, {SOURCE_SIZE}px JPEG -> {size}x{size} float32, batch {batch}, random horizontal flip; "
-          f"median of {args.epochs} epochs after a warm-up. {os.cpu_count()} CPUs, Python "
-          f"{platform.python_version()}, TensorFlow {tf.__version__}\n")  # fmt: skip
+          f"median of {args.epochs} epochs after a warm-up. {os.cpu_count()} CPUs (load average at the end "
+          f"{load}), Python {platform.python_version()}, TensorFlow {tf.__version__}\n")  # fmt: skip
     print(table(results))
     for line in targets(results):
         print(line)
