@@ -247,3 +247,20 @@ def test_no_read_permission_as_seen_by_another_user(tmp_path: Path, monkeypatch:
     issue = only(check_files(["locked.jpg"], tmp_path), "locked.jpg")
     assert issue.code == "unreadable-file"
     assert issue.message.startswith("no permission to read it (mode --w-------")
+
+
+def test_without_stat_missing_files_folders_and_escaping_symlinks_are_still_found(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "ok.jpg").write_bytes(b"x")
+    (root / "a" / "empty.jpg").write_bytes(b"")
+    (root / "a" / "dir.jpg").mkdir()
+    outside = tmp_path / "secret.jpg"
+    outside.write_bytes(b"x")
+    (root / "a" / "link.jpg").symlink_to(outside)
+    paths = ["a/ok.jpg", "a/empty.jpg", "a/dir.jpg", "a/link.jpg", "a/gone.jpg"]
+    quick = {p: [i.code for i in issues] for p, issues in check_files(paths, root, stat_files=False).items()}
+    full = {p: [i.code for i in issues] for p, issues in check_files(paths, root).items()}
+    assert quick == {"a/dir.jpg": ["unreadable-file"], "a/link.jpg": ["path-escapes-root"],
+                     "a/gone.jpg": ["missing-file"]}  # fmt: skip
+    assert full == {**quick, "a/empty.jpg": ["empty-file"]}

@@ -32,7 +32,7 @@ _DIR_FD = os.stat in os.supports_dir_fd
 _S_IFMT, _S_IFREG = 0o170000, 0o100000
 
 
-def check_files(paths: Sequence[str], root: Path) -> dict[str, list[Issue]]:
+def check_files(paths: Sequence[str], root: Path, *, stat_files: bool = True) -> dict[str, list[Issue]]:
     """Check each distinct path (POSIX, relative to ``root``, as listed in the annotations).
 
     Returns ``{path: [Issue, ...]}`` only for the paths with problems, in the
@@ -42,6 +42,11 @@ def check_files(paths: Sequence[str], root: Path) -> dict[str, list[Issue]]:
     (``..`` leaving the root, an absolute path outside it, or a symlink whose
     target lies outside it; never followed), ``unreadable-file`` (a folder, a
     pipe or device, no read permission, an I/O error) and ``empty-file``.
+
+    With ``stat_files=False`` regular files found in their folder's listing are
+    not stat'ed: existence, escapes and non-files (symlinks, folders, from the
+    listing's entry types) are still checked, but ``empty-file`` and
+    permissions are left to whoever reads the files next (``check_images``).
 
     Example:
         >>> from pathlib import Path
@@ -69,7 +74,7 @@ def check_files(paths: Sequence[str], root: Path) -> dict[str, list[Issue]]:
     if alias:  # two spellings of one path are checked once
         folders = {f: list(dict.fromkeys(names)) for f, names in folders.items()}
 
-    ctx = _Context(root_abs, root_real)
+    ctx = _Context(root_abs, root_real, stat_files=stat_files)
     tasks = [(f, names[i : i + _CHUNK]) for f, names in folders.items() for i in range(0, len(names), _CHUNK)]
     n_threads = min(_MAX_THREADS, os.cpu_count() or 1, len(tasks))
     if len(unique) >= _PARALLEL_ABOVE and n_threads > 1:
@@ -143,6 +148,7 @@ class _Listing:
 
     names: set[str] | None
     error: OSError | None = None
+    special: set[str] = field(default_factory=set)  # entries that are not regular files (symlinks, folders ...)
     escapes_to: str | None = None  # the folder resolves outside the root (a symlinked folder)
 
 
@@ -153,7 +159,8 @@ class _Result:
 
 
 class _Context:
-    def __init__(self, root_abs: str, root_real: str) -> None:
+    def __init__(self, root_abs: str, root_real: str, *, stat_files: bool = True) -> None:
+        self.stat_files = stat_files
         self.root_abs = root_abs
         self.root_real = root_real
         self.euid = os.geteuid() if hasattr(os, "geteuid") else None
@@ -169,7 +176,16 @@ class _Context:
             if not _is_under(real, self.root_real):
                 return _Listing(None, escapes_to=real)
         try:
-            return _Listing(set(os.listdir(path)))
+            if self.stat_files:
+                return _Listing(set(os.listdir(path)))
+            names: set[str] = set()
+            special: set[str] = set()
+            with os.scandir(path) as it:
+                for entry in it:
+                    names.add(entry.name)
+                    if not entry.is_file(follow_symlinks=False):  # the entry type, no stat on Linux
+                        special.add(entry.name)
+            return _Listing(names, special=special)
         except OSError as exc:
             return _Listing(None, error=exc)
 
@@ -202,6 +218,11 @@ class _Context:
         if len(present) < len(names):
             res.missing.extend((prefix + n, "") for n in names if n not in listed)
         if not present:
+            return res
+        if not self.stat_files:
+            for n in present:
+                if n in listing.special:
+                    self.check_one(res, folder_path, prefix, n, listed=True)
             return res
         sts = self._lstat_all(folder_path, present)
         all_read = self.euid is None or self.euid == 0

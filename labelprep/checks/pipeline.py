@@ -263,7 +263,8 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
         by_root[sp.root].append(sp)
     for root, group in by_root.items():
         all_paths = list(dict.fromkeys(p for sp in group for p in sp.sf.frame["path"].tolist()))
-        file_issues = check_files(all_paths, root)
+        # reading the images stats every file anyway: skip the per-file stat here then
+        file_issues = check_files(all_paths, root, stat_files=st.check_images == "none")
         usable = [p for p in all_paths if p not in file_issues]
         infos: dict[str, Any] = {}
         if st.check_images != "none" and usable:
