@@ -77,7 +77,8 @@ def check_files(paths: Sequence[str], root: Path, *, stat_files: bool = True) ->
     ctx = _Context(root_abs, root_real, stat_files=stat_files)
     tasks = [(f, names[i : i + _CHUNK]) for f, names in folders.items() for i in range(0, len(names), _CHUNK)]
     n_threads = min(_MAX_THREADS, os.cpu_count() or 1, len(tasks))
-    if len(unique) >= _PARALLEL_ABOVE and n_threads > 1:
+    # threads pay off for the per-file stat calls; listing folders alone is quicker in one thread
+    if stat_files and len(unique) >= _PARALLEL_ABOVE and n_threads > 1:
         with ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="labelprep-files") as pool:
             listings = dict(zip(folders, pool.map(ctx.list_folder, folders)))
             done = list(pool.map(lambda t: ctx.check_names(t[0], listings[t[0]], t[1]), tasks))
@@ -178,14 +179,11 @@ class _Context:
         try:
             if self.stat_files:
                 return _Listing(set(os.listdir(path)))
-            names: set[str] = set()
-            special: set[str] = set()
             with os.scandir(path) as it:
-                for entry in it:
-                    names.add(entry.name)
-                    if not entry.is_file(follow_symlinks=False):  # the entry type, no stat on Linux
-                        special.add(entry.name)
-            return _Listing(names, special=special)
+                entries = list(it)
+            # the entry type comes with the listing (no stat on Linux)
+            special = {e.name for e in entries if not e.is_file(follow_symlinks=False)}
+            return _Listing({e.name for e in entries}, special=special)
         except OSError as exc:
             return _Listing(None, error=exc)
 
