@@ -73,9 +73,9 @@ class ShardSequence(keras.utils.PyDataset):
     for in any order.
 
     Parallelism comes from Keras: pass ``workers=4`` (threads; decoding releases the GIL, so they
-    scale) and optionally ``max_queue_size``; ``use_multiprocessing=True`` forks processes that run
-    TensorFlow, which threads make unnecessary. Do not pass ``class_weight`` to ``fit`` (Keras takes
-    the argmax of each multi-hot row); see :func:`labelprep.losses.from_manifest`.
+    scale) and optionally ``max_queue_size``. ``use_multiprocessing=True`` is refused: TensorFlow
+    hangs in forked worker processes. Do not pass ``class_weight`` to ``fit`` (Keras takes the argmax
+    of each multi-hot row); see :func:`labelprep.losses.from_manifest`.
 
     Example:
         >>> seq = ShardSequence("shards/", "train", image_size=(64, 64), seed=0, workers=2)  # doctest: +SKIP
@@ -93,7 +93,13 @@ class ShardSequence(keras.utils.PyDataset):
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)  # workers, use_multiprocessing, max_queue_size
+        if kwargs.get("use_multiprocessing"):
+            # Measured: a forked worker's first TensorFlow op never returns once the parent has run TensorFlow.
+            raise ValueError(
+                "ShardSequence decodes with TensorFlow, which hangs in forked worker processes: "
+                "pass workers=N without use_multiprocessing (threads scale, decoding releases the GIL)"
+            )
+        super().__init__(**kwargs)  # workers, max_queue_size
         manifest, info = _open_split(out_dir, split)
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
@@ -152,7 +158,7 @@ class ShardSequence(keras.utils.PyDataset):
             self._rng.shuffle(self._order)
 
     def _decoder(self) -> Any:
-        # One traced function per sequence, made on first use (it neither pickles nor needs to).
+        # One traced function per sequence, made on first use.
         if self._decode is None:
             size, depth = self.image_size, len(self.vocabulary)
             signature = (
@@ -170,9 +176,6 @@ class ShardSequence(keras.utils.PyDataset):
 
             self._decode = decode
         return self._decode
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_decode": None}
 
 
 # -- flow_from_frame ------------------------------------------------------------------------------------------------

@@ -176,6 +176,13 @@ def test_round_trip_every_image_and_label(tmp_path: Path) -> None:
 
 
 @pytest.mark.tf
+def test_the_loader_parses_only_features_of_the_contract() -> None:
+    from labelprep.tf import _PARSE
+
+    assert set(_PARSE) <= set(spec.FEATURES)
+
+
+@pytest.mark.tf
 def test_resize_is_bilinear_squash_rounded(tmp_path: Path) -> None:
     exp = write_export(tmp_path / "out", random_labels(5), shards=1)
     images, _ = collect(labelprep.load_dataset(exp.out, batch_size=5, image_size=(7, 9), shuffle=False))
@@ -433,6 +440,8 @@ def test_shard_sequence_shuffles_per_epoch_and_takes_pydataset_kwargs(tmp_path: 
     seq.on_epoch_end()
     second = epoch()
     assert sorted(first) == sorted(second) and first != second
+    with pytest.raises(ValueError, match="threads"):
+        ShardSequence(exp.out, workers=2, use_multiprocessing=True)
     again = ShardSequence(exp.out, batch_size=4, image_size=(6, 6), seed=3)
     assert [float(x.sum()) for i in range(len(again)) for x in again[i][0]] == first
     model = tiny_model(3, (6, 6))

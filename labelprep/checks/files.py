@@ -212,15 +212,18 @@ class _Context:
                               "check the disk or network mount, then run again")  # fmt: skip
                 res.issues.extend((prefix + n, issue) for n in names)
             return res
+        if not self.stat_files:
+            # set operations in C: what is missing, and which listed entries are not regular files
+            gone = set(names).difference(listed)
+            if gone:
+                res.missing.extend((prefix + n, "") for n in names if n in gone)
+            for n in listing.special.intersection(names):
+                self.check_one(res, folder_path, prefix, n, listed=True)
+            return res
         present = [n for n in names if n in listed]
         if len(present) < len(names):
             res.missing.extend((prefix + n, "") for n in names if n not in listed)
         if not present:
-            return res
-        if not self.stat_files:
-            for n in present:
-                if n in listing.special:
-                    self.check_one(res, folder_path, prefix, n, listed=True)
             return res
         sts = self._lstat_all(folder_path, present)
         all_read = self.euid is None or self.euid == 0
