@@ -54,9 +54,16 @@ if TYPE_CHECKING:
 
 # Names served by modules that import TensorFlow: imported on first use, so `import labelprep` stays light.
 _LAZY = {"load_dataset": "labelprep.tf"}
+_LAZY_MODULES = ("tf", "keras", "losses")  # `labelprep.losses.from_manifest(...)` without an import line
 
 
 def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        import importlib
+
+        module = importlib.import_module(f"labelprep.{name}")
+        globals()[name] = module
+        return module
     if name in _LAZY:
         import importlib
 
@@ -67,7 +74,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_MODULES))
 
 
 __all__ = [

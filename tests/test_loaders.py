@@ -643,3 +643,13 @@ def test_example_convert_validate_export_load_fit(tmp_path: Path) -> None:
     split = next(s for s in manifest["splits"] if s != "train")
     assert math.isfinite(model.evaluate(labelprep.load_dataset(out, split, image_size=(32, 32), shuffle=False),
                                         verbose=0))  # fmt: skip
+
+
+def test_tensorflow_modules_are_reachable_as_attributes_without_importing_them_first() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, labelprep\nassert 'tensorflow' not in sys.modules\n"
+            "assert callable(labelprep.losses.from_manifest)\nassert 'labelprep.losses' in sys.modules\nprint('ok')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
