@@ -16,7 +16,7 @@ import pandas as pd
 
 from labelprep.encoding import Summary, encode
 from labelprep.errors import InputError, VocabularyError
-from labelprep.frameio import FRAME_SUFFIXES, atomic_write, read_frame, write_frame
+from labelprep.frameio import FRAME_SUFFIXES, atomic_write, frame_images_root, is_frame, read_frame, write_frame
 from labelprep.readers import ReadOptions, read_source
 from labelprep.readers.base import LedgerEntry
 from labelprep.report import Finding, Report
@@ -234,10 +234,7 @@ def load_frame(
     ``options`` are :func:`convert`'s source options (``format``, ``path_col`` ...).
     """
     src = Path(source)
-    is_frame = src.suffix.lower() == ".parquet" or (
-        src.suffix.lower() == ".csv" and src.with_suffix(".vocab.json").exists()
-    )
-    if is_frame:
+    if is_frame(src):
         v = Vocabulary.read(Path(vocab)) if isinstance(vocab, (str, os.PathLike)) else vocab
         return read_frame(src, vocab=v)
     conv = convert(src, vocab=vocab, **options)
@@ -273,7 +270,7 @@ def split(
     from labelprep.split import stratified_split
 
     src = Path(source)
-    is_raw = not (src.suffix.lower() == ".parquet" or (src.suffix.lower() == ".csv" and src.with_suffix(".vocab.json").exists()))
+    is_raw = not is_frame(src)
     frame, vocab = load_frame(src, **({"group_col": group_col} if is_raw and group_col else {}), **options)
     if "split" in frame.columns and not overwrite:
         raise InputError("the frame already has a 'split' column", file=str(src),
@@ -507,18 +504,6 @@ def validate(
     return run_validation(srcs, st)
 
 
-def _frame_root(src: Path, images_root: Path | None) -> Path:
-    """The images root of a converted frame: as given, else as stored in its metadata, else its folder."""
-    from labelprep.frameio import read_frame_meta
-
-    if images_root is not None:
-        return images_root
-    rel = read_frame_meta(src).get("images_root")
-    if rel is not None and (src.parent / rel).is_dir():
-        return src.parent / rel
-    return src.parent
-
-
 def _skippable(f: Finding) -> bool:
     from labelprep.report import CHECKS
 
@@ -584,7 +569,7 @@ def export(
         >>> m.shard_paths("train"), m.splits["train"].pos_weight  # doctest: +SKIP
     """
     from labelprep import __version__
-    from labelprep.checks.pipeline import _is_frame, load_config
+    from labelprep.checks.pipeline import load_config
     from labelprep.errors import ExportRefused
     from labelprep.frameio import read_frame
     from labelprep.shards.export import ExportSettings, ExportSplit, write_export
@@ -629,9 +614,9 @@ def export(
     parts: list[tuple[str, str, pd.DataFrame, Path]] = []
     vocabs: list[Vocabulary] = []
     for src in srcs:
-        if _is_frame(src):
+        if is_frame(src):
             frame, v = read_frame(src, vocab=vocab_obj)
-            root = _frame_root(src, Path(root_arg) if root_arg is not None else None)
+            root = frame_images_root(src, root_arg)
         else:
             conv = convert(src, format=format, path_col=path_col, labels_col=labels_col, sep=sep, label_cols=label_cols,
                            confidence_col=confidence_col, uncertain=uncertain, images_root=root_arg,

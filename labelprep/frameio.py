@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from labelprep.errors import InputError, VocabularyError
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["FRAME_SUFFIXES", "METADATA_KEY", "atomic_write", "read_frame", "read_frame_meta", "vocab_path", "write_frame"]
+__all__ = ["FRAME_SUFFIXES", "METADATA_KEY", "atomic_write", "frame_images_root", "is_frame", "read_frame", "read_frame_meta", "vocab_path", "write_frame"]
 
 FRAME_SUFFIXES = (".parquet", ".csv")
 METADATA_KEY = b"labelprep"
@@ -92,6 +92,23 @@ def write_frame(frame: pd.DataFrame, vocab: Vocabulary, out: str | Path, *, meta
             tmp.unlink(missing_ok=True)
         raise
     return [out, vp]
+
+
+def is_frame(path: str | Path) -> bool:
+    """True for a converted frame: ``.parquet``, or ``.csv`` with its ``.vocab.json`` beside it."""
+    p = Path(path)
+    return p.suffix.lower() == ".parquet" or (p.suffix.lower() == ".csv" and vocab_path(p).exists())
+
+
+def frame_images_root(path: str | Path, images_root: str | os.PathLike[str] | None = None) -> Path:
+    """The images root of a converted frame: as given, else as stored in its metadata, else its folder."""
+    p = Path(path)
+    if images_root is not None:
+        return Path(images_root)
+    rel = read_frame_meta(p).get("images_root")
+    if rel is not None and (p.parent / rel).is_dir():
+        return p.parent / rel
+    return p.parent
 
 
 def read_frame_meta(path: str | Path) -> dict[str, Any]:

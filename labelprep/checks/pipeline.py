@@ -16,7 +16,7 @@ import pandas as pd
 from labelprep.checks.labels import SplitFrame, cross_split_findings, frame_label_findings
 from labelprep.encoding import encode
 from labelprep.errors import InputError, LabelprepError, SchemaError
-from labelprep.frameio import read_frame, read_frame_meta, vocab_path
+from labelprep.frameio import frame_images_root, is_frame, read_frame
 from labelprep.readers import ReadOptions, read_source
 from labelprep.readers.base import POSITIVE, Annotations
 from labelprep.report import CHECKS, SEVERITIES, Finding, Report
@@ -107,19 +107,9 @@ class _Split:
     converted: bool
 
 
-def _is_frame(src: Path) -> bool:
-    return src.suffix.lower() == ".parquet" or (src.suffix.lower() == ".csv" and vocab_path(src).exists())
-
-
 def _read_frame_splits(src: Path, st: ValidateSettings, report: Report) -> list[_Split]:
     frame, vocab = read_frame(src, vocab=st.vocab)
-    meta = read_frame_meta(src)
-    if st.images_root is not None:
-        root = st.images_root
-    elif meta.get("images_root") is not None and (src.parent / meta["images_root"]).is_dir():
-        root = src.parent / meta["images_root"]
-    else:
-        root = src.parent
+    root = frame_images_root(src, st.images_root)
     labels = list(vocab)
     try:
         check_frame(frame, vocab, source=str(src))
@@ -314,7 +304,7 @@ def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
     splits: list[_Split] = []
     for src in sources:
         try:
-            splits += _read_frame_splits(src, st, report) if _is_frame(src) else _raw_splits(src, st, report)
+            splits += _read_frame_splits(src, st, report) if is_frame(src) else _raw_splits(src, st, report)
         except LabelprepError as exc:
             report.add("schema-error", f"cannot read the annotations: {exc.message}", hint=exc.hint or "",
                        source=exc.file or str(src), line=exc.line)  # fmt: skip
