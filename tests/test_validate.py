@@ -308,3 +308,12 @@ def test_the_bundled_example_validates_without_errors() -> None:
                                 check_images="full")  # fmt: skip
     assert report.ok, report.to_text()
     assert set(report.codes()) <= {"empty-labels"}  # seven images on purpose show no shape
+
+
+def test_every_finding_code_is_in_the_report_schema_and_the_readme() -> None:
+    schema = json.loads((ROOT / "schemas" / "validate-report.schema.json").read_text())
+    assert schema["properties"]["findings"]["items"]["properties"]["code"]["enum"] == list(CHECKS)
+    assert set(schema["properties"]["summary"]["properties"]["by_code"]["propertyNames"]["enum"]) == set(CHECKS)
+    readme = (ROOT / "README.md").read_text()
+    for code, (severity, _group, _what) in CHECKS.items():
+        assert f"| `{code}` | {severity} |" in readme, code
