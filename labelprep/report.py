@@ -21,6 +21,7 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "duplicate-path": ("warning", "labels", "one path listed twice in a split with the same labels"),
     "conflicting-labels": ("error", "labels", "one path listed twice in a split with different labels"),
     "empty-labels": ("warning", "labels", "an image with no label"),
+    "name-conflict": ("warning", "labels", "one file name under several label folders with different bytes"),
     "none-label-conflict": ("error", "labels", "a none-label sentinel together with real labels"),
     "unknown-label": ("error", "labels", "a label not in the declared vocabulary"),
     "unused-label": ("warning", "labels", "a declared label that no image uses"),

@@ -165,7 +165,8 @@ def test_every_planted_defect_is_reported_where_it_is(defective: Path) -> None:
     assert "'Cat'" in variant.message and "'cat'" in variant.message
     # every code in the table but the two that need converted frames (and verify's shard codes) was planted
     shard_codes = {code for code, (_, group, _) in CHECKS.items() if group == "shards"}
-    assert {e[0] for e in EXPECTED} == set(CHECKS) - {"schema-error", "split-mismatch"} - shard_codes
+    # schema-error and split-mismatch need converted frames, name-conflict a folder layout: tested below
+    assert {e[0] for e in EXPECTED} == set(CHECKS) - {"schema-error", "split-mismatch", "name-conflict"} - shard_codes
 
 
 def test_a_clean_dataset_reports_nothing(tmp_path: Path) -> None:
@@ -317,3 +318,15 @@ def test_every_finding_code_is_in_the_report_schema_and_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     for code, (severity, _group, _what) in CHECKS.items():
         assert f"| `{code}` | {severity} |" in readme, code
+
+
+def test_folder_copies_with_different_bytes_are_a_name_conflict(tmp_path: Path) -> None:
+    jpeg(tmp_path / "root" / "cat" / "1.jpg", colour=(1, 1, 1))
+    jpeg(tmp_path / "root" / "dog" / "1.jpg", colour=(200, 1, 1))
+    jpeg(tmp_path / "root" / "dog" / "2.jpg", colour=(1, 200, 1))
+    report = labelprep.validate(tmp_path / "root")
+    found = [f for f in report.findings if f.code == "name-conflict"]
+    assert len(found) == 1 and found[0].severity == "warning" and found[0].path == "cat/1.jpg"
+    assert "'dog/1.jpg'" in found[0].message and report.ok
+    with pytest.raises(labelprep.ConflictError):  # convert refuses the same layout by default
+        labelprep.convert(tmp_path / "root")

@@ -164,6 +164,13 @@ def _raw_splits(src: Path, st: ValidateSettings, report: Report) -> list[_Split]
     for name, rows in parts:
         sub = _subset(ann, rows) if len(parts) > 1 else ann
         report.extend(_raw_row_findings(sub, name, st))
+        listed = set(sub.paths.tolist()) if ann.name_conflicts else set()
+        for copies in ann.name_conflicts:
+            if copies[0] in listed:
+                shown = ", ".join(map(repr, copies))
+                report.add("name-conflict", f"{shown} share a file name but differ in bytes; read as separate images",
+                           hint="rename one copy, or replace it with the same image; convert refuses this unless "
+                           "--on-conflict separate", path=copies[0], split=name, source=str(src))  # fmt: skip
         enc = encode(sub, images_root=root, vocab=st.vocab, unknown="drop", none_labels=st.none_label,
                      label_map=st.label_map, path_template=st.path_template or sub.default_template,
                      find_images=st.find_images)  # fmt: skip

@@ -79,6 +79,7 @@ class Annotations:
     dropped: list[LedgerEntry] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     images_root: str | None = None  # a reader that knows where its images live says so
+    name_conflicts: list[list[str]] = field(default_factory=list)  # folder form: one name, different bytes (paths)
     raw_path_is_final: bool = False  # folder forms produce paths already relative to the root
     default_template: str | None = None  # ids become paths with this unless --path-template is given
     one_row_per_label: bool = False  # long forms list an image once per label: repeated paths are not duplicates

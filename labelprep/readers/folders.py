@@ -96,6 +96,7 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
 
     paths, labels, splits, files_of = [], [], [], []
     conflicts: list[str] = []
+    conflict_paths: list[list[str]] = []
     merged: list[LedgerEntry] = []
     for (split, _name), group in sorted(copies.items()):
         group.sort()
@@ -114,6 +115,7 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
             variants = list(by_digest.values())
             if len(variants) > 1:
                 conflicts.append(" vs ".join(v[1][0] for v in variants))
+                conflict_paths.append([v[1][0] for v in variants])
         else:
             variants = [([group[0][0]], [group[0][1]])]
         for labs, ps in variants:
@@ -142,6 +144,7 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
         ann.columns = {"split": np.array(splits, dtype=object)}
     ann.dropped = dropped + merged
     ann.notes = notes
+    ann.name_conflicts = conflict_paths
     ann.raw_path_is_final = True
     ann.images_root = str(root)
     return ann
