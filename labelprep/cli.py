@@ -84,6 +84,17 @@ def _source_options(func: F, exclude: tuple[str, ...]) -> F:
     return func
 
 
+def _emit(text: str, output: str | None, note: str) -> None:
+    """Print a rendered report, or write it atomically to ``output`` and print ``note`` on stderr."""
+    from labelprep.frameio import atomic_write
+
+    if output:
+        atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        click.echo(note, err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="labelprep")
 def main() -> None:
@@ -198,19 +209,13 @@ def stats(source: str, output_format: str | None, output: str | None, **options:
         labelprep stats labels.parquet -o report.html --pos-weight pos_weight.json
     """
     from labelprep.api import stats as stats_api
-    from labelprep.frameio import atomic_write
 
     options["none_label"] = list(options["none_label"])
     if output_format is None:
         suffix = output.rsplit(".", 1)[-1].lower() if output and "." in output else ""
         output_format = {"html": "html", "htm": "html", "json": "json"}.get(suffix, "text")
     st = stats_api(source, **options)
-    text = st.render(output_format)
-    if output:
-        atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-        click.echo(f"Wrote {output}", err=True)
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
+    _emit(st.render(output_format), output, f"Wrote {output}")
     if options.get("pos_weight"):
         click.echo(f"Wrote {options['pos_weight']}", err=True)
 
@@ -253,17 +258,11 @@ def diff(old: str, new: str, fail_on: set[str], output_format: str, output: str 
         labelprep diff v1/labels.parquet v2/labels.parquet --fail-on relabel,removed-label
     """
     from labelprep.api import diff as diff_api
-    from labelprep.frameio import atomic_write
 
     options["none_label"] = list(options["none_label"])
     options["images_root"] = list(options["images_root"]) or None
     d = diff_api(old, new, **options)
-    text = d.render(output_format, fail_on)
-    if output:
-        atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-        click.echo(d.summary_line(fail_on), err=True)
-    else:
-        click.echo(text, nl=False)
+    _emit(d.render(output_format, fail_on), output, d.summary_line(fail_on))
     sys.exit(1 if d.fails(fail_on) else 0)
 
 
@@ -319,16 +318,10 @@ def validate(sources: tuple[str, ...], output_format: str, output: str | None, *
             --output-format github
     """
     from labelprep.api import validate as validate_api
-    from labelprep.frameio import atomic_write
 
     options["none_label"] = list(options["none_label"]) or None
     report = validate_api(list(sources), progress=sys.stderr.isatty(), **options)
-    text = report.render(output_format)
-    if output:
-        atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-        click.echo(report.summary_line(), err=True)
-    else:
-        click.echo(text, nl=False)
+    _emit(report.render(output_format), output, report.summary_line())
     sys.exit(0 if report.ok else 1)
 
 
@@ -419,15 +412,9 @@ def verify(out_dir: str, output_format: str, output: str | None) -> None:
         labelprep verify shards/ --output-format github
     """
     from labelprep.api import verify as verify_api
-    from labelprep.frameio import atomic_write
 
     report = verify_api(out_dir, progress=sys.stderr.isatty())
-    text = report.render(output_format)
-    if output:
-        atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-        click.echo(report.summary_line(), err=True)
-    else:
-        click.echo(text, nl=False)
+    _emit(report.render(output_format), output, report.summary_line())
     sys.exit(0 if report.ok else 1)
 
 
