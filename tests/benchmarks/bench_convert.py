@@ -48,6 +48,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+try:  # run as a script, this folder is sys.path[0]
+    from _results import record
+except ImportError:  # imported from elsewhere
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _results import record
+
 SEED = 20240611
 SEP = "|"
 MB = 1e6
@@ -340,6 +346,14 @@ def print_encoding(results: list[Measure], n_rows: int) -> bool:
                 all_ok &= ok
                 tgt = f">= {target:.1f}x" + (" (labelprep <= 2x Arrow)" if method == ARROW else "")
                 res = verdict(ok)
+                record(
+                    "bench_convert",
+                    f"encode {n_rows:,} rows, {n_labels:,} labels: its time / labelprep's (best of cold runs)",
+                    value=ratio,
+                    anchor=METHODS[method],
+                    target=tgt,
+                    passed=ok,
+                )
             print(
                 f"{METHODS[method]:<36}{n_labels:>7}{m.seconds:>9.3f}{m.median:>10.3f}"
                 f"{m.peak_extra / MB:>15.1f}{m.runs:>6}"
@@ -355,6 +369,14 @@ def print_encoding(results: list[Measure], n_rows: int) -> bool:
         share = lp.peak_extra / dense
         ok = share <= MEMORY_TARGET
         all_ok &= ok
+        record(
+            "bench_convert",
+            f"encode {n_rows:,} rows, {n_labels:,} labels: labelprep peak extra memory / dense int8 result",
+            value=share,
+            anchor=f"dense int8 result ({dense / MB:,.0f} MB)",
+            target=f"<= {MEMORY_TARGET:g}x",
+            passed=ok,
+        )
         print(
             f"{n_labels:>7}{dense / MB:>15.1f}{lp.peak_extra / MB:>25.1f}{share:>14.2f}  "
             f"{'<= ' + str(MEMORY_TARGET):<9}{verdict(ok)}"

@@ -14,6 +14,7 @@ with random labels. In one run, each best of ``--repeat``:
 Target: shard writing at least 0.5x the throughput of the plain copy.
 
     python tests/benchmarks/bench_export.py [--images 2000] [--repeat 3] [--keep DIR]
+    python tests/benchmarks/bench_export.py --quick     # 200 images, one run each, a smoke run
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+
+try:  # run as a script, this folder is sys.path[0]
+    from _results import record
+except ImportError:  # imported from elsewhere
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _results import record
 
 LABELS = [f"label{i}" for i in range(10)]
 
@@ -68,10 +75,13 @@ def best(repeat: int, run: Callable[[int], Any]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--images", type=int, default=2000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--images", type=int, help="generated JPEGs [2000; 200 with --quick]")
+    ap.add_argument("--repeat", type=int, help="runs of each method; the best counts [3; 1 with --quick]")
+    ap.add_argument("--quick", action="store_true", help="200 images, one run each, a smoke run")
     ap.add_argument("--keep", type=Path, help="Generate the data here and keep it (default: a temporary folder).")
     args = ap.parse_args()
+    args.images = args.images or (200 if args.quick else 2000)
+    args.repeat = args.repeat or (1 if args.quick else 3)
 
     import labelprep
     import labelprep.shards.export as shard_export
@@ -146,6 +156,9 @@ def main() -> None:
         print(f"| {name:<55} | {secs:7.2f} | {rate / 1e6:4.0f} | {rate / copy_rate:6.2f}x |")
     writing = [total / secs / copy_rate for name, secs in results if "shard writing" in name]
     verdict = "pass" if max(writing) >= 0.5 else "FAIL"
+    record("bench_export", f"export shard writing, {len(files):,} 224px JPEGs ({total / 1e6:.1f} MB), "
+           "best of in-process and 2 worker processes: throughput / copy throughput",
+           value=max(writing), anchor=results[0][0], target=">= 0.5x", passed=verdict == "pass")  # fmt: skip
     print(f"\ntarget: shard writing >= 0.5x the plain copy: {verdict} ({', '.join(f'{w:.2f}x' for w in writing)})")
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)

@@ -43,6 +43,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+try:  # run as a script, this folder is sys.path[0]
+    from _results import record
+except ImportError:  # imported from elsewhere
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _results import record
+
 SEED = 20240611
 RATIOS = (0.8, 0.1, 0.1)
 NAMES = ("train", "val", "test")
@@ -196,6 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{name} / iterstrat: time {s / ts:.3f}x, mean deviation {m / tm:.3f}x, max deviation {w / tw:.3f}x")
         s, m, _ = stats["labelprep (rows)"]
         ok = s / ts <= TIME_TARGET and m <= tm
+        what = f"split {args.rows:,} images x {len(labels)} labels 0.8/0.1/0.1, rows only (no groups)"
+        anchor = "iterstrat MultilabelStratifiedShuffleSplit, two steps"
+        record("bench_split", f"{what}: labelprep time / iterstrat time", value=s / ts, anchor=anchor,
+               target=f"<= {TIME_TARGET:g}x", passed=s / ts <= TIME_TARGET)  # fmt: skip
+        record("bench_split", f"{what}: labelprep mean prevalence deviation / iterstrat's", value=m / tm,
+               anchor=anchor, target="<= 1x", passed=m <= tm)  # fmt: skip
         print(f"target (labelprep rows: time <= {TIME_TARGET:g}x iterstrat, mean deviation <= iterstrat): "
               f"{'PASS' if ok else 'FAIL'}")  # fmt: skip
     print(f"total {time.perf_counter() - started:.0f} s")

@@ -61,6 +61,12 @@ from PIL import Image
 from labelprep.checks.files import check_files
 from labelprep.checks.images import ImageInfo, check_images
 
+try:  # run as a script, this folder is sys.path[0]
+    from _results import record
+except ImportError:  # imported from elsewhere
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _results import record
+
 SEED = 20240611
 EXISTENCE_TARGET = 2.0  # labelprep at least this many times faster than each other method
 HEADER_TARGET = 5.0  # header checks at least this many times faster than a full decode loop
@@ -357,6 +363,21 @@ def render(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def record_rows(rows: list[Row]) -> None:
+    """One ``RESULT`` line per row with a verdict; a section's first row is the labelprep method measured."""
+    subject: dict[str, str] = {}
+    for r in rows:
+        subject.setdefault(r.section, r.method)
+        if not r.verdict or r.speedup is None or r.target is None:
+            continue
+        if r.seconds == 0.0:  # a correctness line
+            record("bench_validate", f"{r.section}: {r.method}", value=r.speedup, anchor="", target="yes",
+                   passed=r.verdict == "PASS", unit="check", note=r.note)  # fmt: skip
+        else:
+            record("bench_validate", f"{r.section}: {subject[r.section]}, speed-up", value=r.speedup,
+                   anchor=r.method, target=f">= {r.target:g}x", passed=r.verdict == "PASS")  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="20,000 paths and 300 JPEGs, one run each")
@@ -382,6 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for note in ex_notes + img_notes:
         print(f"note: {note}")
     verdicts = [r.verdict for r in rows if r.verdict]
+    record_rows(rows)
     print(f"{verdicts.count('PASS')} PASS, {verdicts.count('FAIL')} FAIL; total {time.perf_counter() - started:.0f} s")
     return 0 if "FAIL" not in verdicts else 1
 
