@@ -25,6 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from labelprep.errors import ConflictError, InputError, VocabularyError
+from labelprep.multihot import dense_matrix
 
 __all__ = ["KINDS", "Change", "Diff", "PrevalenceRow", "diff_frames", "parse_kinds"]
 
@@ -369,7 +370,7 @@ def _paths(frame: pd.DataFrame, which: str) -> npt.NDArray[np.object_]:
 def _matrix(frame: pd.DataFrame, labels: list[str]) -> npt.NDArray[np.int8]:
     if not labels:
         return np.zeros((len(frame), 0), dtype=np.int8)
-    return frame[labels].to_numpy(dtype=np.int8)
+    return dense_matrix(frame, labels, purpose="diff")
 
 
 def _prevalence(mat: npt.NDArray[np.int8]) -> list[float | None]:

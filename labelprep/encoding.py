@@ -19,11 +19,12 @@ import pandas as pd
 import pyarrow as pa
 
 from labelprep.errors import ConflictError, VocabularyError
+from labelprep.multihot import dense_matrix, sparse_columns, use_sparse
 from labelprep.paths import resolve_paths
 from labelprep.readers.base import POSITIVE, UNCERTAIN, Annotations, LedgerEntry
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["RESERVED_COLUMNS", "Encoded", "Summary", "encode", "frame_from_matrix", "multi_hot", "to_label_lists"]
+__all__ = ["RESERVED_COLUMNS", "Encoded", "Summary", "encode", "frame_from_columns", "frame_from_matrix", "multi_hot", "to_label_lists"]
 
 RESERVED_COLUMNS = ("path", "split", "group")
 
@@ -98,7 +99,7 @@ def multi_hot(
 def to_label_lists(frame: pd.DataFrame, vocabulary: Sequence[str]) -> list[list[str]]:
     """The positive labels of each row, in vocabulary order (the inverse of encoding)."""
     labels = list(vocabulary)
-    mat = frame[labels].to_numpy(dtype=np.int8, copy=False)
+    mat = dense_matrix(frame, labels, purpose="to_label_lists")
     return [[labels[j] for j in np.flatnonzero(r == 1)] for r in mat]
 
 
@@ -120,8 +121,13 @@ def encode(
     min_count: int | None = None,
     path_template: str | None = None,
     find_images: bool = False,
+    sparse_threshold: int | None = None,
 ) -> Encoded:
-    """Turn :class:`Annotations` into the canonical multi-hot frame."""
+    """Turn :class:`Annotations` into the canonical multi-hot frame.
+
+    Above ``sparse_threshold`` labels (default :data:`labelprep.multihot.SPARSE_THRESHOLD`)
+    the label columns are sparse; below it they are plain int8.
+    """
     notes = list(ann.notes)
     ledger = list(ann.dropped)
     summary = Summary(rows_read=ann.n_rows + len(ann.dropped))
@@ -310,19 +316,28 @@ def encode(
             labels = [lab for lab, k in zip(labels, keep_labels, strict=True) if k]
 
     # 5. the frame
-    mat = multi_hot(img_of_row[rows], codes, n_images, len(labels), values)
     vocabulary = Vocabulary(labels)
-    frame = frame_from_matrix(np.asarray(uniques, dtype=object), mat, vocabulary, carried)
+    img_pairs = img_of_row[rows]
+    sparse = use_sparse(len(labels), sparse_threshold)
+    if sparse:
+        arrays = sparse_columns(img_pairs, codes, n_images, len(labels), values)
+        frame = frame_from_columns(np.asarray(uniques, dtype=object), arrays, vocabulary, carried)
+    else:
+        mat = multi_hot(img_pairs, codes, n_images, len(labels), values)
+        frame = frame_from_matrix(np.asarray(uniques, dtype=object), mat, vocabulary, carried)
     summary.images = n_images
     summary.labels = len(labels)
     # counted from the pairs, not the matrix: no temporary as large as the result
     has_label = np.zeros(n_images, dtype=bool)
-    has_label[img_of_row[rows[values == POSITIVE]]] = True
+    has_label[img_pairs[values == POSITIVE]] = True
     summary.empty_label_sets = int(n_images - has_label.sum())
     unc = values == UNCERTAIN
     if unc.any():
-        cells = np.unique(codes[unc] * n_images + img_of_row[rows[unc]])
-        summary.uncertain = int((mat[cells // n_images, cells % n_images] == -1).sum())
+        if sparse:
+            summary.uncertain = int(sum((np.asarray(a.sp_values) == -1).sum() for a in arrays))
+        else:
+            cells = np.unique(codes[unc] * n_images + img_pairs[unc])
+            summary.uncertain = int((mat[cells // n_images, cells % n_images] == -1).sum())
     if outside.any():
         summary_note = f"{int(outside.sum())} path(s) outside the images root {str(root)!r}"
         notes.append(summary_note)
@@ -338,6 +353,24 @@ def _repeated_pairs(
     inverse = inverse.reshape(-1)
     dup = np.flatnonzero(first_idx[inverse] != np.arange(len(keys)))
     return ann.row[dup], ann.row[first_idx[inverse[dup]]]
+
+
+def frame_from_columns(
+    paths: npt.NDArray[np.object_] | Sequence[str],
+    arrays: Sequence[object],
+    vocabulary: Vocabulary,
+    carried: Mapping[str, npt.ArrayLike] | None = None,
+) -> pd.DataFrame:
+    """Assemble ``path``, one label column per array (sparse or dense), then carried columns."""
+    data: dict[str, object] = {"path": pd.array(pa.array(paths, pa.string()).to_pandas(), dtype="str")}
+    data.update(zip(vocabulary, arrays, strict=True))
+    if carried:
+        order = [c for c in ("split", "group") if c in carried] + [c for c in carried if c not in ("split", "group")]
+        for c in order:
+            data[c] = pd.array(np.asarray(carried[c], dtype=object), dtype="str")
+    frame = pd.DataFrame(data, copy=False)
+    frame.columns = pd.Index([str(c) for c in frame.columns], dtype="str")
+    return frame
 
 
 def frame_from_matrix(

@@ -9,11 +9,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from labelprep.errors import InputError, VocabularyError
+from labelprep.multihot import is_sparse, label_pairs, sparse_columns
 from labelprep.vocabulary import Vocabulary
 
 __all__ = ["FRAME_SUFFIXES", "METADATA_KEY", "atomic_write", "frame_images_root", "is_frame", "read_frame", "read_frame_meta", "vocab_path", "write_frame"]
@@ -21,6 +24,10 @@ __all__ = ["FRAME_SUFFIXES", "METADATA_KEY", "atomic_write", "frame_images_root"
 FRAME_SUFFIXES = (".parquet", ".csv")
 METADATA_KEY = b"labelprep"
 FORMAT_VERSION = 1
+# Sparse frames (above multihot.SPARSE_THRESHOLD labels) are stored as label-index lists, not one column per label.
+SPARSE_LAYOUT = "sparse"
+POSITIVE_COLUMN = "__positive__"
+UNCERTAIN_COLUMN = "__uncertain__"
 
 
 def vocab_path(out: str | Path) -> Path:
@@ -67,9 +74,18 @@ def write_frame(frame: pd.DataFrame, vocab: Vocabulary, out: str | Path, *, meta
     if suffix not in FRAME_SUFFIXES:
         raise InputError(f"output must end in .parquet or .csv, not {suffix or 'nothing'!r}", file=str(out))
     payload = {"format_version": FORMAT_VERSION, "vocabulary": vocab.to_dict(), **(meta or {})}
+    sparse = is_sparse(frame, list(vocab))
+    if sparse:
+        if suffix == ".csv":
+            raise InputError(
+                f"a frame of {len(vocab):,} labels is sparse and is written as Parquet only "
+                f"(a CSV would hold {len(frame):,} x {len(vocab):,} cells)", file=str(out),
+                hint=f"use -o {out.with_suffix('.parquet').name}",
+            )  # fmt: skip
+        payload["layout"] = SPARSE_LAYOUT
 
     def write_parquet(tmp: Path) -> None:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = _sparse_table(frame, list(vocab)) if sparse else pa.Table.from_pandas(frame, preserve_index=False)
         md = dict(table.schema.metadata or {})
         md[METADATA_KEY] = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         pq.write_table(table.replace_schema_metadata(md), tmp)
@@ -92,6 +108,47 @@ def write_frame(frame: pd.DataFrame, vocab: Vocabulary, out: str | Path, *, meta
             tmp.unlink(missing_ok=True)
         raise
     return [out, vp]
+
+
+def _sparse_table(frame: pd.DataFrame, labels: list[str]) -> pa.Table:
+    """The sparse layout: ``path``, the label indices of each row as lists, then the carried columns."""
+    rows, cols, vals = label_pairs(frame, labels)
+    n = len(frame)
+    columns: dict[str, pa.Array] = {"path": pa.array(frame["path"].to_numpy(dtype=object), pa.string())}
+    for key, value in ((POSITIVE_COLUMN, 1), (UNCERTAIN_COLUMN, -1)):
+        sel = vals == value
+        offsets = np.searchsorted(rows[sel], np.arange(n + 1)).astype(np.int32)
+        columns[key] = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(cols[sel], pa.int32()))
+    for c in frame.columns[1 + len(labels):]:
+        columns[str(c)] = pa.array(frame[c].to_numpy(dtype=object), pa.string())
+    return pa.table(columns)
+
+
+def _from_sparse_table(table: pa.Table, vocab: Vocabulary, source: str) -> pd.DataFrame:
+    n, labels = table.num_rows, list(vocab)
+    rows_l, cols_l, vals_l = [], [], []
+    for key, value in ((POSITIVE_COLUMN, 1), (UNCERTAIN_COLUMN, -1)):
+        if key not in table.column_names:
+            raise InputError(f"sparse frame lacks its {key!r} column", file=source, hint="regenerate it with labelprep convert")
+        lists = table.column(key).combine_chunks()
+        lengths = np.asarray(pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False), np.int64)
+        idx = np.asarray(pc.list_flatten(lists).to_numpy(zero_copy_only=False), dtype=np.int64)
+        if len(idx) and (idx.min() < 0 or idx.max() >= len(labels)):
+            raise InputError(f"sparse frame holds label index {int(idx.max() if idx.max() >= len(labels) else idx.min())} "
+                             f"outside its vocabulary of {len(labels)}", file=source,
+                             hint="the frame and its vocabulary do not belong together")  # fmt: skip
+        rows_l.append(np.repeat(np.arange(n, dtype=np.int64), lengths))
+        cols_l.append(idx)
+        vals_l.append(np.full(len(idx), value, dtype=np.int8))
+    arrays = sparse_columns(np.concatenate(rows_l), np.concatenate(cols_l), n, len(labels), np.concatenate(vals_l))
+    data: dict[str, object] = {"path": table.column("path").to_pandas().astype("str").array}
+    data.update(zip(labels, arrays, strict=True))
+    for c in table.column_names:
+        if c not in ("path", POSITIVE_COLUMN, UNCERTAIN_COLUMN):
+            data[c] = table.column(c).to_pandas().astype("str").array
+    frame = pd.DataFrame(data, copy=False)
+    frame.columns = pd.Index([str(c) for c in frame.columns], dtype="str")
+    return frame
 
 
 def is_frame(path: str | Path) -> bool:
@@ -136,9 +193,16 @@ def read_frame(path: str | Path, *, vocab: Vocabulary | None = None) -> tuple[pd
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(f"not a readable Parquet file ({exc})", file=str(p)) from None
         md = (table.schema.metadata or {}).get(METADATA_KEY)
+        payload = json.loads(md) if md is not None else {}
         if vocab is None and md is not None:
-            vocab = Vocabulary.from_dict(json.loads(md)["vocabulary"], source=str(p))
-        frame = table.to_pandas()
+            vocab = Vocabulary.from_dict(payload["vocabulary"], source=str(p))
+        if payload.get("layout") == SPARSE_LAYOUT:
+            # label indices refer to the stored vocabulary, whatever vocabulary the caller checks against
+            stored = Vocabulary.from_dict(payload["vocabulary"], source=str(p))
+            frame = _from_sparse_table(table, stored, str(p))
+            vocab = vocab or stored
+        else:
+            frame = table.to_pandas()
     elif suffix == ".csv":
         frame = None
     else:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from labelprep.errors import SchemaError
+from labelprep.multihot import SPARSE_DTYPE, is_sparse, value_counts
 from labelprep.vocabulary import Vocabulary
 
 __all__ = ["CARRIED_COLUMNS", "check_frame", "schema"]
 
 CARRIED_COLUMNS = ("split", "group")
+# Above this many labels check_frame checks the label block itself (vectorised) and pandera the other columns.
+PANDERA_LABEL_LIMIT = 2000
 
 
 def schema(
@@ -21,13 +25,16 @@ def schema(
     unknown: bool = False,
     columns: Sequence[str] = (),
     value_checks: bool = True,
+    sparse: bool = False,
 ) -> pa.DataFrameSchema:
     """The pandera schema of a multi-hot frame over ``vocab``.
 
     ``path`` (unique, non-empty string), then one int8 column per label in
     vocabulary order holding 0/1 (or -1/0/1 with ``unknown=True``), then the
     carried ``columns`` (``split``, ``group`` or kept columns) as strings.
-    Column order is enforced and no other column is allowed.
+    Column order is enforced and no other column is allowed. With
+    ``sparse=True`` the label columns are ``Sparse[int8, 0]`` (the frames
+    ``convert`` builds above its ``--sparse-threshold``).
 
     Example:
         >>> import labelprep
@@ -47,7 +54,7 @@ def schema(
     }
     for label in vocab:
         checks = [pa.Check.isin(allowed)] if value_checks else []
-        cols[label] = pa.Column("int8", checks=checks, nullable=False)
+        cols[label] = pa.Column(SPARSE_DTYPE if sparse else "int8", checks=checks, nullable=False)
     for extra in columns:
         cols[extra] = pa.Column(str, nullable=True, required=True)
     return pa.DataFrameSchema(cols, ordered=True, strict=True, name="labelprep multi-hot frame")
@@ -63,19 +70,32 @@ def check_frame(
     """Validate ``frame`` lazily against :func:`schema`; raise :class:`SchemaError` listing every failure."""
     labels = list(vocab)
     extra = [c for c in frame.columns[1 + len(labels) :]] if len(frame.columns) > len(labels) else []
+    has_labels = bool(labels) and set(labels) <= set(frame.columns)
+    sparse = has_labels and is_sparse(frame, labels)
     if unknown is None:
-        unknown = bool(labels) and bool((frame[labels].to_numpy() == -1).any()) if set(labels) <= set(frame.columns) else False
+        unknown = has_labels and bool(value_counts(frame, labels, -1).any())
     # One vectorised range check over the label block replaces a pandera isin per
     # label column (seconds for 1,000 labels); pandera still checks everything
     # else, and runs the per-column checks to name every failure when one exists.
     value_checks = True
-    if labels and set(labels) <= set(frame.columns):
-        block = frame[labels]
-        if all(dt == "int8" for dt in block.dtypes):
-            arr = block.to_numpy(dtype="int8", copy=False)
-            value_checks = arr.size > 0 and (int(arr.min()) < (-1 if unknown else 0) or int(arr.max()) > 1)
+    if has_labels:
+        value_checks = not _labels_in_range(frame, labels, low=-1 if unknown else 0, sparse=sparse)
+        if not value_checks and len(labels) > PANDERA_LABEL_LIMIT:
+            # Tens of thousands of columns: pandera's per-column dtype checks alone take seconds, so the label
+            # block (names, order, dtype, values: all checked above) is left out and pandera checks the rest.
+            _check_label_names(frame, labels, source)
+            rest = frame[["path", *extra]]
+            try:
+                schema([], columns=extra).validate(rest, lazy=True)
+            except pa.errors.SchemaErrors as exc:
+                failures = describe_failures(exc.failure_cases)
+                raise SchemaError(f"frame does not match its schema: {'; '.join(failures[:5])}", file=source,
+                                  failures=failures, hint="regenerate it with labelprep convert") from None  # fmt: skip
+            return frame
     try:
-        return schema(labels, unknown=unknown, columns=extra, value_checks=value_checks).validate(frame, lazy=True)
+        return schema(labels, unknown=unknown, columns=extra, value_checks=value_checks, sparse=sparse).validate(
+            frame, lazy=True
+        )
     except pa.errors.SchemaErrors as exc:
         failures = describe_failures(exc.failure_cases)
         shown = "; ".join(failures[:5]) + (f"; ... and {len(failures) - 5} more" if len(failures) > 5 else "")
@@ -83,6 +103,32 @@ def check_frame(
             f"frame does not match its schema: {shown}", file=source, failures=failures,
             hint="regenerate it with labelprep convert",
         ) from None
+
+
+def _labels_in_range(frame: pd.DataFrame, labels: list[str], *, low: int, sparse: bool) -> bool:
+    """True when every label column has the expected dtype and only values in ``low..1``."""
+    dtype = SPARSE_DTYPE if sparse else "int8"
+    if any(dt != dtype for dt in frame.dtypes[labels]):
+        return False
+    if sparse:
+        for name in labels:
+            v = np.asarray(frame[name].array.sp_values)
+            if v.size and (int(v.min()) < low or int(v.max()) > 1):
+                return False
+        return True
+    arr = frame[labels].to_numpy(dtype="int8", copy=False)
+    return arr.size == 0 or (int(arr.min()) >= low and int(arr.max()) <= 1)
+
+
+def _check_label_names(frame: pd.DataFrame, labels: list[str], source: str | None) -> None:
+    got = [str(c) for c in frame.columns[1 : 1 + len(labels)]]
+    if str(frame.columns[0]) != "path" or got != labels:
+        bad = next((i for i, (a, b) in enumerate(zip(got, labels, strict=False)) if a != b), min(len(got), len(labels)))
+        raise SchemaError(
+            "frame columns are not path then the vocabulary in order"
+            + (f" (column {bad + 2} is {got[bad]!r}, expected {labels[bad]!r})" if bad < len(got) and bad < len(labels) else ""),
+            file=source, failures=["column order"], hint="regenerate it with labelprep convert",
+        )  # fmt: skip
 
 
 def describe_failures(cases: pd.DataFrame) -> list[str]:

@@ -41,6 +41,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from labelprep.errors import InputError
+from labelprep.multihot import is_sparse, label_pairs
 from labelprep.vocabulary import Vocabulary
 
 __all__ = ["SplitResult", "stratified_split"]
@@ -287,6 +288,11 @@ def _positives(frame: pd.DataFrame, labels: list[str]) -> tuple[IntArray, IntArr
     n = len(frame)
     if not labels:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if is_sparse(frame, labels):
+        rows, cols, vals = label_pairs(frame, labels)
+        pos = vals == 1
+        order = np.lexsort((rows[pos], cols[pos]))
+        return rows[pos][order], cols[pos][order].astype(np.int64)
     sub = frame[labels]
     if sub.shape != (n, len(labels)):
         raise InputError("label columns are not unique in the frame", hint="rename the duplicated columns")

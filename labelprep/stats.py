@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from labelprep.errors import InputError, VocabularyError
+from labelprep.multihot import dense_matrix
 
 __all__ = [
     "ExclusiveGroup",
@@ -303,7 +304,7 @@ def compute_stats(
     if not 0 <= min_support <= 1:
         raise InputError(f"min_support is a share of images between 0 and 1, not {min_support}")
     n, k = len(frame), len(labels)
-    mat = frame[labels].to_numpy(dtype=np.int8) if k else np.zeros((n, 0), dtype=np.int8)
+    mat = dense_matrix(frame, labels, purpose="stats") if k else np.zeros((n, 0), dtype=np.int8)
     names, codes = _split_codes(frame)
     n_splits = len(names)
 

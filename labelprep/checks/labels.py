@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from labelprep.multihot import positive_counts, rows_with_label
 from labelprep.report import CHECKS as _CHECKS
 from labelprep.report import Finding
 
@@ -42,8 +43,7 @@ class SplitFrame:
     def positives(self) -> dict[str, int]:
         if not self.labels:
             return {}
-        mat = self.frame[self.labels].to_numpy(dtype=np.int8, copy=False)
-        return dict(zip(self.labels, (mat == 1).sum(axis=0).tolist(), strict=True))
+        return dict(zip(self.labels, positive_counts(self.frame, self.labels).tolist(), strict=True))
 
 
 def fold_label(label: str) -> str:
@@ -67,8 +67,7 @@ def frame_label_findings(
     """empty-labels (per image) and rare-label (per label) for one split."""
     out: list[Finding] = []
     if sf.labels:
-        mat = sf.frame[sf.labels].to_numpy(dtype=np.int8, copy=False)
-        empty = np.flatnonzero(~(mat != 0).any(axis=1))
+        empty = np.flatnonzero(~rows_with_label(sf.frame, sf.labels))
     else:
         empty = np.arange(len(sf.frame))
     paths = sf.frame["path"].to_numpy(dtype=object)

@@ -1,0 +1,215 @@
+"""The label block of a frame, dense or sparse, read the same way.
+
+A frame holds one int8 column per label. Up to :data:`SPARSE_THRESHOLD` labels
+the columns are plain ``int8``; above it they are ``pd.SparseDtype("int8", 0)``
+(only the 1 and -1 cells are stored), so a frame of 1,000,000 images and 20,000
+labels takes tens of megabytes instead of 20 GB. Column names, order, values
+and the API are the same either way; the helpers here read counts and (row,
+label) pairs from either kind without building the dense matrix.
+
+Example:
+    >>> import pandas as pd, labelprep.multihot as mh
+    >>> f = pd.DataFrame({"path": ["a.jpg", "b.jpg"], "cat": pd.array([1, 0], dtype="int8"),
+    ...                   "dog": pd.array([1, -1], dtype="int8")})
+    >>> mh.positive_counts(f, ["cat", "dog"]).tolist()
+    [1, 1]
+    >>> mh.to_sparse(f, ["cat", "dog"])["dog"].dtype
+    Sparse[int8, 0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pandas.arrays import SparseArray
+
+from labelprep.errors import InputError
+
+__all__ = [
+    "MAX_DENSE_CELLS",
+    "SPARSE_DTYPE",
+    "SPARSE_THRESHOLD",
+    "dense_matrix",
+    "is_sparse",
+    "label_pairs",
+    "positive_counts",
+    "rows_with_label",
+    "sparse_columns",
+    "to_dense",
+    "to_sparse",
+    "use_sparse",
+    "value_counts",
+]
+
+SPARSE_DTYPE = pd.SparseDtype("int8", 0)
+# Above this many labels, convert builds sparse label columns (``--sparse-threshold`` changes it).
+# At 2,000 labels a dense frame of 1M images is 2 GB; sparse it is about 5 bytes per positive.
+SPARSE_THRESHOLD = 2000
+# The largest label block (images x labels) that is ever made dense on request.
+MAX_DENSE_CELLS = 2_000_000_000
+
+_Pairs = tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int8]]
+
+
+def use_sparse(n_labels: int, threshold: int | None = None) -> bool:
+    """Whether a frame of ``n_labels`` label columns is built sparse (more labels than the threshold)."""
+    limit = SPARSE_THRESHOLD if threshold is None else threshold
+    return n_labels > limit
+
+
+def is_sparse(frame: pd.DataFrame, labels: Sequence[str]) -> bool:
+    """True when the label columns of ``frame`` are sparse."""
+    return bool(labels) and isinstance(frame[labels[0]].dtype, pd.SparseDtype)
+
+
+def _final_cells(rows: npt.NDArray[np.integer], codes: npt.NDArray[np.integer], values: npt.NDArray[np.int8] | None,
+                 n_rows: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:  # fmt: skip
+    """Unique cells ``code * n_rows + row`` (sorted) and their value: positive beats uncertain beats absent."""
+    cell = codes.astype(np.int64) * max(n_rows, 1) + rows.astype(np.int64)
+    if values is None:
+        return np.unique(cell), np.ones(0, np.int8)
+    nz = values != 0
+    cell, vals = cell[nz], values[nz]
+    order = np.lexsort((vals, cell))  # by cell, then value: -1 before 1, so the last of each cell wins
+    cell, vals = cell[order], vals[order]
+    last = np.ones(len(cell), dtype=bool)
+    last[:-1] = cell[1:] != cell[:-1]
+    return cell[last], vals[last]
+
+
+def sparse_columns(
+    rows: npt.NDArray[np.integer],
+    codes: npt.NDArray[np.integer],
+    n_rows: int,
+    n_labels: int,
+    values: npt.NDArray[np.int8] | None = None,
+) -> list[SparseArray]:
+    """Scatter (row, code[, value]) pairs into one sparse int8 column per label (like ``encoding.multi_hot``)."""
+    cell, vals = _final_cells(rows, codes, values, n_rows)
+    width = max(n_rows, 1)
+    col = cell // width
+    row = (cell - col * width).astype(np.int32)
+    if values is None:
+        vals = np.ones(len(cell), dtype=np.int8)
+    bounds = np.searchsorted(col, np.arange(n_labels + 1))
+    # SparseArray's own constructor scans a dense array; building from the index is ~100x faster for wide frames
+    from pandas._libs.sparse import IntIndex
+
+    out = []
+    for j in range(n_labels):
+        a, b = int(bounds[j]), int(bounds[j + 1])
+        index = IntIndex(n_rows, row[a:b].copy())  # type: ignore[call-arg]
+        out.append(SparseArray._simple_new(vals[a:b].copy(), index, SPARSE_DTYPE))  # type: ignore[attr-defined]
+    return out
+
+
+def _column_cells(col: pd.Series) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
+    """Row indices and values of the non-zero cells of one label column (sparse or not)."""
+    arr = col.array
+    if isinstance(arr, SparseArray):
+        idx = np.asarray(arr.sp_index.indices, dtype=np.int64)
+        v = np.asarray(arr.sp_values)
+    else:
+        v = np.asarray(col.to_numpy())
+        idx = np.flatnonzero(v)
+        v = v[idx]
+    nz = v != 0
+    return idx[nz], v[nz].astype(np.int8)
+
+
+def label_pairs(frame: pd.DataFrame, labels: Sequence[str]) -> _Pairs:
+    """The non-zero cells of the label block as (row, label index, value), sorted by row then label."""
+    labels = list(labels)
+    if not labels or not len(frame):
+        return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int8)
+    if is_sparse(frame, labels):
+        rows_l: list[npt.NDArray[np.int64]] = []
+        cols_l: list[npt.NDArray[np.int32]] = []
+        vals_l: list[npt.NDArray[np.int8]] = []
+        for j, name in enumerate(labels):
+            idx, v = _column_cells(frame[name])
+            rows_l.append(idx)
+            cols_l.append(np.full(len(idx), j, dtype=np.int32))
+            vals_l.append(v)
+        rows, cols, vals = np.concatenate(rows_l), np.concatenate(cols_l), np.concatenate(vals_l)
+        order = np.lexsort((cols, rows))
+        return rows[order], cols[order], vals[order]
+    mat = frame[labels].to_numpy(dtype=np.int8, copy=False)
+    r, c = np.nonzero(mat)
+    return r.astype(np.int64), c.astype(np.int32), mat[r, c]
+
+
+def value_counts(frame: pd.DataFrame, labels: Sequence[str], value: int) -> npt.NDArray[np.int64]:
+    """Per label, the number of rows holding ``value`` (1 or -1)."""
+    labels = list(labels)
+    if not labels:
+        return np.zeros(0, np.int64)
+    if is_sparse(frame, labels):
+        return np.array([int((_column_cells(frame[n])[1] == value).sum()) for n in labels], dtype=np.int64)
+    mat = frame[labels].to_numpy(dtype=np.int8, copy=False)
+    return (mat == value).sum(axis=0).astype(np.int64)
+
+
+def positive_counts(frame: pd.DataFrame, labels: Sequence[str]) -> npt.NDArray[np.int64]:
+    """Per label, the number of rows where it is 1."""
+    return value_counts(frame, labels, 1)
+
+
+def rows_with_label(frame: pd.DataFrame, labels: Sequence[str]) -> npt.NDArray[np.bool_]:
+    """Per row: whether any label cell is non-zero (1 or -1)."""
+    out = np.zeros(len(frame), dtype=bool)
+    labels = list(labels)
+    if not labels:
+        return out
+    if is_sparse(frame, labels):
+        for n in labels:
+            out[_column_cells(frame[n])[0]] = True
+        return out
+    return np.asarray((frame[labels].to_numpy(dtype=np.int8, copy=False) != 0).any(axis=1))
+
+
+def dense_matrix(frame: pd.DataFrame, labels: Sequence[str], *, purpose: str = "this step") -> npt.NDArray[np.int8]:
+    """The label block as a dense (rows, labels) int8 array; refuses blocks over :data:`MAX_DENSE_CELLS`."""
+    labels = list(labels)
+    if not labels:
+        return np.zeros((len(frame), 0), dtype=np.int8)
+    if not is_sparse(frame, labels):
+        return frame[labels].to_numpy(dtype=np.int8)
+    cells = len(frame) * len(labels)
+    if cells > MAX_DENSE_CELLS:
+        raise InputError(
+            f"{purpose} needs the dense label matrix, {len(frame):,} images x {len(labels):,} labels "
+            f"({cells / 1e9:.1f} GB as int8)",
+            hint="work on a subset of the labels or images (for example convert --min-count)",
+        )
+    mat = np.zeros((len(frame), len(labels)), dtype=np.int8)
+    rows, cols, vals = label_pairs(frame, labels)
+    mat[rows, cols] = vals
+    return mat
+
+
+def _rebuild(frame: pd.DataFrame, labels: list[str], arrays: Sequence[object]) -> pd.DataFrame:
+    cols = dict(zip(labels, arrays, strict=True))
+    data = {c: (cols[c] if c in cols else frame[c].array) for c in frame.columns}
+    return pd.DataFrame(data, index=frame.index, copy=False)
+
+
+def to_sparse(frame: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
+    """A copy of ``frame`` whose label columns are sparse."""
+    labels = list(labels)
+    if not labels or is_sparse(frame, labels):
+        return frame.copy()
+    rows, cols, vals = label_pairs(frame, labels)
+    return _rebuild(frame, labels, sparse_columns(rows, cols, len(frame), len(labels), vals))
+
+
+def to_dense(frame: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
+    """A copy of ``frame`` whose label columns are plain int8 (refuses blocks over :data:`MAX_DENSE_CELLS`)."""
+    labels = list(labels)
+    if not labels or not is_sparse(frame, labels):
+        return frame.copy()
+    mat = np.asfortranarray(dense_matrix(frame, labels, purpose="to_dense"))
+    return _rebuild(frame, labels, [mat[:, j] for j in range(len(labels))])
