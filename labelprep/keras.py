@@ -23,6 +23,7 @@ import pandas as pd
 
 from labelprep.errors import InputError
 from labelprep.frameio import read_frame
+from labelprep.multihot import dense_matrix
 from labelprep.shards.writer import require_tensorflow
 from labelprep.vocabulary import Vocabulary
 
@@ -235,7 +236,7 @@ def flow_from_frame(
             f"the frame lacks the column(s) {', '.join(map(repr, missing[:5]))}",
             hint="pass a frame written by labelprep convert, with its vocabulary",
         )
-    values = frame[labels].to_numpy()
+    values = dense_matrix(frame, labels, purpose="flow_from_frame")
     if (values < 0).any():
         rows = int((values < 0).any(axis=1).sum())
         raise InputError(
