@@ -418,6 +418,8 @@ def validate(
     on_conflict: str = "separate",
     check_images: str | None = None,
     workers: int | None = None,
+    engine: str | Any = "local",
+    scheduler: str | None = None,
     cache: str | os.PathLike[str] | None = None,
     strict: bool | None = None,
     no_empty: bool | None = None,
@@ -438,6 +440,10 @@ def validate(
     Settings left as None come from ``[tool.labelprep]`` in the dataset's
     ``pyproject.toml`` or a ``labelprep.toml`` (nearest the first source), then
     from the defaults. ``report.raise_for_errors()`` raises when it is not ok.
+    ``engine="dask"`` runs the image checks as Dask tasks on ``scheduler``
+    (``tcp://host:8786``; default: ``DASK_SCHEDULER_ADDRESS``, else a
+    ``LocalCluster`` of ``workers`` processes, closed afterwards); ``engine``
+    may also be a ``distributed.Client``. Same findings as the local engine.
 
     Example:
         >>> import labelprep
@@ -445,10 +451,12 @@ def validate(
         >>> report.ok, report.summary()["by_code"]  # doctest: +SKIP
     """
     from labelprep.checks.pipeline import ValidateSettings, check_severity, load_config, run_validation
+    from labelprep.engine import check_engine, open_engine
 
     srcs = [Path(sources)] if isinstance(sources, (str, os.PathLike)) else [Path(s) for s in sources]
     if not srcs:
         raise InputError("no source to validate", hint="pass one or more annotation files, folders or frames")
+    check_engine(engine, scheduler)
     for s in srcs:
         if not s.exists():
             raise InputError("no such file or folder", file=str(s))
@@ -501,7 +509,8 @@ def validate(
         quarantine=Path(quarantine) if quarantine is not None else None,
         progress=progress,
     )  # fmt: skip
-    return run_validation(srcs, st)
+    with open_engine(engine, scheduler, workers=st.workers) as st.engine:
+        return run_validation(srcs, st)
 
 
 def _skippable(f: Finding) -> bool:
@@ -539,6 +548,8 @@ def export(
     skip_invalid: bool = False,
     check_images: str | None = None,
     workers: int | None = None,
+    engine: str | Any = "local",
+    scheduler: str | None = None,
     cache: str | os.PathLike[str] | None = None,
     severity: Mapping[str, str] | None = None,
     config: str | os.PathLike[str] | None = None,
@@ -562,6 +573,9 @@ def export(
     ``"224x160"``. Same input and seed, same bytes. ``resume`` finishes an
     interrupted export; a folder holding an earlier export needs ``resume`` or
     ``overwrite``. Needs TensorFlow (``pip install "labelprep[tf]"``).
+    ``engine="dask"`` (or a ``distributed.Client``) runs the image checks and
+    one task per shard on a Dask cluster, as :func:`validate` describes; the
+    plan, the state file and the manifest stay here; same bytes.
 
     Example:
         >>> import labelprep
@@ -570,6 +584,7 @@ def export(
     """
     from labelprep import __version__
     from labelprep.checks.pipeline import load_config
+    from labelprep.engine import check_engine, open_engine
     from labelprep.errors import ExportRefused
     from labelprep.frameio import read_frame
     from labelprep.shards.export import ExportSettings, ExportSplit, write_export
@@ -595,6 +610,7 @@ def export(
         raise InputError(f"quality must be 1 to 100, not {quality}")
     if workers is not None and workers < 1:
         raise InputError(f"workers must be at least 1, not {workers}")
+    check_engine(engine, scheduler)
     image = ImageSettings(parse_resize(resize), int(quality))
     name = name if name is not None else srcs[0].stem
     bad = check_part_name("dataset", name)
@@ -649,32 +665,36 @@ def export(
         "sha256": hashlib.sha256(canonical.to_csv(index=False, lineterminator="\n").encode("utf-8")).hexdigest(),
     }
 
-    # -- validate with validate's checks; refuse, or leave out the unusable rows
-    report = validate(srcs, format=format, path_col=path_col, labels_col=labels_col, sep=sep, label_cols=label_cols,
-                      confidence_col=confidence_col, uncertain=uncertain, images_root=root_arg,
-                      path_template=path_template, find_images=find_images, none_label=none_arg or None,
-                      label_map=label_map, vocab=vocab_obj, split_col=split_col, group_col=group_col,
-                      encoding=encoding, on_conflict="error", check_images=level, workers=n_workers, cache=cache,
-                      severity=severity, config=config, progress=progress)  # fmt: skip
-    errors = report.errors
-    if errors and (not skip_invalid or not all(_skippable(f) for f in errors)):
-        raise ExportRefused(report)
-    to_export = {vname: split for split, vname, _, _ in parts}
-    skipped: dict[tuple[str, str], SkippedRow] = {}
-    for f in errors:
-        split = to_export.get(f.split or "", f.split or "")
-        key = (split, str(f.path))
-        if key not in skipped:
-            skipped[key] = SkippedRow(str(f.path), split, f.code, f.message)
-    splits = []
-    for (split, _, _, root), frame in zip(parts, frames):
-        drop = {p for s, p in skipped if s == split}
-        keep = frame[~frame["path"].isin(drop)].reset_index(drop=True) if drop else frame
-        splits.append(ExportSplit(split, keep, root))
-    st = ExportSettings(name=name, shard_size=size, num_shards=num_shards, seed=int(seed), image=image,
-                        workers=n_workers, resume=resume, overwrite=overwrite, progress=progress)  # fmt: skip
-    return write_export(splits, vocab_all, Path(out_dir), st, source=source, skipped=list(skipped.values()),
-                        report=report, version=__version__)  # fmt: skip
+    # Image checks and shards share one engine (one LocalCluster, started when first needed).
+    with open_engine(engine, scheduler, workers=workers or cfg.get("workers")) as eng:
+        # -- validate with validate's checks; refuse, or leave out the unusable rows
+        report = validate(srcs, format=format, path_col=path_col, labels_col=labels_col, sep=sep, label_cols=label_cols,
+                          confidence_col=confidence_col, uncertain=uncertain, images_root=root_arg,
+                          path_template=path_template, find_images=find_images, none_label=none_arg or None,
+                          label_map=label_map, vocab=vocab_obj, split_col=split_col, group_col=group_col,
+                          encoding=encoding, on_conflict="error", check_images=level, workers=n_workers,
+                          engine=eng or "local", cache=cache,
+                          severity=severity, config=config, progress=progress)  # fmt: skip
+        errors = report.errors
+        if errors and (not skip_invalid or not all(_skippable(f) for f in errors)):
+            raise ExportRefused(report)
+        to_export = {vname: split for split, vname, _, _ in parts}
+        skipped: dict[tuple[str, str], SkippedRow] = {}
+        for f in errors:
+            split = to_export.get(f.split or "", f.split or "")
+            key = (split, str(f.path))
+            if key not in skipped:
+                skipped[key] = SkippedRow(str(f.path), split, f.code, f.message)
+        splits = []
+        for (split, _, _, root), frame in zip(parts, frames):
+            drop = {p for s, p in skipped if s == split}
+            keep = frame[~frame["path"].isin(drop)].reset_index(drop=True) if drop else frame
+            splits.append(ExportSplit(split, keep, root))
+        st = ExportSettings(name=name, shard_size=size, num_shards=num_shards, seed=int(seed), image=image,
+                            workers=n_workers, resume=resume, overwrite=overwrite, progress=progress,
+                            engine=eng)  # fmt: skip
+        return write_export(splits, vocab_all, Path(out_dir), st, source=source, skipped=list(skipped.values()),
+                            report=report, version=__version__)  # fmt: skip
 
 
 def verify(out_dir: str | os.PathLike[str], *, progress: bool = False) -> Report:

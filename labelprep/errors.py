@@ -6,6 +6,7 @@ from typing import Any
 
 __all__ = [
     "ConflictError",
+    "EngineError",
     "ExportRefused",
     "FormatDetectionError",
     "InputError",
@@ -71,6 +72,10 @@ class SchemaError(LabelprepError):
 
 class MissingDependencyError(LabelprepError):
     """An optional dependency is needed; the hint gives the exact install command."""
+
+
+class EngineError(LabelprepError):
+    """The Dask engine cannot connect to its scheduler, or its workers cannot do the work (see the hint)."""
 
 
 class ExportRefused(LabelprepError):

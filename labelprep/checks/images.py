@@ -128,6 +128,7 @@ def check_images(
     max_pixels: int | None = None,
     min_size: tuple[int, int] | None = None,
     progress: bool = False,
+    engine: Any = None,
 ) -> dict[str, ImageInfo]:
     """Check that each distinct path (relative to ``root``) is an image a loader can decode.
 
@@ -140,7 +141,9 @@ def check_images(
     path, size, mtime and these settings, so a re-run re-reads only changed
     files. ``max_pixels`` defaults to Pillow's ``Image.MAX_IMAGE_PIXELS``;
     ``min_size`` is ``(width, height)`` or None for no minimum. ``progress``
-    draws a bar on stderr (pass ``sys.stderr.isatty()``).
+    draws a bar on stderr (pass ``sys.stderr.isatty()``). ``engine``, a
+    :class:`labelprep.engine.DaskEngine`, runs the checks as Dask tasks instead
+    (the cache stays here: looked up before, filled after).
 
     Codes: not-an-image, extension-mismatch, corrupt-image, decompression-bomb,
     cmyk-image, unusual-mode, exif-orientation, image-too-small; and
@@ -205,7 +208,10 @@ def check_images(
                 pending.clear()
 
     try:
-        _run(todo, settings, workers or os.cpu_count() or 1, done)
+        if engine is not None:
+            engine.run_image_checks(todo, settings, done)
+        else:
+            _run(todo, settings, workers or os.cpu_count() or 1, done)
     finally:
         bar.close()
         if cache is not None:

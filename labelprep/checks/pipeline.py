@@ -52,6 +52,7 @@ class ValidateSettings:
     severity: dict[str, str] = field(default_factory=dict)
     quarantine: Path | None = None
     progress: bool = False
+    engine: Any = None  # a labelprep.engine.DaskEngine, or None for the local process pool
 
 
 def load_config(start: Path, explicit: Path | None = None) -> tuple[dict[str, Any], Path | None]:
@@ -268,7 +269,8 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
             from labelprep.checks.images import check_images
 
             infos = check_images(usable, root, level=st.check_images, workers=st.workers, cache_dir=st.cache,
-                                 max_pixels=st.max_pixels, min_size=st.min_size, progress=st.progress)  # fmt: skip
+                                 max_pixels=st.max_pixels, min_size=st.min_size, progress=st.progress,
+                                 engine=st.engine)  # fmt: skip
         for sp in group:
             paths = sp.sf.frame["path"].tolist()
             for i, p in enumerate(paths):

@@ -61,6 +61,7 @@ class ExportSettings:
     resume: bool = False
     overwrite: bool = False
     progress: bool = False
+    engine: Any = None  # a labelprep.engine.DaskEngine (one task per shard), or None for the local process pool
 
 
 def label_indices(matrix: np.ndarray) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
@@ -305,7 +306,10 @@ def write_export(
 
     started = time.monotonic()
     est = sum(items[s.split][i].size for s in plan.shards if s.file not in results for i in s.items)
-    _write_all(tasks, st.workers, st.progress, done, est)
+    if st.engine is not None:
+        st.engine.write_shards(tasks, done, progress=st.progress)
+    else:
+        _write_all(tasks, st.workers, st.progress, done, est)
     elapsed = time.monotonic() - started
     split_infos = {}
     for sp in splits:
