@@ -133,6 +133,7 @@ def convert(
     encoding: str = "utf-8",
     on_conflict: str = "error",
     ledger: str | os.PathLike[str] | None = None,
+    sparse_threshold: int | None = None,
 ) -> Conversion:
     """Convert an annotation source into the canonical multi-hot frame.
 
@@ -141,7 +142,9 @@ def convert(
     ``format`` is given. With ``output`` (``.parquet`` or ``.csv``) the frame is
     written atomically with its vocabulary beside it (``<out>.vocab.json``).
     Nothing is dropped silently: the returned ``ledger`` lists every input row
-    left out or merged, with its file, line and reason.
+    left out or merged, with its file, line and reason. Above ``sparse_threshold``
+    labels (default 2,000) the label columns are ``Sparse[int8, 0]``; 0 makes
+    every frame sparse.
 
     Example:
         >>> import labelprep
@@ -158,6 +161,8 @@ def convert(
         raise InputError(f"on_conflict must be error or separate, not {on_conflict!r}")
     if min_count is not None and min_count < 1:
         raise InputError(f"min_count must be at least 1, not {min_count}")
+    if sparse_threshold is not None and sparse_threshold < 0:
+        raise InputError(f"sparse_threshold must be 0 or more, not {sparse_threshold}")
     out = Path(output) if output is not None else None
     if out is not None and out.suffix.lower() not in FRAME_SUFFIXES:
         raise InputError(f"output must end in .parquet or .csv, not {out.suffix or 'nothing'!r}", file=str(out))
@@ -195,6 +200,7 @@ def convert(
             ann, images_root=root, vocab=vocab_obj, unknown=unknown, none_labels=none_label, label_map=lmap,
             label_map_source=str(label_map) if label_map else None, min_count=min_count,
             path_template=path_template or ann.default_template, find_images=find_images,
+            sparse_threshold=sparse_threshold,
         )  # fmt: skip
     except VocabularyError as exc:
         if vocab_src and exc.hint and "did you mean" not in exc.hint:

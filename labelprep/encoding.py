@@ -103,12 +103,6 @@ def to_label_lists(frame: pd.DataFrame, vocabulary: Sequence[str]) -> list[list[
     return [[labels[j] for j in np.flatnonzero(r == 1)] for r in mat]
 
 
-def _first_line(ann: Annotations, mask_rows: npt.NDArray[np.integer]) -> tuple[str, int | None]:
-    if len(mask_rows) == 0:
-        return ann.source, None
-    return ann.where(int(mask_rows[0]))
-
-
 def encode(
     ann: Annotations,
     *,
@@ -130,7 +124,7 @@ def encode(
     """
     notes = list(ann.notes)
     ledger = list(ann.dropped)
-    summary = Summary(rows_read=ann.n_rows + len(ann.dropped))
+    summary = Summary(rows_read=(ann.rows_read if ann.rows_read is not None else ann.n_rows) + len(ann.dropped))
     for e in ann.dropped:
         if e.reason != "merged copy":
             summary.dropped[e.reason] += 1
@@ -149,7 +143,7 @@ def encode(
                 if len(used) == 0:
                     mapped.append(n)
                     continue
-                file, line = _first_line(ann, ann.row[used])
+                file, line = ann.pair_where(int(used[0]))
                 raise VocabularyError(
                     f"label {n!r} is not in the label map",
                     file=file,
@@ -189,6 +183,7 @@ def encode(
                                               "none-label ignored"))  # fmt: skip
     keep = codes >= 0
     rows, codes, values = rows[keep], codes[keep], values[keep]
+    pidx = np.flatnonzero(keep)  # each remaining pair's index in ann (for its line)
 
     # 2. vocabulary
     if vocab is not None:
@@ -200,7 +195,7 @@ def encode(
             if unknown != "drop":
                 first = np.flatnonzero(unknown_pairs)[0]
                 label = final[int(codes[first])]
-                file, line = ann.where(int(rows[first]))
+                file, line = ann.pair_where(int(pidx[first]))
                 others = len(bad_codes) - 1
                 raise VocabularyError(
                     f"unknown label {label!r}" + (f" (and {others} other unknown label(s))" if others else ""),
@@ -213,10 +208,10 @@ def encode(
                 notes.append(f"unknown label {final[int(c)]!r} dropped from {len(sel)} row(s) ({vocab.hint_for(final[int(c)])})")
                 summary.dropped[f"unknown label {final[int(c)]!r}"] += len(sel)
                 for j in sel[:10000]:
-                    f, ln = ann.where(int(rows[j]))
+                    f, ln = ann.pair_where(int(pidx[j]))
                     ledger.append(LedgerEntry(f, ln, str(ann.paths[rows[j]]), "unknown label dropped", final[int(c)]))
             keep = ~unknown_pairs
-            rows, values, pair_idx = rows[keep], values[keep], pair_idx[keep]
+            rows, values, pair_idx, pidx = rows[keep], values[keep], pair_idx[keep], pidx[keep]
         codes = pair_idx
         labels = list(vocab)
     else:
@@ -258,22 +253,16 @@ def encode(
         first_row = np.full(n_images, -1, dtype=np.int64)
         order = np.arange(ann.n_rows)
         first_row[img_of_row[::-1]] = order[::-1]
-        if ann.one_row_per_label:
-            # one row per (image, label) is the form itself: only a repeated pair is a duplicate
-            dup_rows, first_of = _repeated_pairs(ann, img_of_row)
-        else:
+        if not ann.one_row_per_label:
             dup_rows = np.flatnonzero(first_row[img_of_row] != order)
             first_of = first_row[img_of_row[dup_rows]]
-        if len(dup_rows):
-            summary.merged_duplicates += len(dup_rows)
-            notes.append(f"{len(dup_rows)} duplicate row(s) merged into {len(np.unique(img_of_row[dup_rows]))} image(s)")
-        for r, r0 in zip(dup_rows.tolist(), first_of.tolist(), strict=True):
-            f, ln = ann.where(r)
-            _, ln0 = ann.where(r0)
-            ledger.append(LedgerEntry(f, ln, str(paths[r]), "merged duplicate",
-                                      f"labels merged into the first listing (line {ln0})" if ln0 else "labels merged"))  # fmt: skip
+            _merged(ann, paths, img_of_row, dup_rows, first_of, summary, notes, ledger, pairs=False)
     else:
         first_row = np.arange(ann.n_rows, dtype=np.int64)
+    if ann.one_row_per_label:
+        # one row per (image, label) is the form itself: only a repeated pair is a duplicate
+        dup_pairs, first_pairs = _repeated_pairs(ann, img_of_row)
+        _merged(ann, paths, img_of_row, dup_pairs, first_pairs, summary, notes, ledger, pairs=True)
 
     carried: dict[str, npt.NDArray[np.object_]] = {}
     for col, vals in ann.columns.items():
@@ -347,12 +336,41 @@ def encode(
 def _repeated_pairs(
     ann: Annotations, img_of_row: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.integer]]:
-    """Rows that repeat an (image, label) pair already listed, and the row that listed it first."""
+    """Pairs that repeat an (image, label) pair already listed, and the pair that listed it first."""
     keys = img_of_row[ann.row] * (len(ann.names) + 1) + ann.code
-    _, first_idx, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    dup = np.flatnonzero(first_idx[inverse] != np.arange(len(keys)))
-    return ann.row[dup], ann.row[first_idx[inverse[dup]]]
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    new = np.ones(len(sk), dtype=bool)
+    new[1:] = sk[1:] != sk[:-1]
+    dup_sorted = np.flatnonzero(~new)
+    if not len(dup_sorted):
+        return dup_sorted, dup_sorted
+    group_start = np.maximum.accumulate(np.where(new, np.arange(len(sk)), 0))
+    return order[dup_sorted], order[group_start[dup_sorted]]
+
+
+LEDGER_CAP = 10_000  # entries of one kind kept in memory; the summary counts all of them
+
+
+def _merged(ann: Annotations, paths: npt.NDArray[np.object_], img_of_row: npt.NDArray[np.int64],
+            dup: npt.NDArray[np.integer], first_of: npt.NDArray[np.integer], summary: Summary, notes: list[str],
+            ledger: list[LedgerEntry], *, pairs: bool) -> None:  # fmt: skip
+    """Record merged duplicate rows (or repeated pairs of a long form) in the summary, notes and ledger."""
+    if not len(dup):
+        return
+    rows = ann.row[dup] if pairs else dup
+    summary.merged_duplicates += len(dup)
+    notes.append(f"{len(dup)} duplicate {'(image, label) pair' if pairs else 'row'}(s) merged into "
+                 f"{len(np.unique(img_of_row[rows]))} image(s)")  # fmt: skip
+    where = ann.pair_where if pairs else ann.where
+    for d, d0 in zip(dup[:LEDGER_CAP].tolist(), first_of[:LEDGER_CAP].tolist(), strict=True):
+        f, ln = where(d)
+        _, ln0 = where(d0)
+        r = int(ann.row[d]) if pairs else d
+        ledger.append(LedgerEntry(f, ln, str(paths[r]), "merged duplicate",
+                                  f"labels merged into the first listing (line {ln0})" if ln0 else "labels merged"))  # fmt: skip
+    if len(dup) > LEDGER_CAP:
+        notes.append(f"the ledger lists the first {LEDGER_CAP:,} merged duplicates of {len(dup):,}")
 
 
 def frame_from_columns(

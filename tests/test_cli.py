@@ -69,13 +69,14 @@ def test_csv_output_round_trips(tmp_path: Path) -> None:
 
 def test_ledger_lists_merged_rows(tmp_path: Path) -> None:
     src = tmp_path / "l.csv"
-    src.write_text("image,labels\na.jpg,cat\nb.jpg,dog\na.jpg,dog\n")
+    # one label a row (a long table): a.jpg adding dog is not a duplicate, repeating cat is
+    src.write_text("image,labels\na.jpg,cat\nb.jpg,dog\na.jpg,dog\na.jpg,cat\n")
     r = CliRunner().invoke(main, ["convert", str(src), "-o", str(tmp_path / "o.parquet"),
                                   "--ledger", str(tmp_path / "ledger.csv")])  # fmt: skip
     assert r.exit_code == 0, r.output
     ledger = pd.read_csv(tmp_path / "ledger.csv")
     assert ledger.to_dict("records") == [
-        {"file": str(src), "line": 4, "path": "a.jpg", "reason": "merged duplicate",
+        {"file": str(src), "line": 5, "path": "a.jpg", "reason": "merged duplicate",
          "detail": "labels merged into the first listing (line 2)"}
     ]  # fmt: skip
     assert "duplicate rows merged: 1" in r.output

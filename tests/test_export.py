@@ -472,7 +472,7 @@ def test_skip_invalid_leaves_out_unusable_rows_and_records_them(tmp_path: Path) 
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["skipped"][0]["path"] == "images/01.jpg"
     assert labelprep.verify(tmp_path / "out").ok
     # errors that are not about one row's image still refuse
-    (tmp_path / "ds" / "labels.csv").write_text("image,labels\nimages/00.png,cat\nimages/00.png,dog\n")
+    (tmp_path / "ds" / "labels.csv").write_text("image,labels\nimages/00.png,cat|dog\nimages/00.png,dog\n")
     with pytest.raises(ExportRefused):
         labelprep.export(src, tmp_path / "out2", skip_invalid=True)
 

@@ -690,27 +690,29 @@ def test_bom_crlf_quoted_fields(tmp_path: Path, bom: bool, crlf: bool) -> None:
 
 
 def test_quoted_newline_keeps_ledger_lines_right(tmp_path: Path) -> None:
-    text = 'image,labels,note\na.jpg,cat,"first\nsecond"\nb.jpg,dog,x\n\na.jpg,dog,y\n'
+    text = 'image,labels,note\na.jpg,cat,"first\nsecond"\nb.jpg,dog,x\n\na.jpg,dog,y\na.jpg,cat,z\n'
     src = write(tmp_path / "labels.csv", text, crlf=True)
-    conv = labelprep.convert(src)
+    conv = labelprep.convert(src)  # a long table: only the repeated (a.jpg, cat) is a duplicate
     assert_frame(conv, ["cat", "dog"], [("a.jpg", ["cat", "dog"]), ("b.jpg", ["dog"])])
-    assert ledger_rows(conv) == [(6, "a.jpg", "merged duplicate")]
+    assert ledger_rows(conv) == [(7, "a.jpg", "merged duplicate")]
+    delimited = labelprep.convert(src, format="delimited")  # rows are images: both a.jpg rows after the first
+    assert ledger_rows(delimited) == [(6, "a.jpg", "merged duplicate"), (7, "a.jpg", "merged duplicate")]
 
 
 def test_excel_unicode_text_utf16_tsv(tmp_path: Path) -> None:
     """Excel's "Unicode Text" export: UTF-16 LE with a BOM, tab separated; line numbers still right."""
-    text = 'image\tlabels\tnote\na.jpg\tcat\t"first\nsecond, \u00e9"\nb.jpg\tdog\tx\na.jpg\tdog\t"y\nz"\n'
+    text = 'image\tlabels\tnote\na.jpg\tcat\t"first\nsecond, \u00e9"\nb.jpg\tdog\tx\na.jpg\tcat\t"y\nz"\n'
     src = tmp_path / "labels.txt"
     src.write_bytes(text.replace("\n", "\r\n").encode("utf-16"))
     conv = labelprep.convert(src, encoding="utf-16")
-    assert_frame(conv, ["cat", "dog"], [("a.jpg", ["cat", "dog"]), ("b.jpg", ["dog"])])
+    assert_frame(conv, ["cat", "dog"], [("a.jpg", ["cat"]), ("b.jpg", ["dog"])])
     assert ledger_rows(conv) == [(5, "a.jpg", "merged duplicate")]
 
 
 def test_duplicate_rows_merged_and_in_ledger(tmp_path: Path) -> None:
     src = write(tmp_path / "labels.csv", "image,labels\na.jpg,cat\nb.jpg,dog\na.jpg,dog\na.jpg,cat\n")
     ledger = tmp_path / "ledger.csv"
-    conv = labelprep.convert(src, ledger=ledger)
+    conv = labelprep.convert(src, ledger=ledger, format="delimited")  # detected, it would be a long table
     assert_frame(conv, ["cat", "dog"], [("a.jpg", ["cat", "dog"]), ("b.jpg", ["dog"])])
     assert ledger_rows(conv) == [(4, "a.jpg", "merged duplicate"), (5, "a.jpg", "merged duplicate")]
     assert all("line 2" in e.detail for e in conv.ledger)

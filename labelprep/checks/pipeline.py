@@ -140,7 +140,7 @@ def _subset(ann: Annotations, rows: np.ndarray) -> Annotations:
         declared=ann.declared, columns={k: np.asarray(v, dtype=object)[rows] for k, v in ann.columns.items()},
         files=None if ann.files is None else ann.files[rows], notes=[], images_root=ann.images_root,
         raw_path_is_final=ann.raw_path_is_final, default_template=ann.default_template,
-        one_row_per_label=ann.one_row_per_label,
+        one_row_per_label=ann.one_row_per_label, pair_lines=None if ann.pair_lines is None else ann.pair_lines[keep],
     )  # fmt: skip
 
 
@@ -211,10 +211,12 @@ def _raw_row_findings(ann: Annotations, split: str, st: ValidateSettings) -> lis
         for c, n in enumerate(names):
             if n == "" or n in none_set or n in st.vocab:
                 continue
-            rows = ann.row[ann.code == c]
-            if len(rows) == 0:
+            pairs = np.flatnonzero(ann.code == c)
+            if len(pairs) == 0:
                 continue
-            f, ln = ann.where(int(rows.min()))
+            rows = ann.row[pairs]
+            # long forms keep each pair's line (in file order); otherwise the first row listing the label
+            f, ln = ann.pair_where(int(pairs[0])) if ann.pair_lines is not None else ann.where(int(rows.min()))
             out.append(Finding("unknown-label", CHECKS["unknown-label"][0],
                                f"unknown label {n!r} on {len(np.unique(rows))} row(s)", st.vocab.hint_for(n),
                                label=n, split=split, source=f, line=ln))  # fmt: skip

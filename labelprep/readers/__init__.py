@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from pathlib import Path
 
 from labelprep.errors import FormatDetectionError, InputError
-from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
+from labelprep.readers import table as table_module
+from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions, concat_annotations
 from labelprep.readers.folders import has_sidecars, read_folder, read_sidecar, walk_files
 from labelprep.readers.jsonforms import (
     json_kind,
@@ -17,8 +19,16 @@ from labelprep.readers.jsonforms import (
     read_jsonl,
     read_labelstudio,
 )
-from labelprep.readers.table import LABELS_COLUMNS, PATH_COLUMNS, find_column, read_table
-from labelprep.readers.tables import looks_long, read_delimited, read_long, read_wide
+from labelprep.readers.table import LABELS_COLUMNS, PATH_COLUMNS, find_column, iter_tables, read_table
+from labelprep.readers.tables import (
+    NO_SEP,
+    WHITESPACE,
+    delimited_separator,
+    looks_long,
+    read_delimited,
+    read_long,
+    read_wide,
+)
 from labelprep.readers.voc import find_voc_main, read_voc
 
 __all__ = ["FORMATS", "Annotations", "LedgerEntry", "ReadOptions", "detect_format", "read_source"]
@@ -49,7 +59,7 @@ def _detect(path: Path, opts: ReadOptions) -> tuple[str, object]:
     if suffix == ".json":
         data = load_json(path)
         return json_kind(data), data
-    table = read_table(path, encoding=opts.encoding)
+    table = next(iter_tables(path, encoding=opts.encoding))  # the first block of a large file is enough
     if opts.label_cols:
         return "wide", table
     if opts.confidence_col:
@@ -62,6 +72,36 @@ def _detect(path: Path, opts: ReadOptions) -> tuple[str, object]:
     if labels_col is not None:
         return ("long" if looks_long(table, opts) else "delimited"), table
     return "wide", table
+
+
+def _is_large(path: Path) -> bool:
+    try:
+        return path.stat().st_size > table_module.BLOCK_BYTES
+    except OSError:
+        return False
+
+
+def _read_blocks(path: Path, format: str, opts: ReadOptions, none_labels: Collection[str]) -> Annotations:
+    """A large delimited or long table, block by block: memory follows the result, not the text."""
+    parts: list[Annotations] = []
+    block_opts = opts
+    for table in iter_tables(path, encoding=opts.encoding):
+        if format == "long":
+            parts.append(read_long(table, block_opts))
+            continue
+        if not parts and opts.sep is None:  # decide the separator once, on the first block
+            sep = delimited_separator(table, opts, none_labels)
+            block_opts = dataclasses.replace(opts, sep=NO_SEP if sep is None else sep)
+            ann = read_delimited(table, block_opts, none_labels)
+            shown = {None: "none (one label per cell)", WHITESPACE: "whitespace"}.get(sep, repr(sep))
+            ann.notes.append(f"label separator: {shown} (detected on the first {table.n_rows:,} rows; force it with --sep)")
+            parts.append(ann)
+            continue
+        parts.append(read_delimited(table, block_opts, none_labels))
+    ann = concat_annotations(parts)
+    if len(parts) > 1:
+        ann.notes.append(f"read in {len(parts)} blocks of about {table_module.BLOCK_BYTES >> 20} MiB")
+    return ann
 
 
 def read_source(
@@ -91,8 +131,11 @@ def read_source(
     elif path.is_dir():
         raise FormatDetectionError(f"--format {format} needs a file, not a folder", file=str(path),
                                    hint="use --format folder or sidecar for folders")  # fmt: skip
+    elif format in ("delimited", "long") and _is_large(path):
+        ann = _read_blocks(path, format, opts, none_labels)
     elif format in _TABLE_FORMATS:
-        table = cached if cached is not None else read_table(path, encoding=opts.encoding)
+        whole = cached if cached is not None and not _is_large(path) else None
+        table = whole if whole is not None else read_table(path, encoding=opts.encoding)
         if format == "delimited":
             ann = read_delimited(table, opts, none_labels)  # type: ignore[arg-type]
         elif format == "wide":

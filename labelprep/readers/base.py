@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ABSENT", "POSITIVE", "UNCERTAIN", "Annotations", "LedgerEntry", "ReadOptions"]
+__all__ = ["ABSENT", "POSITIVE", "UNCERTAIN", "Annotations", "LedgerEntry", "ReadOptions", "concat_annotations"]
 
 POSITIVE = 1
 ABSENT = 0  # verified absent: the label is known to the source but not on this image
@@ -83,6 +83,10 @@ class Annotations:
     raw_path_is_final: bool = False  # folder forms produce paths already relative to the root
     default_template: str | None = None  # ids become paths with this unless --path-template is given
     one_row_per_label: bool = False  # long forms list an image once per label: repeated paths are not duplicates
+    # Long forms: rows are the distinct images (first line in ``lines``) and each pair keeps its own line here.
+    pair_lines: npt.NDArray[np.integer] | None = None
+    row_keys: npt.NDArray[np.object_] | None = None  # long forms: what made a row distinct (path and carried values)
+    rows_read: int | None = None  # input rows, when rows were collapsed (long forms); else n_rows
 
     def __post_init__(self) -> None:
         self.paths = np.asarray(self.paths, dtype=object)
@@ -104,6 +108,13 @@ class Annotations:
     def where(self, i: int) -> tuple[str, int | None]:
         line = int(self.lines[i])
         return self.file_of(i), (line if line > 0 else None)
+
+    def pair_where(self, j: int) -> tuple[str, int | None]:
+        """File and line of pair ``j`` (its own line in long forms, else its row's)."""
+        if self.pair_lines is None:
+            return self.where(int(self.row[j]))
+        line = int(self.pair_lines[j])
+        return self.file_of(int(self.row[j])), (line if line > 0 else None)
 
     @classmethod
     def from_lists(
@@ -139,3 +150,77 @@ class Annotations:
             value=np.ones(len(rows), dtype=np.int8),
             **kwargs,  # type: ignore[arg-type]
         )
+
+
+def concat_annotations(parts: list[Annotations]) -> Annotations:
+    """One :class:`Annotations` from the blocks of one file, read one after another.
+
+    Label names are unified; in long forms (``row_keys`` set) a row listed in
+    several blocks becomes one row with the pairs of all of them.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    names: list[str] = []
+    index: dict[str, int] = {}
+    codes: list[npt.NDArray[np.integer]] = []
+    rows: list[npt.NDArray[np.integer]] = []
+    values: list[npt.NDArray[np.int8]] = []
+    pair_lines: list[npt.NDArray[np.integer]] = []
+    notes = list(first.notes)
+    dropped: list[LedgerEntry] = []
+    collapsed = first.row_keys is not None
+    key_index: dict[object, int] = {}
+    paths: list[npt.NDArray[np.object_]] = []
+    lines: list[npt.NDArray[np.int64]] = []
+    columns: dict[str, list[npt.NDArray[np.object_]]] = {c: [] for c in first.columns}
+    n_rows = 0
+    seen_notes = set(first.notes)
+    for part in parts:
+        remap = np.empty(len(part.names), dtype=np.int32)
+        for i, name in enumerate(part.names):
+            c = index.get(name)
+            if c is None:
+                c = index[name] = len(names)
+                names.append(name)
+            remap[i] = c
+        codes.append(remap[part.code] if len(part.code) else np.zeros(0, np.int32))
+        values.append(part.value)
+        if part.pair_lines is not None:
+            pair_lines.append(np.asarray(part.pair_lines, dtype=np.int32))
+        if collapsed:
+            assert part.row_keys is not None
+            new_row = np.empty(part.n_rows, dtype=np.int64)
+            fresh = []
+            for i, key in enumerate(part.row_keys.tolist()):
+                r = key_index.get(key)
+                if r is None:
+                    r = key_index[key] = n_rows
+                    n_rows += 1
+                    fresh.append(i)
+                new_row[i] = r
+            take = np.asarray(fresh, dtype=np.int64)
+            rows.append(new_row[part.row])
+        else:
+            take = np.arange(part.n_rows)
+            rows.append(part.row.astype(np.int64) + n_rows)
+            n_rows += part.n_rows
+        paths.append(part.paths[take])
+        lines.append(part.lines[take])
+        for col in columns:
+            columns[col].append(np.asarray(part.columns[col], dtype=object)[take])
+        dropped.extend(part.dropped)
+        if part is not first:
+            notes.extend(n for n in part.notes if n not in seen_notes)
+            seen_notes.update(part.notes)
+    idx_t = np.int32 if n_rows < 2**31 else np.int64
+    return Annotations(
+        source=first.source, format=first.format, paths=np.concatenate(paths), lines=np.concatenate(lines),
+        row=np.concatenate(rows).astype(idx_t), code=np.concatenate(codes), names=names,
+        value=np.concatenate(values), declared=first.declared,
+        columns={k: np.concatenate(v) for k, v in columns.items()}, dropped=dropped, notes=notes,
+        images_root=first.images_root, raw_path_is_final=first.raw_path_is_final,
+        default_template=first.default_template, one_row_per_label=first.one_row_per_label,
+        pair_lines=np.concatenate(pair_lines) if len(pair_lines) == len(parts) else None,
+        rows_read=sum(p.rows_read if p.rows_read is not None else p.n_rows for p in parts),
+    )  # fmt: skip

@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import pyarrow.csv as pacsv
 
 from labelprep.errors import InputError
 
-__all__ = ["LABELS_COLUMNS", "PATH_COLUMNS", "Table", "find_column", "norm_name", "read_table"]
+__all__ = ["BLOCK_BYTES", "LABELS_COLUMNS", "PATH_COLUMNS", "Table", "find_column", "iter_tables", "norm_name", "read_table"]
 
 PATH_COLUMNS = (
     "path", "filepath", "imagepath", "filename", "file", "image", "imagename",
@@ -34,6 +35,8 @@ LABELS_COLUMNS = (
 )  # fmt: skip
 
 _SNIFF_BYTES = 1 << 16
+# Tables larger than this are read block by block (readers.read_source): memory follows the result, not the text.
+BLOCK_BYTES = 64 << 20
 
 
 def norm_name(name: str) -> str:
@@ -54,6 +57,8 @@ class Table:
     _exact_lines: bool = True
     _path: Path | None = None
     _encoding: str = "utf-8"
+    _line_offset: int = 0  # a block of a larger file: lines before it, less the header
+    _block: bytes | None = None  # a block's UTF-8 text, header first, kept when lines must be counted
 
     @property
     def n_rows(self) -> int:
@@ -65,11 +70,16 @@ class Table:
     def lines(self) -> npt.NDArray[np.int64]:
         """1-based line number of each data row in the file."""
         if self._lines is None:
-            self._lines = _row_lines(self._path, self.delimiter, self._encoding) if not self._exact_lines else (
-                np.arange(self.n_rows, dtype=np.int64) + 2
-            )
-            if len(self._lines) != self.n_rows:  # defensive: fall back to the simple count
-                self._lines = np.arange(self.n_rows, dtype=np.int64) + 2
+            if self._exact_lines:
+                lines = np.arange(self.n_rows, dtype=np.int64) + 2
+            elif self._block is not None:
+                lines = _row_lines_of(self._block.decode("utf-8", errors="replace"), self.delimiter)
+            else:
+                lines = _row_lines(self._path, self.delimiter, self._encoding)
+            if len(lines) != self.n_rows:  # defensive: fall back to the simple count
+                lines = np.arange(self.n_rows, dtype=np.int64) + 2
+            self._lines = lines + self._line_offset
+            self._block = None
         return self._lines
 
     def strings(self, name: str) -> npt.NDArray[np.object_]:
@@ -122,12 +132,9 @@ def _list(items: list[str], n: int = 12) -> str:
     return shown + (f", ... ({len(items)} in all)" if len(items) > n else "")
 
 
-def read_table(path: str | Path, *, encoding: str = "utf-8", delimiter: str | None = None) -> Table:
-    """Read a CSV/TSV file as text columns, repairing and reporting header quirks."""
-    p = Path(path)
-    source = str(path)
+def _read_bytes(p: Path, source: str) -> bytes:
     try:
-        raw = p.read_bytes()
+        return p.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", file=source) from None
     except IsADirectoryError:
@@ -135,8 +142,107 @@ def read_table(path: str | Path, *, encoding: str = "utf-8", delimiter: str | No
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", file=source) from None
 
+
+def read_table(path: str | Path, *, encoding: str = "utf-8", delimiter: str | None = None) -> Table:
+    """Read a CSV/TSV file as text columns, repairing and reporting header quirks."""
+    p = Path(path)
+    return _parse(_read_bytes(p, str(path)), p, str(path), encoding, delimiter)
+
+
+def iter_tables(
+    path: str | Path, *, encoding: str = "utf-8", delimiter: str | None = None, block_bytes: int | None = None
+) -> Iterator[Table]:
+    """Read a CSV/TSV file as consecutive :class:`Table` blocks of about ``block_bytes`` of text.
+
+    Memory is bounded by one block, not the file. Blocks end at a line end outside
+    quotes; each keeps the file's header (as repaired for the first block) and the
+    file's own line numbers. A file under ``block_bytes`` (or in an encoding whose
+    line ends are not single bytes) is one block.
+    """
+    p = Path(path)
+    source = str(path)
+    size = block_bytes or BLOCK_BYTES
+    try:
+        total = p.stat().st_size
+    except OSError:
+        total = 0
+    if total <= size or not _line_ends_are_bytes(encoding):
+        yield read_table(p, encoding=encoding, delimiter=delimiter)
+        return
+    try:
+        fh = p.open("rb")
+    except OSError:
+        yield read_table(p, encoding=encoding, delimiter=delimiter)  # raises the usual clear error
+        return
+    with fh:
+        first: Table | None = None
+        header_line = b""
+        next_line = 1  # file line of the first line of the next block
+        carry = b""
+        while True:
+            chunk = fh.read(size if first is not None else max(size, _SNIFF_BYTES))
+            buf = carry + chunk
+            if not buf:
+                break
+            cut = len(buf) if not chunk else _safe_cut(buf)
+            if cut == 0 or (first is None and chunk and buf.count(b"\n", 0, cut) < 2):
+                carry = buf  # no complete line (or, first, no row after the header) yet: read on
+                continue
+            block, carry = buf[:cut], buf[cut:]
+            del buf
+            if first is None:
+                first = _parse(block, p, source, encoding, delimiter, block=True)
+                nl = block.find(b"\n")
+                header_line = block[: nl + 1] if nl >= 0 else block + b"\n"
+                next_line = 1 + block.count(b"\n")
+                yield first
+            else:
+                if block.strip():
+                    yield _parse(header_line + block, p, source, encoding, first.delimiter, header=first.columns,
+                                 line_offset=next_line - 2, block=True)  # fmt: skip
+                next_line += block.count(b"\n")
+            if not chunk:
+                break
+
+
+def _line_ends_are_bytes(encoding: str) -> bool:
+    """True for encodings in which a line end is the single byte 0x0a (UTF-8, Latin-1, cp125x...)."""
+    try:
+        return "a\nb".encode(encoding) == b"a\nb"
+    except LookupError:
+        return True  # the per-block decode reports the unknown encoding
+
+
+def _safe_cut(buf: bytes) -> int:
+    """End of the last complete line of ``buf`` that is outside a quoted field (0 when there is none)."""
+    end = buf.rfind(b"\n")
+    if end < 0:
+        return 0
+    quotes = buf.count(b'"', 0, end)
+    while quotes % 2:  # inside quotes: step back a line
+        prev = buf.rfind(b"\n", 0, end)
+        if prev < 0:
+            return 0
+        quotes -= buf.count(b'"', prev, end)
+        end = prev
+    return end + 1
+
+
+def _parse(
+    raw: bytes,
+    p: Path,
+    source: str,
+    encoding: str,
+    delimiter: str | None,
+    *,
+    header: list[str] | None = None,
+    line_offset: int = 0,
+    block: bool = False,
+) -> Table:
+    """Parse CSV text (header line first); ``header`` names the columns instead of sniffing them."""
     notes: list[str] = []
-    data = _to_utf8(raw, encoding, source)
+    data = _to_utf8(raw, encoding, source, line_offset)
+    del raw
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if not data.strip():
@@ -144,6 +250,44 @@ def read_table(path: str | Path, *, encoding: str = "utf-8", delimiter: str | No
 
     if delimiter is None:
         delimiter = _sniff_delimiter(data, p.suffix.lower())
+    if header is None:
+        header = _sniff_header(data, delimiter, source, notes)
+
+    newlines_in_values = b'"' in data
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, use_threads=True),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=newlines_in_values, ignore_empty_lines=True
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        line, got = _first_ragged_line(data, delimiter, len(header))
+        if line is not None:
+            raise InputError(
+                f"row has {got} fields where the header has {len(header)}",
+                file=source,
+                line=line + line_offset,
+                hint="quote fields that contain the delimiter, or fix the row",
+            ) from None
+        raise InputError(f"cannot parse table: {exc}", file=source) from None
+    if table.num_rows == 0:
+        raise InputError("file has a header line but no rows", file=source, line=1)
+
+    exact = not newlines_in_values and not re.search(rb"\n\s*\r?\n", data.rstrip())
+    # a block of a larger file keeps its text for exact line numbers (whole files are re-read when asked)
+    kept = data if (block and not exact) else None
+    return Table(source, table, header, delimiter, notes, None, exact, p, encoding, line_offset, kept)
+
+
+def _sniff_header(data: bytes, delimiter: str, source: str, notes: list[str]) -> list[str]:
+    """The header names, repaired for rows wider than the header, made unique."""
     head_text = data[:_SNIFF_BYTES].decode("utf-8", errors="replace")
     sample_rows = list(
         csv.reader(io.StringIO(head_text.replace("\r\n", "\n")), delimiter=delimiter)
@@ -172,45 +316,16 @@ def read_table(path: str | Path, *, encoding: str = "utf-8", delimiter: str | No
             f"the extra field(s) are named {', '.join(header[-extra:])}"
         )
     header = _unique_names(header, notes)
-
-    newlines_in_values = b'"' in data
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, use_threads=True),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=newlines_in_values, ignore_empty_lines=True
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        line, got = _first_ragged_line(data, delimiter, len(header))
-        if line is not None:
-            raise InputError(
-                f"row has {got} fields where the header has {len(header)}",
-                file=source,
-                line=line,
-                hint="quote fields that contain the delimiter, or fix the row",
-            ) from None
-        raise InputError(f"cannot parse table: {exc}", file=source) from None
-    if table.num_rows == 0:
-        raise InputError("file has a header line but no rows", file=source, line=1)
-
-    exact = not newlines_in_values and not re.search(rb"\n\s*\r?\n", data.rstrip())
-    return Table(source, table, header, delimiter, notes, None, exact, p, encoding)
+    return header
 
 
-def _to_utf8(raw: bytes, encoding: str, source: str) -> bytes:
+def _to_utf8(raw: bytes, encoding: str, source: str, line_offset: int = 0) -> bytes:
     enc = encoding.lower().replace("_", "-")
     if enc in ("utf-8", "utf8", "utf-8-sig"):
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = raw.count(b"\n", 0, exc.start) + 1
+            line = raw.count(b"\n", 0, exc.start) + 1 + line_offset
             raise InputError(
                 f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
                 file=source,
@@ -223,7 +338,7 @@ def _to_utf8(raw: bytes, encoding: str, source: str) -> bytes:
     except LookupError:
         raise InputError(f"unknown encoding {encoding!r}", file=source, hint="use a Python codec name such as latin-1 or cp1252") from None
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
+        line = raw.count(b"\n", 0, exc.start) + 1 + line_offset
         raise InputError(f"not valid {encoding}", file=source, line=line, hint="check --encoding") from None
 
 
@@ -272,6 +387,10 @@ def _row_lines(path: Path | None, delimiter: str, encoding: str = "utf-8") -> np
     text = _to_utf8(path.read_bytes(), encoding, str(path)).decode("utf-8", errors="replace")
     if text.startswith("\ufeff"):
         text = text[1:]
+    return _row_lines_of(text, delimiter)
+
+
+def _row_lines_of(text: str, delimiter: str) -> npt.NDArray[np.int64]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     out: list[int] = []
     start = 1

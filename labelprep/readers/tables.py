@@ -25,7 +25,9 @@ from labelprep.readers.table import (
 )
 
 __all__ = [
+    "NO_SEP",
     "WHITESPACE",
+    "delimited_separator",
     "read_delimited",
     "read_long",
     "read_wide",
@@ -35,6 +37,7 @@ __all__ = [
 ]
 
 WHITESPACE = "whitespace"
+NO_SEP = "\x00one label per cell"  # a separator decided (by sniffing a first block): none
 _SEP_CANDIDATES = ("|", ";", ",")
 _SEP_WORDS = {"space": WHITESPACE, " ": WHITESPACE, WHITESPACE: WHITESPACE, "tab": "\t", "\\t": "\t", "pipe": "|"}
 LONG_LABEL_COLUMNS = ("labelname", "label", "class", "classname", "category", "tag", "labels", "tags")
@@ -208,6 +211,22 @@ def split_labels(
     return rows, codes, names, n_literal
 
 
+def _carried_names(table: Table, opts: ReadOptions) -> dict[str, str]:
+    """Frame column name -> table column of the carried columns (split, group, kept)."""
+    out: dict[str, str] = {}
+    for key, requested, role, option in (("split", opts.split_col, "split", "--split-col"),
+                                         ("group", opts.group_col, "group", "--group-col")):  # fmt: skip
+        if requested:
+            name = find_column(table, requested, (), role=role, option=option)
+            assert name is not None
+            out[key] = name
+    for keep in opts.keep_cols:
+        name = find_column(table, keep, (), role="kept", option="--keep-cols")
+        assert name is not None
+        out[name] = name
+    return out
+
+
 def _carry(table: Table, opts: ReadOptions, exclude: tuple[str, ...] = ()) -> dict[str, npt.NDArray[np.object_]]:
     cols: dict[str, npt.NDArray[np.object_]] = {}
     if opts.split_col:
@@ -238,11 +257,11 @@ def read_delimited(table: Table, opts: ReadOptions, none_labels: Collection[str]
     cells = table.column(labels_col)
     sep = normalise_sep(opts.sep)
     if sep is None:
-        literal = _is_list_literal(cells)
-        plain = pc.filter(cells, pa.array(~literal)) if literal.any() else cells
-        sep = sniff_separator(plain, none_labels)
+        sep = delimited_separator(table, opts, none_labels)
         shown = {None: "none (one label per cell)", WHITESPACE: "whitespace"}.get(sep, repr(sep))
         notes.append(f"label separator: {shown} (detected; force it with --sep)")
+    elif sep == NO_SEP:
+        sep = None
     rows, codes, names, n_literal = split_labels(cells, sep, source=table.source, lines=table.lines())
     if n_literal:
         notes.append(f"{n_literal} cell(s) hold list literals, parsed as lists")
@@ -258,6 +277,20 @@ def read_delimited(table: Table, opts: ReadOptions, none_labels: Collection[str]
         columns=_carry(table, opts),
         notes=notes,
     )
+
+
+def delimited_separator(table: Table, opts: ReadOptions, none_labels: Collection[str] = ()) -> str | None:
+    """The label separator of a delimited table's labels column, sniffed from its cells (None: one label)."""
+    path_col = find_column(table, opts.path_col, PATH_COLUMNS, role="path", option="--path-col")
+    assert path_col is not None
+    labels_col = find_column(
+        table, opts.labels_col, LABELS_COLUMNS, role="labels", option="--labels-col", exclude=(path_col,)
+    )  # fmt: skip
+    assert labels_col is not None
+    cells = table.column(labels_col)
+    literal = _is_list_literal(cells)
+    plain = pc.filter(cells, pa.array(~literal)) if literal.any() else cells
+    return sniff_separator(plain, none_labels)
 
 
 def wide_label_columns(table: Table, exclude: Collection[str]) -> list[str]:
@@ -366,7 +399,7 @@ def read_long(table: Table, opts: ReadOptions) -> Annotations:
     cells = pc.fill_null(pc.utf8_trim_whitespace(table.column(label_col)), "")
     lines = table.lines()
     enc = pc.dictionary_encode(cells).combine_chunks()
-    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
     names = enc.dictionary.to_pylist()
     values = np.ones(len(codes), dtype=np.int8)
     if conf_col is not None:
@@ -395,18 +428,36 @@ def read_long(table: Table, opts: ReadOptions) -> Annotations:
         keep[blank] = False
         rows, codes, values = rows[keep], codes[keep], values[keep]
         notes.append(f"{len(blank)} row(s) with a blank label: kept as images without that label")
+    # One row per image (and split, group, kept values): the table lists each image once per label, so
+    # its rows collapse to one here, and each pair keeps its own line for messages and the ledger.
+    carried = _carried_names(table, opts)
+    parts = [pc.fill_null(table.column(path_col), "")] + [pc.fill_null(table.column(c), "") for c in carried.values()]
+    key = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "\x1f")
+    enc_key = pc.dictionary_encode(key).combine_chunks()
+    del key, parts
+    image = np.asarray(enc_key.indices.to_numpy(zero_copy_only=False))
+    n_images = len(enc_key.dictionary)
+    first_row = np.full(n_images, -1, dtype=np.int64)
+    first_row[image[::-1]] = np.arange(len(image) - 1, -1, -1, dtype=np.int64)
+    take = pa.array(first_row)
+    columns = {name: np.asarray(pc.take(pc.fill_null(table.column(col), ""), take).to_numpy(zero_copy_only=False),
+                                dtype=object) for name, col in carried.items()}  # fmt: skip
     return Annotations(
         source=table.source,
         format="long",
-        paths=table.strings(path_col),
-        lines=lines,
-        row=rows,
-        code=codes,
+        paths=np.asarray(pc.take(pc.fill_null(table.column(path_col), ""), take).to_numpy(zero_copy_only=False),
+                         dtype=object),
+        lines=lines[first_row],
+        row=image[rows].astype(np.int32 if n_images < 2**31 else np.int64),
+        code=codes.astype(np.int32),
         names=names,
         value=values,
-        columns=_carry(table, opts),
+        columns=columns,
         notes=notes,
-        one_row_per_label=conf_col is not None,  # unmistakably long: an image is listed once per label
+        one_row_per_label=True,  # an image is listed once per label: only a repeated pair is a duplicate
+        pair_lines=lines[rows].astype(np.int32) if len(lines) and lines.max() < 2**31 else lines[rows],
+        row_keys=np.asarray(enc_key.dictionary.to_numpy(zero_copy_only=False), dtype=object),
+        rows_read=table.n_rows,
     )
 
 

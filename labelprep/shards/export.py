@@ -27,6 +27,7 @@ import pandas as pd
 from labelprep.checks.images import _Progress
 from labelprep.errors import InputError
 from labelprep.frameio import atomic_write
+from labelprep.multihot import label_pairs, value_counts
 from labelprep.report import Report
 from labelprep.shards.images import ImageSettings
 from labelprep.shards.manifest import Manifest, ShardInfo, SkippedRow, SplitInfo
@@ -36,7 +37,7 @@ from labelprep.shards.writer import ShardResult, ShardTask, file_sha256, require
 from labelprep.stats import LabelStats
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["ExportSettings", "ExportSplit", "label_indices", "split_stats", "write_export"]
+__all__ = ["ExportSettings", "ExportSplit", "frame_label_indices", "label_indices", "split_stats", "write_export"]
 
 _STATE_VERSION = 1
 
@@ -64,6 +65,18 @@ class ExportSettings:
     engine: Any = None  # a labelprep.engine.DaskEngine (one task per shard), or None for the local process pool
 
 
+def frame_label_indices(frame: pd.DataFrame, labels: list[str]) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+    """Per row of a frame (dense or sparse labels): the indices of its 1 cells and of its -1 cells."""
+    rows, cols, vals = label_pairs(frame, labels)
+    out = []
+    for value in (1, -1):
+        sel = vals == value
+        bounds = np.searchsorted(rows[sel], np.arange(len(frame) + 1))
+        cl = cols[sel].tolist()
+        out.append([tuple(cl[a:b]) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())])
+    return out[0], out[1]
+
+
 def label_indices(matrix: np.ndarray) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
     """Per row of a multi-hot int8 matrix: the indices of its 1 cells and of its -1 cells."""
     out = []
@@ -75,11 +88,11 @@ def label_indices(matrix: np.ndarray) -> tuple[list[tuple[int, ...]], list[tuple
     return out[0], out[1]
 
 
-def split_stats(name: str, matrix: np.ndarray, vocab: Vocabulary, shards: list[ShardInfo]) -> SplitInfo:
+def split_stats(name: str, frame: pd.DataFrame, vocab: Vocabulary, shards: list[ShardInfo]) -> SplitInfo:
     """Counts of one split: positives, unknown cells and pos_weight (negatives / positives) per label."""
-    n = int(matrix.shape[0])
-    pos = (matrix == 1).sum(axis=0).tolist() if n else [0] * len(vocab)
-    unk = (matrix == -1).sum(axis=0).tolist() if n else [0] * len(vocab)
+    n = len(frame)
+    pos = value_counts(frame, list(vocab), 1).tolist() if n else [0] * len(vocab)
+    unk = value_counts(frame, list(vocab), -1).tolist() if n else [0] * len(vocab)
     weight = {lab: LabelStats(lab, p, n - p - u, u).pos_weight for lab, p, u in zip(vocab, pos, unk)}
     return SplitInfo(name, n, dict(zip(vocab, map(int, pos))), weight, dict(zip(vocab, map(int, unk))), shards)
 
@@ -276,17 +289,14 @@ def write_export(
     """Plan and write the shards of ``splits`` into ``out_dir``, then its manifest; return the manifest."""
     require_tensorflow()  # before OUT_DIR is touched, and before any worker process is forked
     labels = list(vocab)
-    matrices: dict[str, np.ndarray] = {}
     rows: dict[str, list[tuple[str, tuple[int, ...], tuple[int, ...]]]] = {}
     items: dict[str, list[PlanItem]] = {}
     file_stats: list[tuple[str, str, int, int]] = []
     roots: dict[str, str] = {}
     for sp in splits:
         paths = [str(p) for p in sp.frame["path"].tolist()]
-        matrix = sp.frame[labels].to_numpy(dtype=np.int8) if labels else np.zeros((len(paths), 0), np.int8)
-        pos, unk = label_indices(matrix)
+        pos, unk = frame_label_indices(sp.frame, labels)
         sizes = [_stat(sp.root, p) for p in paths]
-        matrices[sp.name] = matrix
         rows[sp.name] = list(zip(paths, pos, unk))
         items[sp.name] = [PlanItem(p, size + len(p.encode()) + 10 * (len(a) + len(b)) + RECORD_OVERHEAD, a)
                           for p, (size, _), a, b in zip(paths, sizes, pos, unk)]  # fmt: skip
@@ -315,7 +325,7 @@ def write_export(
     for sp in splits:
         shards = [ShardInfo(r.file, r.examples, r.bytes, r.sha256)
                   for r in (results[s.file] for s in plan.for_split(sp.name))]  # fmt: skip
-        split_infos[sp.name] = split_stats(sp.name, matrices[sp.name], vocab, shards)
+        split_infos[sp.name] = split_stats(sp.name, sp.frame, vocab, shards)
     image = {**st.image.to_dict(), "passed_through": sum(r.passed_through for r in results.values()),
              "normalised": sum(r.normalised for r in results.values())}  # fmt: skip
     manifest = Manifest(
