@@ -242,10 +242,11 @@ def test_augment_changes_pixels_not_labels(tmp_path: Path) -> None:
 
 
 @pytest.mark.tf
+@pytest.mark.parametrize("cache", [False, True])
 @pytest.mark.parametrize("mode", ["horizontal", "vertical", "horizontal_and_vertical"])
-def test_flip_mirrors_about_half_the_images_anew_each_epoch(tmp_path: Path, mode: str) -> None:
+def test_flip_mirrors_about_half_the_images_anew_each_epoch(tmp_path: Path, mode: str, cache: bool) -> None:
     exp = write_export(tmp_path / "out", random_labels(40), size=(6, 7), shards=1)
-    kw: dict[str, Any] = {"batch_size": 16, "image_size": (6, 7), "shuffle": False}
+    kw: dict[str, Any] = {"batch_size": 16, "image_size": (6, 7), "shuffle": False, "cache": cache}
     plain, y0 = collect(labelprep.load_dataset(exp.out, **kw))
     ds = labelprep.load_dataset(exp.out, flip=mode, seed=11, **kw)
     (first, y1), (second, _) = collect(ds), collect(ds)
@@ -275,9 +276,67 @@ def test_flip_mirrors_about_half_the_images_anew_each_epoch(tmp_path: Path, mode
 
 
 @pytest.mark.tf
+@pytest.mark.parametrize("mode", ["horizontal", "horizontal_and_vertical"])
+def test_flip_without_xla_gives_the_same_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    from labelprep import tf as lp_tf
+
+    exp = write_export(tmp_path / "out", random_labels(21, unknown=True), size=(5, 6))
+    kw: dict[str, Any] = {"batch_size": 8, "image_size": (5, 6), "flip": mode, "seed": 4}
+    assert lp_tf._xla_works()  # this TensorFlow has XLA: the fast path is the one under test
+    fast = collect(labelprep.load_dataset(exp.out, **kw))
+    monkeypatch.setattr(lp_tf, "_xla_usable", False)
+    slow = collect(labelprep.load_dataset(exp.out, **kw))
+    assert len(fast) == len(slow) == 3
+    for a, b in zip(fast, slow):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.tf
+def test_a_failing_xla_falls_back_to_plain_ops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from labelprep import tf as lp_tf
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("no XLA here")
+
+    monkeypatch.setattr(lp_tf, "_flip_to_float_xla", broken)
+    monkeypatch.setattr(lp_tf, "_xla_usable", None)
+    assert lp_tf._xla_works() is False
+    exp = write_export(tmp_path / "out", random_labels(12), size=(4, 5))
+    kw: dict[str, Any] = {"batch_size": 12, "image_size": (4, 5), "shuffle": False}
+    plain, _ = collect(labelprep.load_dataset(exp.out, **kw))
+    flipped, _ = collect(labelprep.load_dataset(exp.out, flip="horizontal", seed=2, **kw))
+    mirrored = [np.array_equal(a, b[:, ::-1]) for a, b in zip(flipped, plain)]
+    assert any(mirrored) and not all(mirrored)
+
+
+@pytest.mark.tf
+def test_batch_parsing_equals_parsing_each_record(tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    from labelprep.tf import _example, _examples
+
+    labels = random_labels(9, unknown=True)
+    labels[1] = 1  # every label
+    labels[2] = -1  # every label unknown
+    exp = write_export(tmp_path / "out", labels, shards=1)
+    shard = str(next(exp.out.glob("*.tfrecord-*")))
+    serialized = tf.constant(list(tf.data.TFRecordDataset(shard).as_numpy_iterator()))
+    batch = _examples(serialized, (10, 13), len(LABELS), True)
+    one_by_one = [_example(s, (10, 13), len(LABELS), True) for s in serialized]
+    for k, part in enumerate(batch):
+        assert part.dtype == one_by_one[0][k].dtype
+        np.testing.assert_array_equal(part.numpy(), np.stack([t[k].numpy() for t in one_by_one]))
+    y, mask = batch[1].numpy(), batch[2].numpy()
+    np.testing.assert_array_equal(y, (labels == 1).astype(np.float32))
+    np.testing.assert_array_equal(mask, (labels != -1).astype(np.float32))
+
+
+@pytest.mark.tf
 def test_cache_second_epoch_equals_the_first(tmp_path: Path) -> None:
     exp = write_export(tmp_path / "out", random_labels(10, unknown=True))
     ds = labelprep.load_dataset(exp.out, batch_size=3, image_size=(6, 6), shuffle=False, cache=True)
+    assert len(ds) == 4
     first, second = collect(ds), collect(ds)
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
@@ -311,8 +370,10 @@ def test_cache_file_is_keyed_by_split_size_and_export(tmp_path: Path) -> None:
 @pytest.mark.tf
 def test_repeat_and_cardinality(tmp_path: Path) -> None:
     exp = write_export(tmp_path / "out", random_labels(7))
-    ds = labelprep.load_dataset(exp.out, batch_size=2, image_size=(4, 4), repeat=True, seed=0)
-    assert sum(1 for _ in ds.take(9)) == 9
+    for cache in (False, True):
+        ds = labelprep.load_dataset(exp.out, batch_size=2, image_size=(4, 4), repeat=True, seed=0, cache=cache)
+        sizes = [int(b[0].shape[0]) for b in ds.take(9)]
+        assert sizes == [2] * 9  # batches run on across epochs rather than ending each with a short one
     assert len(labelprep.load_dataset(exp.out, batch_size=2, image_size=(4, 4))) == 4
 
 

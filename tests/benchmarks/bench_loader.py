@@ -67,6 +67,12 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
+try:  # run as a script, this folder is sys.path[0]
+    from _results import record
+except ImportError:  # imported from elsewhere
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _results import record
+
 SEED = 20240611
 LABELS = [f"label_{i}" for i in range(10)]
 SOURCE_SIZE = 224
@@ -347,19 +353,25 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def targets(results: dict[str, dict[str, Any]]) -> list[str]:
+def targets(results: dict[str, dict[str, Any]], *, setting: str) -> list[str]:
+    """One line per target that was measured, each also recorded through ``_results.record``."""
     out = []
 
-    def check(what: str, value: float, target: float) -> None:
-        out.append(f"{what}: {value:.2f} (target >= {target}): {'pass' if value >= target else 'FAIL'}")
+    def check(what: str, measure: str, value: float, target: float, anchor: str) -> None:
+        passed = value >= target
+        out.append(f"{what}: {value:.2f} (target >= {target}): {'pass' if passed else 'FAIL'}")
+        record("bench_loader", measure, value=value, anchor=anchor, target=f">= {target}x", passed=passed)
 
     rate = {k: v["rate"] for k, v in results.items()}
+    plain = f"load_dataset(flip) images/s ({setting})"
+    cached = f"load_dataset(flip, cache=True) images/s from epoch 2 ({setting})"
     if LOAD in rate and DECODE in rate:
-        check("load_dataset / decode-only limit", rate[LOAD] / rate[DECODE], 0.75)
+        check("load_dataset / decode-only limit", plain, rate[LOAD] / rate[DECODE], 0.75, "decode-only limit")
     if LOAD in rate and FLOW in rate:
-        check("load_dataset / flow_from_dataframe", rate[LOAD] / rate[FLOW], 2.5)
+        check("load_dataset / flow_from_dataframe", plain, rate[LOAD] / rate[FLOW], 2.5, "flow_from_dataframe")
     if CACHED in rate and FLOW in rate:
-        check("load_dataset(cache=True) epoch 2+ / flow_from_dataframe", rate[CACHED] / rate[FLOW], 10.0)
+        what = "load_dataset(cache=True) epoch 2+ / flow_from_dataframe"
+        check(what, cached, rate[CACHED] / rate[FLOW], 10.0, "flow_from_dataframe")
     return out
 
 
@@ -432,7 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"random horizontal flip; median of {args.epochs} epochs after a warm-up, each method in a fresh process. "
           f"{os.cpu_count()} CPUs (load average at the end {load}), Python {platform.python_version()}\n")  # fmt: skip
     print(table(results))
-    for line in targets(results):
+    setting = f"{n:,} JPEGs to {args.image_size}px float32, batch {args.batch}"
+    for line in targets(results, setting=setting):
         print(line)
     return 0
 
