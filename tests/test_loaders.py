@@ -177,9 +177,9 @@ def test_round_trip_every_image_and_label(tmp_path: Path) -> None:
 
 @pytest.mark.tf
 def test_the_loader_parses_only_features_of_the_contract() -> None:
-    from labelprep.tf import _PARSE
+    from labelprep.tf import _PARSE, _PARSE_BATCH
 
-    assert set(_PARSE) <= set(spec.FEATURES)
+    assert set(_PARSE) == set(_PARSE_BATCH) and set(_PARSE) <= set(spec.FEATURES)
 
 
 @pytest.mark.tf
@@ -321,7 +321,15 @@ def test_batch_parsing_equals_parsing_each_record(tmp_path: Path) -> None:
     labels[2] = -1  # every label unknown
     exp = write_export(tmp_path / "out", labels, shards=1)
     shard = str(next(exp.out.glob("*.tfrecord-*")))
-    serialized = tf.constant(list(tf.data.TFRecordDataset(shard).as_numpy_iterator()))
+    records = list(tf.data.TFRecordDataset(shard).as_numpy_iterator())
+    # A record whose label indices fall outside the vocabulary: ignored, by both.
+    odd = tf.train.Example.FromString(records[3])
+    odd.features.feature["labels/positive"].int64_list.value[:] = [1, 7, -2]
+    odd.features.feature["labels/unknown"].int64_list.value[:] = [3, 0]
+    records.append(odd.SerializeToString())
+    labels = np.concatenate([labels, [[0, 1, 0]]]).astype(np.int8)
+    labels[-1, 0] = -1
+    serialized = tf.constant(records)
     batch = _examples(serialized, (10, 13), len(LABELS), True)
     one_by_one = [_example(s, (10, 13), len(LABELS), True) for s in serialized]
     for k, part in enumerate(batch):
