@@ -17,6 +17,7 @@ import pandas as pd
 from labelprep.encoding import Summary, encode
 from labelprep.errors import InputError, VocabularyError
 from labelprep.frameio import FRAME_SUFFIXES, atomic_write, frame_images_root, is_frame, read_frame, write_frame
+from labelprep.multihot import align_labels
 from labelprep.readers import ReadOptions, read_source
 from labelprep.readers.base import LedgerEntry
 from labelprep.report import Finding, Report
@@ -525,6 +526,25 @@ def _skippable(f: Finding) -> bool:
     return f.path is not None and (CHECKS.get(f.code, ("", "", ""))[1] in ("files", "images") or f.code == "leaked-image")
 
 
+def _content_sha256(frames: Sequence[pd.DataFrame], splits: Sequence[str], labels: list[str]) -> str:
+    """What the export is made of, hashed: the labels, then per row its path, split, 1 and -1 label indices.
+
+    The same whether the label columns are dense or sparse, and linear in the rows and positives
+    (not in rows x labels).
+    """
+    from labelprep.shards.export import frame_label_indices
+
+    h = hashlib.sha256(("\t".join(labels) + "\n").encode("utf-8"))
+    for frame, split in zip(frames, splits, strict=True):
+        pos, unk = frame_label_indices(frame, labels)
+        paths = frame["path"].astype(str).tolist()
+        for start in range(0, len(paths), 65536):
+            stop = start + 65536
+            h.update("".join(f"{p}\t{split}\t{a}\t{b}\n" for p, a, b in
+                             zip(paths[start:stop], pos[start:stop], unk[start:stop])).encode("utf-8"))  # fmt: skip
+    return h.hexdigest()
+
+
 def export(
     sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
@@ -662,13 +682,11 @@ def export(
         seen.add(split)
     labels = list(dict.fromkeys(label for v in vocabs for label in v))
     vocab_all = vocabs[0] if all(v == vocabs[0] for v in vocabs) else Vocabulary(labels)
-    frames = [p[2].reindex(columns=["path", *labels], fill_value=0).astype({lab: "int8" for lab in labels})
-              for p in parts]  # fmt: skip
-    canonical = pd.concat([f.assign(split=p[0]) for f, p in zip(frames, parts)], ignore_index=True)
+    frames = [align_labels(p[2], labels) for p in parts]
     source = {
         "files": [s.name for s in srcs],
-        "rows": len(canonical),
-        "sha256": hashlib.sha256(canonical.to_csv(index=False, lineterminator="\n").encode("utf-8")).hexdigest(),
+        "rows": sum(len(f) for f in frames),
+        "sha256": _content_sha256(frames, [p[0] for p in parts], labels),
     }
 
     # Image checks and shards share one engine (one LocalCluster, started when first needed).

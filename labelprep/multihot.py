@@ -32,6 +32,7 @@ __all__ = [
     "MAX_DENSE_CELLS",
     "SPARSE_DTYPE",
     "SPARSE_THRESHOLD",
+    "align_labels",
     "dense_matrix",
     "is_sparse",
     "label_pairs",
@@ -106,14 +107,25 @@ def sparse_columns(
     return out
 
 
-def _column_cells(col: pd.Series) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
-    """Row indices and values of the non-zero cells of one label column (sparse or not)."""
-    arr = col.array
+def _arrays(frame: pd.DataFrame, labels: Sequence[str]) -> list[object]:
+    """The arrays of the label columns, in ``labels`` order (one pass; ``frame[name]`` costs ~10 µs a column)."""
+    try:
+        arrays = list(frame._iter_column_arrays())  # type: ignore[operator]  # pandas-private, 20x faster than indexing
+    except AttributeError:  # pragma: no cover - another pandas
+        return [frame[name].array for name in labels]
+    pos = {str(c): i for i, c in enumerate(frame.columns)}
+    if len(pos) != len(frame.columns):  # duplicated column names: let pandas decide
+        return [frame[name].array for name in labels]
+    return [arrays[pos[name]] for name in labels]
+
+
+def _column_cells(arr: object) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
+    """Row indices and values of the non-zero cells of one label column's array (sparse or not)."""
     if isinstance(arr, SparseArray):
         idx = np.asarray(arr.sp_index.indices, dtype=np.int64)
         v = np.asarray(arr.sp_values)
     else:
-        v = np.asarray(col.to_numpy())
+        v = np.asarray(arr)
         idx = np.flatnonzero(v)
         v = v[idx]
     nz = v != 0
@@ -129,8 +141,8 @@ def label_pairs(frame: pd.DataFrame, labels: Sequence[str]) -> _Pairs:
         rows_l: list[npt.NDArray[np.int64]] = []
         cols_l: list[npt.NDArray[np.int32]] = []
         vals_l: list[npt.NDArray[np.int8]] = []
-        for j, name in enumerate(labels):
-            idx, v = _column_cells(frame[name])
+        for j, arr in enumerate(_arrays(frame, labels)):
+            idx, v = _column_cells(arr)
             rows_l.append(idx)
             cols_l.append(np.full(len(idx), j, dtype=np.int32))
             vals_l.append(v)
@@ -148,7 +160,7 @@ def value_counts(frame: pd.DataFrame, labels: Sequence[str], value: int) -> npt.
     if not labels:
         return np.zeros(0, np.int64)
     if is_sparse(frame, labels):
-        return np.array([int((_column_cells(frame[n])[1] == value).sum()) for n in labels], dtype=np.int64)
+        return np.array([int((_column_cells(a)[1] == value).sum()) for a in _arrays(frame, labels)], dtype=np.int64)
     mat = frame[labels].to_numpy(dtype=np.int8, copy=False)
     return (mat == value).sum(axis=0).astype(np.int64)
 
@@ -165,8 +177,8 @@ def rows_with_label(frame: pd.DataFrame, labels: Sequence[str]) -> npt.NDArray[n
     if not labels:
         return out
     if is_sparse(frame, labels):
-        for n in labels:
-            out[_column_cells(frame[n])[0]] = True
+        for arr in _arrays(frame, labels):
+            out[_column_cells(arr)[0]] = True
         return out
     return np.asarray((frame[labels].to_numpy(dtype=np.int8, copy=False) != 0).any(axis=1))
 
@@ -189,6 +201,29 @@ def dense_matrix(frame: pd.DataFrame, labels: Sequence[str], *, purpose: str = "
     rows, cols, vals = label_pairs(frame, labels)
     mat[rows, cols] = vals
     return mat
+
+
+def align_labels(frame: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
+    """``path`` then ``labels`` in this order, int8; labels the frame lacks are all 0 (sparse stays sparse)."""
+    labels = list(labels)
+    present = [c for c in labels if c in frame.columns]
+    sparse = is_sparse(frame, present)
+    n = len(frame)
+    data: dict[str, object] = {"path": frame["path"].array}
+    for name in labels:
+        if name not in frame.columns:
+            data[name] = sparse_columns(np.zeros(0, np.int64), np.zeros(0, np.int64), n, 1)[0] if sparse else (
+                np.zeros(n, dtype=np.int8))
+        elif sparse:
+            col = frame[name]
+            if col.dtype == SPARSE_DTYPE:
+                data[name] = col.array
+            else:
+                idx, v = _column_cells(col.array)
+                data[name] = sparse_columns(idx, np.zeros(len(idx), np.int64), n, 1, v)[0]
+        else:
+            data[name] = np.asarray(frame[name].to_numpy(), dtype=np.int8)
+    return pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
 
 
 def _rebuild(frame: pd.DataFrame, labels: list[str], arrays: Sequence[object]) -> pd.DataFrame:

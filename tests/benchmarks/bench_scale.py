@@ -1,0 +1,207 @@
+"""Benchmark labelprep at Open Images scale: memory bound and linear time of convert, validate and export.
+
+Run (a script, not a test; pytest does not collect it)::
+
+    python tests/benchmarks/bench_scale.py                  # 1,000,000 images x 20,000 labels, ~10 minutes on 2 cores
+    python tests/benchmarks/bench_scale.py --quick          # 100,000 images x 20,000 labels, about a minute
+    python tests/benchmarks/bench_scale.py --images 300000 --skip-export
+
+Data: a long table in Open Images' layout (``ImageID,Source,LabelName,Confidence``; 16-hex ids, labels
+``/m/00000``..), N images with 1 + Poisson(7) distinct labels each (about 8, Zipf-distributed over the
+vocabulary so that a few labels are common and most are rare, as in Open Images), 90% of rows with
+confidence 1 and 10% with 0 (verified absent); numpy seed fixed. The same generator makes a table of
+N/2 images for the linearity check. Images: 64 small PNGs under ``images/_shared/``, and one hard link
+``images/<ImageID>.png`` per image to one of them ("a small shared image set": a million directory entries,
+64 files of bytes).
+
+Every command runs as a fresh process (``python -m labelprep ...``), timed by wall clock with its peak RSS
+from ``os.wait4`` (for export, the largest of the main process and its worker processes):
+
+* ``convert long.csv -o frame.parquet --path-template '{}.png' --images-root images`` at N and N/2 images;
+* the anchor a user would reach for: ``pandas.read_csv(long.csv)`` alone (no multi-hot yet; the
+  ``get_dummies``/``crosstab`` that would follow needs N x labels bytes dense, 20 GB at full size, so it is
+  not run), timed and measured the same way;
+* ``validate long.csv --check-images none`` (same options): the label, path and existence checks;
+* ``export frame.parquet -o shards --check-images header --severity duplicate-image=off`` (the shared
+  image set is the same 64 images over and over, which validate rightly calls duplicates).
+
+Targets (issue 6): convert under 2 GB peak RSS; convert time at N within 2.2x its time at N/2; validate
+``--check-images none`` and export under the same 2 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import record  # noqa: E402
+
+SEED = 20260611
+MEMORY_TARGET = 2 * 1000**3  # bytes: "under 2 GB"
+LINEAR_TARGET = 2.2
+N_SHARED = 64
+GB = 1000**3
+
+
+@dataclass
+class Proc:
+    seconds: float
+    peak_rss: int
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_process(cmd: list[str], cwd: Path | None = None) -> Proc:
+    """Run ``cmd``; wall time and the peak RSS of it and its reaped children (``os.wait4``)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        return Proc(seconds, int(usage.ru_maxrss) * 1024, os.waitstatus_to_exitcode(status), out.read(), err.read())
+
+
+def ids_of(n: int) -> np.ndarray:
+    """Open Images-like 16-hex ids, distinct, in a scrambled order."""
+    return np.char.mod("%016x", (np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(4))
+
+
+def write_long(path: Path, n_images: int, n_labels: int, seed: int = SEED) -> int:
+    """Write the long table; returns its number of rows."""
+    rng = np.random.default_rng(seed)
+    per = rng.poisson(7, n_images) + 1
+    rows = np.repeat(np.arange(n_images, dtype=np.int64), per)
+    codes = (rng.zipf(1.15, len(rows)) - 1) % n_labels
+    cell = np.unique(rows * n_labels + codes)  # distinct labels per image, grouped by image
+    rows, codes = cell // n_labels, cell % n_labels
+    ids = ids_of(n_images)
+    names = np.char.mod("/m/%05d", np.arange(n_labels))
+    conf = (rng.random(len(rows)) < 0.9).astype(np.int8)
+    source = np.where(rng.random(len(rows)) < 0.5, "verification", "crowdsource-verification")
+    table = pa.table({"ImageID": pa.array(ids[rows]), "Source": pa.array(source),
+                      "LabelName": pa.array(names[codes]), "Confidence": pa.array(conf)})  # fmt: skip
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="none"))
+    return len(rows)
+
+
+def make_images(root: Path, n_images: int) -> None:
+    """64 small PNGs, and one hard link per image id to one of them."""
+    from PIL import Image
+
+    shared = root / "_shared"
+    shared.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(SEED)
+    files = []
+    for i in range(N_SHARED):
+        f = shared / f"{i:02d}.png"
+        Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(f)
+        files.append(str(f))
+    for i, image_id in enumerate(ids_of(n_images).tolist()):
+        os.link(files[i % N_SHARED], root / f"{image_id}.png")
+
+
+def labelprep(*args: str) -> list[str]:
+    return [sys.executable, "-m", "labelprep", *args]
+
+
+def check(proc: Proc, what: str, ok_codes: tuple[int, ...] = (0,)) -> None:
+    if proc.returncode not in ok_codes:
+        tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-15:])
+        raise SystemExit(f"{what} failed with exit code {proc.returncode}:\n{tail}")
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    ap.add_argument("--images", type=int, default=None, help="images (default 1,000,000; 100,000 with --quick)")
+    ap.add_argument("--labels", type=int, default=20_000, help="vocabulary size (default 20,000)")
+    ap.add_argument("--quick", action="store_true", help="100,000 images unless --images is given")
+    ap.add_argument("--skip-validate", action="store_true")
+    ap.add_argument("--skip-export", action="store_true")
+    ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary folder)")
+    args = ap.parse_args(argv)
+    n = args.images or (100_000 if args.quick else 1_000_000)
+    work = args.keep or Path(tempfile.mkdtemp(prefix="labelprep-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    scale = f"{n:,} images x {args.labels:,} labels"
+    try:
+        big, half = work / "long.csv", work / "long_half.csv"
+        t0 = time.perf_counter()
+        rows = write_long(big, n, args.labels)
+        rows_half = write_long(half, n // 2, args.labels, seed=SEED + 1)
+        images = work / "images"
+        if not args.skip_validate or not args.skip_export:
+            make_images(images, n)
+        else:
+            images.mkdir(exist_ok=True)
+        print(f"data: {scale}, {rows:,} rows ({big.stat().st_size / 1e6:,.0f} MB); half: {rows_half:,} rows; "
+              f"generated in {time.perf_counter() - t0:.0f} s in {work}")  # fmt: skip
+        opts = ["--path-template", "{}.png", "--images-root", str(images)]
+
+        conv = run_process(labelprep("convert", str(big), "-o", str(work / "frame.parquet"), "-q", *opts))
+        check(conv, "convert")
+        conv_half = run_process(labelprep("convert", str(half), "-o", str(work / "half.parquet"), "-q", *opts))
+        check(conv_half, "convert (half)")
+        pandas_code = f"import pandas as pd; df = pd.read_csv({str(big)!r}); print(len(df))"
+        pandas = run_process([sys.executable, "-c", pandas_code])
+        check(pandas, "pandas.read_csv")
+
+        table = [("convert (N)", conv), ("convert (N/2)", conv_half), ("pandas.read_csv alone (N)", pandas)]
+        if not args.skip_validate:
+            val = run_process(labelprep("validate", str(big), "--check-images", "none", "--output-format", "json",
+                                        "--output", str(work / "report.json"), *opts))  # fmt: skip
+            check(val, "validate")
+            table.append(("validate --check-images none (N)", val))
+        if not args.skip_export:
+            exp = run_process(labelprep("export", str(work / "frame.parquet"), "-o", str(work / "shards"),
+                                        "--images-root", str(images), "--check-images", "header",
+                                        "--severity", "duplicate-image=off", "--workers", "2"))  # fmt: skip
+            check(exp, "export")
+            table.append(("export (N)", exp))
+
+        print(f"\n{scale}; dense int8 frame would be {n * args.labels / GB:,.1f} GB\n")
+        print(f"| {'command':<36} | seconds | peak RSS (GB) |")
+        print(f"|{'-' * 38}|---------|---------------|")
+        for name, proc in table:
+            print(f"| {name:<36} | {proc.seconds:7.1f} | {proc.peak_rss / GB:13.2f} |")
+        anchor = f"pandas.read_csv alone: {pandas.peak_rss / GB:.2f} GB; dense int8 frame {n * args.labels / GB:,.0f} GB"
+        ok = conv.peak_rss < MEMORY_TARGET
+        print(f"\nconvert peak RSS {conv.peak_rss / GB:.2f} GB < 2 GB: {verdict(ok)}")
+        record("bench_scale", f"convert {scale}, long CSV: peak RSS", value=conv.peak_rss / GB, unit="GB",
+               anchor=anchor, target="< 2 GB", passed=ok)  # fmt: skip
+        ratio = conv.seconds / conv_half.seconds
+        ok = ratio <= LINEAR_TARGET
+        print(f"convert time N / (N/2) = {ratio:.2f}x <= {LINEAR_TARGET}x: {verdict(ok)}")
+        record("bench_scale", f"convert time, {n:,} vs {n // 2:,} images", value=ratio,
+               anchor=f"convert of {n // 2:,} images", target=f"<= {LINEAR_TARGET}x", passed=ok)  # fmt: skip
+        for name, proc in table[3:]:
+            ok = proc.peak_rss < MEMORY_TARGET
+            print(f"{name} peak RSS {proc.peak_rss / GB:.2f} GB < 2 GB: {verdict(ok)}")
+            record("bench_scale", f"{name.replace(' (N)', '')}, {scale}: peak RSS", value=proc.peak_rss / GB,
+                   unit="GB", anchor=anchor, target="< 2 GB", passed=ok)  # fmt: skip
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
