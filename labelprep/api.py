@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from labelprep import storage
 from labelprep.encoding import Summary, encode
 from labelprep.errors import InputError, VocabularyError
 from labelprep.frameio import FRAME_SUFFIXES, atomic_write, frame_images_root, is_frame, read_frame, write_frame
@@ -43,8 +44,8 @@ class Conversion:
     summary: Summary
     ledger: list[LedgerEntry]
     notes: list[str]
-    images_root: Path
-    written: list[Path] = field(default_factory=list)
+    images_root: Path | str  # a remote URL root stays a string
+    written: list[Path | str] = field(default_factory=list)  # URLs for outputs on remote storage
 
 
 def load_label_map(path: str | os.PathLike[str]) -> dict[str, str]:
@@ -93,6 +94,14 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _checked_root(images_root: str | os.PathLike[str]) -> Path | str:
+    """An images root given by the user: a folder here, or a folder (prefix) at a remote URL."""
+    root = storage.to_root(images_root)
+    if not (storage.isdir(root) if isinstance(root, str) else root.is_dir()):
+        raise InputError("images root is not a folder", file=str(root), hint="check --images-root")
+    return root
+
+
 def _refuse_overwriting_inputs(
     *, outputs: Sequence[str | os.PathLike[str]], inputs: Sequence[str | os.PathLike[str]]
 ) -> None:
@@ -109,6 +118,7 @@ def _refuse_overwriting_inputs(
         raise InputError("two outputs name the same file", file=str(outs[0]), hint="give --ledger its own path")
 
 
+@storage.staged(sources=["source"], outputs={"output": "file", "ledger": "file"}, roots=["images_root"])
 def convert(
     source: str | os.PathLike[str],
     output: str | os.PathLike[str] | None = None,
@@ -135,6 +145,8 @@ def convert(
     on_conflict: str = "error",
     ledger: str | os.PathLike[str] | None = None,
     sparse_threshold: int | None = None,
+    engine: str | Any = "local",
+    scheduler: str | None = None,
 ) -> Conversion:
     """Convert an annotation source into the canonical multi-hot frame.
 
@@ -145,7 +157,9 @@ def convert(
     Nothing is dropped silently: the returned ``ledger`` lists every input row
     left out or merged, with its file, line and reason. Above ``sparse_threshold``
     labels (default 2,000) the label columns are ``Sparse[int8, 0]``; 0 makes
-    every frame sparse.
+    every frame sparse. ``engine="dask"`` (or a ``distributed.Client``) reads the
+    blocks of a large table as Dask tasks and has pandera validate the frame as a
+    Dask DataFrame on the cluster, as :func:`validate` describes; same frame.
 
     Example:
         >>> import labelprep
@@ -164,6 +178,9 @@ def convert(
         raise InputError(f"min_count must be at least 1, not {min_count}")
     if sparse_threshold is not None and sparse_threshold < 0:
         raise InputError(f"sparse_threshold must be 0 or more, not {sparse_threshold}")
+    from labelprep.engine import check_engine, open_engine
+
+    check_engine(engine, scheduler)
     out = Path(output) if output is not None else None
     if out is not None and out.suffix.lower() not in FRAME_SUFFIXES:
         raise InputError(f"output must end in .parquet or .csv, not {out.suffix or 'nothing'!r}", file=str(out))
@@ -176,44 +193,47 @@ def convert(
         confidence_col=confidence_col, uncertain=uncertain, split_col=split_col, group_col=group_col,
         keep_cols=list(keep_cols), encoding=encoding, folder_conflicts=on_conflict,
     )  # fmt: skip
-    ann = read_source(src, format=format, options=opts, none_labels=none_label)
-    if images_root is not None:
-        root = Path(images_root)
-        if not root.is_dir():
-            raise InputError("images root is not a folder", file=str(root), hint="check --images-root")
-    elif ann.images_root is not None:
-        root = Path(ann.images_root)
-    else:
-        root = src if src.is_dir() else src.parent
-    if ann.raw_path_is_final and images_root is not None:
-        # folder forms list paths relative to the source folder; re-express them under the given root
-        rel = os.path.relpath(src, root).replace(os.sep, "/")
-        if rel != ".":
-            ann.paths = pd.Series(ann.paths, dtype=object).map(lambda p: f"{rel}/{p}").to_numpy(dtype=object)
-    if isinstance(vocab, (str, os.PathLike)):
-        vocab_obj: Vocabulary | None = Vocabulary.read(Path(vocab))
-        vocab_src = str(vocab)
-    else:
-        vocab_obj, vocab_src = vocab, None
-    lmap = load_label_map(label_map) if label_map is not None else None
-    try:
-        enc = encode(
-            ann, images_root=root, vocab=vocab_obj, unknown=unknown, none_labels=none_label, label_map=lmap,
-            label_map_source=str(label_map) if label_map else None, min_count=min_count,
-            path_template=path_template or ann.default_template, find_images=find_images,
-            sparse_threshold=sparse_threshold,
-        )  # fmt: skip
-    except VocabularyError as exc:
-        if vocab_src and exc.hint and "did you mean" not in exc.hint:
-            exc.hint = f"{exc.hint}; the vocabulary is {vocab_src}"
-        raise
-    check_frame(enc.frame, enc.vocabulary, unknown=uncertain == "keep" and enc.summary.uncertain > 0, source=str(src))
+    with open_engine(engine, scheduler) as eng:
+        ann = read_source(src, format=format, options=opts, none_labels=none_label, engine=eng)
+        root: Path | str
+        if images_root is not None:
+            root = _checked_root(images_root)
+        elif ann.images_root is not None:
+            root = Path(ann.images_root)
+        else:
+            root = storage.default_root(src)  # a source fetched from a URL: that URL's folder
+        if find_images and storage.is_remote(root):
+            raise InputError("--find-images needs a local images root", file=str(root),
+                             hint="list each image's path relative to the images root instead")  # fmt: skip
+        if ann.raw_path_is_final and images_root is not None:
+            # folder forms list paths relative to the source folder; re-express them under the given root
+            rel = storage.source_rel(src, root)
+            if rel != ".":
+                ann.paths = pd.Series(ann.paths, dtype=object).map(lambda p: f"{rel}/{p}").to_numpy(dtype=object)
+        if isinstance(vocab, (str, os.PathLike)):
+            vocab_obj: Vocabulary | None = Vocabulary.read(Path(vocab))
+            vocab_src = str(vocab)
+        else:
+            vocab_obj, vocab_src = vocab, None
+        lmap = load_label_map(label_map) if label_map is not None else None
+        try:
+            enc = encode(
+                ann, images_root=root, vocab=vocab_obj, unknown=unknown, none_labels=none_label, label_map=lmap,
+                label_map_source=str(label_map) if label_map else None, min_count=min_count,
+                path_template=path_template or ann.default_template, find_images=find_images,
+                sparse_threshold=sparse_threshold,
+            )  # fmt: skip
+        except VocabularyError as exc:
+            if vocab_src and exc.hint and "did you mean" not in exc.hint:
+                exc.hint = f"{exc.hint}; the vocabulary is {vocab_src}"
+            raise
+        check_frame(enc.frame, enc.vocabulary, unknown=uncertain == "keep" and enc.summary.uncertain > 0, source=str(src),
+                    engine=eng)
     conv = Conversion(enc.frame, enc.vocabulary, ann.format, enc.summary, enc.ledger, enc.notes, root)
     if out is not None:
         # the images root relative to the frame's folder, so the pair can move together
-        rel_root = os.path.relpath(root.resolve(), out.parent.resolve()).replace(os.sep, "/")
-        meta = {"source": str(src), "format": ann.format, "images_root": rel_root}
-        conv.written = write_frame(enc.frame, enc.vocabulary, out, meta=meta)
+        meta = {"source": storage.where(src), "format": ann.format, "images_root": storage.relative_root(root, out)}
+        conv.written = [*write_frame(enc.frame, enc.vocabulary, out, meta=meta)]
     if ledger is not None:
         write_ledger(conv.ledger, ledger)
         conv.written.append(Path(ledger))
@@ -228,7 +248,7 @@ def write_ledger(entries: Sequence[LedgerEntry], path: str | os.PathLike[str]) -
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(["file", "line", "path", "reason", "detail"])
             for e in entries:
-                w.writerow([e.file, "" if e.line is None else e.line, e.path, e.reason, e.detail])
+                w.writerow([storage.where(e.file), "" if e.line is None else e.line, e.path, e.reason, e.detail])
 
     atomic_write(Path(path), write)
 

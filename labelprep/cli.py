@@ -114,6 +114,10 @@ def main() -> None:
 @click.option("--ledger", type=click.Path(dir_okay=False), help="CSV of every dropped or merged input row.")
 @click.option("--sparse-threshold", type=click.IntRange(min=0), metavar="N",
               help="Sparse label columns above N labels (Parquet output only) [default: 2000; 0: always].")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Where the blocks of a large table are read and the frame validated: here, or as Dask tasks.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Dask scheduler, e.g. tcp://host:8786 [default: $DASK_SCHEDULER_ADDRESS, else a local cluster].")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @_errors_to_exit
 def convert(source: str, output: str, quiet: bool, **options: Any) -> None:

@@ -296,3 +296,80 @@ def write_shards(engine: DaskEngine, tasks: Sequence[ShardTask], done: Callable[
             for tmp in Path(d).glob(f".{_glob_escape(t.file)}.*.tmp"):
                 tmp.unlink(missing_ok=True)
 
+
+# -- annotation blocks -------------------------------------------------------------------------
+
+
+def read_blocks(engine: DaskEngine, jobs: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Read the later blocks of a large table (``readers.read_block_annotations`` arguments) as Dask tasks.
+
+    Returns the annotations in job order (file order), so that the result equals a local read. An error in
+    a block (a ragged row, bad bytes) is raised as the block's own error, naming the file and line.
+    """
+    from labelprep.readers import read_block_annotations
+
+    client = engine.client
+    _check_visible(client, str(jobs[0][0]), "the annotation file")
+    futures = [client.submit(read_block_annotations, *job, key=_key("read-block", str(i)), pure=False)
+               for i, job in enumerate(jobs)]  # fmt: skip
+    try:
+        return list(client.gather(futures))
+    except Exception as exc:
+        with suppress(Exception):
+            client.cancel(futures)
+        raise _lost("reading the annotation file", exc) from None
+
+
+def validate_on_dask(engine: DaskEngine, schema: Any, frame: Any) -> list[str]:
+    """pandera validates ``frame`` as a Dask DataFrame (one partition a worker thread) on the cluster.
+
+    Returns one sentence per failure (empty when valid). pandera checks a Dask frame partition by
+    partition, so ``unique`` holds within a partition only: uniqueness over the whole frame is checked
+    here, on the client.
+    """
+    import dask.dataframe as dd
+    import pandera.pandas as pa
+
+    from labelprep.schemas import describe_failures
+
+    parts = max(1, min(engine.threads(), len(frame)))
+    failures: list[str] = []
+    try:
+        checked = schema.validate(dd.from_pandas(frame, npartitions=parts), lazy=True)
+        engine.client.compute(checked).result()
+    except pa.errors.SchemaErrors as exc:
+        # from a worker, pandera's errors arrive pickled: their failure cases as text (JSON)
+        cases = exc.failure_cases
+        failures += describe_failures(cases) if hasattr(cases, "to_dict") else _pandera_errors(str(exc))
+    except pa.errors.SchemaError as exc:
+        failures.append(str(exc).splitlines()[0])
+    for name, col in schema.columns.items():
+        if col.unique and name in frame.columns:
+            dup = frame[name].duplicated()
+            if dup.any():
+                failures.append(f"column {name!r} fails field_uniqueness (value {frame.loc[dup, name].iloc[0]!r})")
+    return failures
+
+
+def _pandera_errors(text: str) -> list[str]:
+    """The "error" sentences of a pandera SchemaErrors message (JSON), or its first line."""
+    import json
+
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "error" and isinstance(v, str):
+                    found.append(v.strip())
+                else:
+                    walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    try:
+        walk(json.loads(text))
+    except ValueError:
+        pass
+    return found or [text.strip().splitlines()[0] if text.strip() else "pandera validation failed"]

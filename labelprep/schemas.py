@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,8 +67,13 @@ def check_frame(
     *,
     unknown: bool | None = None,
     source: str | None = None,
+    engine: Any = None,
 ) -> pd.DataFrame:
-    """Validate ``frame`` lazily against :func:`schema`; raise :class:`SchemaError` listing every failure."""
+    """Validate ``frame`` lazily against :func:`schema`; raise :class:`SchemaError` listing every failure.
+
+    With a Dask ``engine`` (:class:`labelprep.engine.DaskEngine`) pandera validates the frame's rows as a
+    Dask DataFrame on the cluster; the label block is checked here, vectorised, either way.
+    """
     labels = list(vocab)
     extra = [c for c in frame.columns[1 + len(labels) :]] if len(frame.columns) > len(labels) else []
     has_labels = bool(labels) and set(labels) <= set(frame.columns)
@@ -80,15 +86,22 @@ def check_frame(
     value_checks = True
     if has_labels:
         value_checks = not _labels_in_range(frame, labels, low=-1 if unknown else 0, sparse=sparse)
-        if not value_checks and len(labels) > PANDERA_LABEL_LIMIT:
+        if not value_checks and (len(labels) > PANDERA_LABEL_LIMIT or engine is not None):
             # Tens of thousands of columns: pandera's per-column dtype checks alone take seconds, so the label
             # block (names, order, dtype, values: all checked above) is left out and pandera checks the rest.
             _check_label_names(frame, labels, source)
             rest = frame[["path", *extra]]
             try:
-                schema([], columns=extra).validate(rest, lazy=True)
+                failures: list[str] = []
+                if engine is not None:
+                    from labelprep.engine import validate_on_dask
+
+                    failures = validate_on_dask(engine, schema([], columns=extra), rest)
+                else:
+                    schema([], columns=extra).validate(rest, lazy=True)
             except pa.errors.SchemaErrors as exc:
                 failures = describe_failures(exc.failure_cases)
+            if failures:
                 raise SchemaError(f"frame does not match its schema: {'; '.join(failures[:5])}", file=source,
                                   failures=failures, hint="regenerate it with labelprep convert") from None  # fmt: skip
             return frame

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
 from labelprep.errors import FormatDetectionError, InputError
 from labelprep.readers import table as table_module
@@ -19,7 +20,17 @@ from labelprep.readers.jsonforms import (
     read_jsonl,
     read_labelstudio,
 )
-from labelprep.readers.table import LABELS_COLUMNS, PATH_COLUMNS, find_column, iter_tables, read_table
+from labelprep.readers.table import (
+    LABELS_COLUMNS,
+    PATH_COLUMNS,
+    Table,
+    block_ranges,
+    find_column,
+    header_line,
+    iter_tables,
+    read_block,
+    read_table,
+)
 from labelprep.readers.tables import (
     NO_SEP,
     WHITESPACE,
@@ -81,26 +92,64 @@ def _is_large(path: Path) -> bool:
         return False
 
 
-def _read_blocks(path: Path, format: str, opts: ReadOptions, none_labels: Collection[str]) -> Annotations:
-    """A large delimited or long table, block by block: memory follows the result, not the text."""
+def _first_part(table: Table, format: str, opts: ReadOptions,
+                none_labels: Collection[str]) -> tuple[Annotations, ReadOptions]:  # fmt: skip
+    """The first block's annotations, and the options every later block is read with (the separator fixed)."""
+    if format == "long":
+        return read_long(table, opts), opts
+    if opts.sep is not None:
+        return read_delimited(table, opts, none_labels), opts
+    sep = delimited_separator(table, opts, none_labels)  # decided once, on the first block
+    block_opts = dataclasses.replace(opts, sep=NO_SEP if sep is None else sep)
+    ann = read_delimited(table, block_opts, none_labels)
+    shown = {None: "none (one label per cell)", WHITESPACE: "whitespace"}.get(sep, repr(sep))
+    ann.notes.append(f"label separator: {shown} (detected on the first {table.n_rows:,} rows; force it with --sep)")
+    return ann, block_opts
+
+
+def read_block_annotations(path: str, start: int, stop: int, line: int, header: bytes, columns: list[str],
+                           delimiter: str, format: str, opts: ReadOptions,
+                           none_labels: Collection[str]) -> Annotations | None:  # fmt: skip
+    """The annotations of one later block of a large table (a Dask task of ``convert --engine dask``)."""
+    table = read_block(path, start, stop, line, header=header, columns=columns, delimiter=delimiter,
+                       encoding=opts.encoding)  # fmt: skip
+    if table is None:
+        return None
+    return read_long(table, opts) if format == "long" else read_delimited(table, opts, none_labels)
+
+
+def _read_blocks(path: Path, format: str, opts: ReadOptions, none_labels: Collection[str],
+                 engine: Any = None) -> Annotations:  # fmt: skip
+    """A large delimited or long table, block by block: memory follows the result, not the text.
+
+    With a Dask ``engine`` the blocks after the first are read as tasks (the workers see the file at the
+    same absolute path); the parts come back in file order, so the result is the same.
+    """
     parts: list[Annotations] = []
-    block_opts = opts
-    for table in iter_tables(path, encoding=opts.encoding):
-        if format == "long":
-            parts.append(read_long(table, block_opts))
-            continue
-        if not parts and opts.sep is None:  # decide the separator once, on the first block
-            sep = delimited_separator(table, opts, none_labels)
-            block_opts = dataclasses.replace(opts, sep=NO_SEP if sep is None else sep)
-            ann = read_delimited(table, block_opts, none_labels)
-            shown = {None: "none (one label per cell)", WHITESPACE: "whitespace"}.get(sep, repr(sep))
-            ann.notes.append(f"label separator: {shown} (detected on the first {table.n_rows:,} rows; force it with --sep)")
-            parts.append(ann)
-            continue
-        parts.append(read_delimited(table, block_opts, none_labels))
+    if engine is None:
+        block_opts = opts
+        for table in iter_tables(path, encoding=opts.encoding):
+            if not parts:
+                ann, block_opts = _first_part(table, format, opts, none_labels)
+                parts.append(ann)
+            else:
+                parts.append(read_long(table, block_opts) if format == "long" else
+                             read_delimited(table, block_opts, none_labels))  # fmt: skip
+    else:
+        from labelprep.engine import read_blocks
+
+        ranges = block_ranges(path)
+        first = next(iter_tables(path, encoding=opts.encoding))
+        ann, block_opts = _first_part(first, format, opts, none_labels)
+        parts.append(ann)
+        if len(ranges) > 1:
+            jobs = [(str(path.resolve()), start, stop, line, header_line(path), first.columns, first.delimiter, format,
+                     block_opts, list(none_labels)) for start, stop, line in ranges[1:]]  # fmt: skip
+            parts.extend(p for p in read_blocks(engine, jobs) if p is not None)
     ann = concat_annotations(parts)
     if len(parts) > 1:
-        ann.notes.append(f"read in {len(parts)} blocks of about {table_module.BLOCK_BYTES >> 20} MiB")
+        ann.notes.append(f"read in {len(parts)} blocks of about {table_module.BLOCK_BYTES >> 20} MiB"
+                         + (" as Dask tasks" if engine is not None else ""))  # fmt: skip
     return ann
 
 
@@ -110,8 +159,12 @@ def read_source(
     format: str | None = None,
     options: ReadOptions | None = None,
     none_labels: Collection[str] = (),
+    engine: Any = None,
 ) -> Annotations:
-    """Read any annotation source into :class:`Annotations`, detecting the form unless given."""
+    """Read any annotation source into :class:`Annotations`, detecting the form unless given.
+
+    ``engine``: a :class:`labelprep.engine.DaskEngine` reads the blocks of a large table as Dask tasks.
+    """
     opts = options or ReadOptions()
     path = Path(source)
     if format is not None and format not in FORMATS:
@@ -132,7 +185,7 @@ def read_source(
         raise FormatDetectionError(f"--format {format} needs a file, not a folder", file=str(path),
                                    hint="use --format folder or sidecar for folders")  # fmt: skip
     elif format in ("delimited", "long") and _is_large(path):
-        ann = _read_blocks(path, format, opts, none_labels)
+        ann = _read_blocks(path, format, opts, none_labels, engine)
     elif format in _TABLE_FORMATS:
         whole = cached if cached is not None and not _is_large(path) else None
         table = whole if whole is not None else read_table(path, encoding=opts.encoding)

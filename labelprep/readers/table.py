@@ -23,7 +23,10 @@ import pyarrow.csv as pacsv
 
 from labelprep.errors import InputError
 
-__all__ = ["BLOCK_BYTES", "LABELS_COLUMNS", "PATH_COLUMNS", "Table", "find_column", "iter_tables", "norm_name", "read_table"]
+__all__ = [
+    "BLOCK_BYTES", "LABELS_COLUMNS", "PATH_COLUMNS", "Table", "block_ranges", "find_column", "header_line", "iter_tables",
+    "norm_name", "read_block", "read_table",
+]  # fmt: skip
 
 PATH_COLUMNS = (
     "path", "filepath", "imagepath", "filename", "file", "image", "imagename",
@@ -170,39 +173,82 @@ def iter_tables(
         yield read_table(p, encoding=encoding, delimiter=delimiter)
         return
     try:
-        fh = p.open("rb")
+        ranges = block_ranges(p, size)
     except OSError:
         yield read_table(p, encoding=encoding, delimiter=delimiter)  # raises the usual clear error
         return
-    with fh:
-        first: Table | None = None
-        header_line = b""
-        next_line = 1  # file line of the first line of the next block
-        carry = b""
+    if len(ranges) == 1:
+        yield read_table(p, encoding=encoding, delimiter=delimiter)
+        return
+    start, stop, _ = ranges[0]
+    first = _parse(_read_range(p, start, stop), p, source, encoding, delimiter, block=True)
+    yield first
+    head = header_line(p)
+    for start, stop, line in ranges[1:]:
+        table = read_block(p, start, stop, line, header=head, columns=first.columns, delimiter=first.delimiter,
+                           encoding=encoding)  # fmt: skip
+        if table is not None:
+            yield table
+
+
+def _read_range(p: Path, start: int, stop: int) -> bytes:
+    with p.open("rb") as fh:
+        fh.seek(start)
+        return fh.read(stop - start)
+
+
+def header_line(path: str | Path) -> bytes:
+    """The first line of a file, with its line end."""
+    with Path(path).open("rb") as fh:
+        line = fh.readline()
+    return line if line.endswith(b"\n") else line + b"\n"
+
+
+def block_ranges(path: str | Path, block_bytes: int | None = None) -> list[tuple[int, int, int]]:
+    """Where the blocks of a table file are: (start byte, end byte, file line of the block's first line).
+
+    Each block ends at a line end outside quotes; the first holds the header and at least one row (and the
+    first 64 KiB, for sniffing the header). Reads the file once, a block at a time.
+    """
+    size = block_bytes or BLOCK_BYTES
+    out: list[tuple[int, int, int]] = []
+    with Path(path).open("rb") as fh:
+        pos, line, carry = 0, 1, b""
         while True:
-            chunk = fh.read(size if first is not None else max(size, _SNIFF_BYTES))
+            chunk = fh.read(size if out else max(size, _SNIFF_BYTES))
             buf = carry + chunk
             if not buf:
                 break
             cut = len(buf) if not chunk else _safe_cut(buf)
-            if cut == 0 or (first is None and chunk and buf.count(b"\n", 0, cut) < 2):
+            if cut == 0 or (not out and chunk and buf.count(b"\n", 0, cut) < 2):
                 carry = buf  # no complete line (or, first, no row after the header) yet: read on
                 continue
-            block, carry = buf[:cut], buf[cut:]
-            del buf
-            if first is None:
-                first = _parse(block, p, source, encoding, delimiter, block=True)
-                nl = block.find(b"\n")
-                header_line = block[: nl + 1] if nl >= 0 else block + b"\n"
-                next_line = 1 + block.count(b"\n")
-                yield first
-            else:
-                if block.strip():
-                    yield _parse(header_line + block, p, source, encoding, first.delimiter, header=first.columns,
-                                 line_offset=next_line - 2, block=True)  # fmt: skip
-                next_line += block.count(b"\n")
+            out.append((pos, pos + cut, line))
+            line += buf.count(b"\n", 0, cut)
+            pos += cut
+            carry = buf[cut:]
             if not chunk:
                 break
+    return out or [(0, 0, 1)]
+
+
+def read_block(
+    path: str | Path,
+    start: int,
+    stop: int,
+    line: int,
+    *,
+    header: bytes,
+    columns: list[str],
+    delimiter: str,
+    encoding: str = "utf-8",
+) -> Table | None:
+    """One later block of a table file (see :func:`block_ranges`) under the file's header; None when blank."""
+    p = Path(path)
+    data = _read_range(p, start, stop)
+    if not data.strip():
+        return None
+    return _parse(header + data, p, str(path), encoding, delimiter, header=columns, line_offset=line - 2, block=True)
 
 
 def _line_ends_are_bytes(encoding: str) -> bool:
