@@ -253,6 +253,7 @@ def write_ledger(entries: Sequence[LedgerEntry], path: str | os.PathLike[str]) -
     atomic_write(Path(path), write)
 
 
+@storage.staged(sources=["source"])
 def load_frame(
     source: str | os.PathLike[str], *, vocab: str | os.PathLike[str] | Vocabulary | None = None, **options: Any
 ) -> tuple[pd.DataFrame, Vocabulary]:
@@ -268,6 +269,7 @@ def load_frame(
     return conv.frame, conv.vocabulary
 
 
+@storage.staged(sources=["source"], outputs={"output": "file"})
 def split(
     source: str | os.PathLike[str],
     output: str | os.PathLike[str] | None = None,
@@ -313,13 +315,13 @@ def split(
     frame = frame.drop(columns=["split"], errors="ignore")
     frame.insert(1 + len(vocab), "split", result.column().to_numpy(dtype=object))
     frame["split"] = frame["split"].astype("str")
-    written: list[Path] = []
+    written: list[Path | str] = []
     if output is not None:
         out = Path(output)
         if out.suffix.lower() not in FRAME_SUFFIXES:
             raise InputError(f"output must end in .parquet or .csv, not {out.suffix or 'nothing'!r}", file=str(out))
         _refuse_overwriting_inputs(outputs=[out], inputs=[src])
-        meta = {"source": str(src), "split": {"ratios": list(ratios), "names": list(names), "seed": seed,
+        meta = {"source": storage.where(src), "split": {"ratios": list(ratios), "names": list(names), "seed": seed,
                                               "group_col": group_col}}  # fmt: skip
         if per_split:
             for name in result.names:
@@ -339,9 +341,10 @@ class SplitOutcome:
     frame: pd.DataFrame
     vocabulary: Vocabulary
     result: SplitResult
-    written: list[Path] = field(default_factory=list)
+    written: list[Path | str] = field(default_factory=list)  # URLs for outputs on remote storage
 
 
+@storage.staged(sources=["source"], outputs={"pos_weight": "file"})
 def stats(
     source: str | os.PathLike[str],
     *,
@@ -370,6 +373,7 @@ def stats(
     return st
 
 
+@storage.staged(sources=["old", "new"], roots=["images_root"])
 def diff(
     old: str | os.PathLike[str],
     new: str | os.PathLike[str],
@@ -394,6 +398,9 @@ def diff(
     roots: list[Path] = []
     if images_root is not None:
         items = [images_root] if isinstance(images_root, (str, os.PathLike)) else list(images_root)
+        if any(storage.is_remote(r) for r in items):
+            raise InputError("comparing image bytes needs local images roots", file=str(items[0]),
+                             hint="drop --images-root, or copy the images to a local folder")  # fmt: skip
         roots = [Path(r) for r in items]
         if len(roots) == 1:
             roots = roots * 2
@@ -423,6 +430,7 @@ def _parse_size(value: str | Sequence[int] | None, where: str | None = None) -> 
     return nums[0], nums[1]
 
 
+@storage.staged(sources=["sources"], outputs={"quarantine": "file"}, roots=["images_root"])
 def validate(
     sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
@@ -506,8 +514,7 @@ def validate(
     else:
         vocab_obj = vocab_arg
     root_arg = pick(images_root, "images-root", None)
-    if root_arg is not None and not Path(root_arg).is_dir():
-        raise InputError("images root is not a folder", file=str(root_arg), hint="check --images-root")
+    root_obj = _checked_root(root_arg) if root_arg is not None else None
     cache_arg = pick(cache, "cache", None)
     n_workers = pick(workers, "workers", None)
     if n_workers is not None and int(n_workers) < 1:
@@ -518,7 +525,7 @@ def validate(
                          uncertain=uncertain, split_col=split_col, group_col=group_col, encoding=encoding,
                          folder_conflicts=on_conflict),
         format=format,
-        images_root=Path(root_arg) if root_arg is not None else None,
+        images_root=root_obj,
         path_template=path_template,
         find_images=find_images,
         none_label=list(pick(none_label or None, "none-label", ())),
@@ -565,6 +572,7 @@ def _content_sha256(frames: Sequence[pd.DataFrame], splits: Sequence[str], label
     return h.hexdigest()
 
 
+@storage.staged(sources=["sources"], outputs={"out_dir": "export"}, roots=["images_root"])
 def export(
     sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
@@ -673,7 +681,7 @@ def export(
     vocab_obj = Vocabulary.read(Path(vocab_arg)) if isinstance(vocab_arg, (str, os.PathLike)) else vocab_arg
 
     # -- read every source into (export split, validate's split name, rows, images root)
-    parts: list[tuple[str, str, pd.DataFrame, Path]] = []
+    parts: list[tuple[str, str, pd.DataFrame, Path | str]] = []
     vocabs: list[Vocabulary] = []
     for src in srcs:
         if is_frame(src):
@@ -741,6 +749,7 @@ def export(
                             report=report, version=__version__)  # fmt: skip
 
 
+@storage.staged(sources=["out_dir"])
 def verify(out_dir: str | os.PathLike[str], *, progress: bool = False) -> Report:
     """Check every shard of an export against its manifest; return a :class:`Report` (shard findings).
 

@@ -37,6 +37,28 @@ def _errors_to_exit(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class Location(click.ParamType):
+    """A local path checked as ``path_type`` checks it, or a URL (s3://, gs://, memory://, file://) as given.
+
+    A URL is checked when it is read, by the API, which names it in the error.
+    """
+
+    name = "path"
+
+    def __init__(self, path_type: click.Path) -> None:
+        self.path_type = path_type
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from labelprep.storage import is_url
+
+        if isinstance(value, str) and is_url(value):
+            return value
+        return self.path_type.convert(value, param, ctx)
+
+
+_LOCATION = Location(click.Path(exists=True))
+
+
 def _split_list(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str]:
     out: list[str] = []
     for v in value:
@@ -60,8 +82,8 @@ def _source_options(func: F, exclude: tuple[str, ...]) -> F:
         click.option("--confidence-col", help="Long tables: confidence column; 0 means verified absent."),
         click.option("--uncertain", type=click.Choice(["keep", "zero", "one"]), default="keep", show_default=True,
                      help="Wide tables: what -1 becomes (keep = -1 in the frame)."),
-        click.option("--images-root", type=click.Path(file_okay=False),
-                     help="Folder the image paths are relative to [default: the source's folder]."),
+        click.option("--images-root", type=Location(click.Path(file_okay=False)),
+                     help="Folder (or URL) the image paths are relative to [default: the source's folder]."),
         click.option("--path-template", help="Turn ids into paths, e.g. '{}.jpg' or 'train-jpg/{}.jpg'."),
         click.option("--find-images", is_flag=True, help="Find bare file names anywhere under the images root."),
         click.option("--none-label", multiple=True, help="A label meaning 'no labels' (repeatable), e.g. 'No Finding'."),
@@ -86,10 +108,10 @@ def _source_options(func: F, exclude: tuple[str, ...]) -> F:
 
 def _emit(text: str, output: str | None, note: str) -> None:
     """Print a rendered report, or write it atomically to ``output`` and print ``note`` on stderr."""
-    from labelprep.frameio import atomic_write
+    from labelprep.storage import write_text
 
     if output:
-        atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        write_text(output, text)  # atomically, or uploaded to a URL
         click.echo(note, err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))
@@ -107,7 +129,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("source", type=click.Path(exists=True))
+@click.argument("source", type=_LOCATION)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output frame: .parquet or .csv (vocabulary written beside it as <out>.vocab.json).")  # fmt: skip
 @source_options()
@@ -160,7 +182,7 @@ def _names(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
 
 
 @main.command()
-@click.argument("source", type=click.Path(exists=True))
+@click.argument("source", type=_LOCATION)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output frame (.parquet or .csv) with a split column; with --per-split, <stem>-<name><suffix>.")
 @click.option("--ratios", default="0.8,0.1,0.1", show_default=True, callback=_floats, help="Split sizes, summing to 1.")
@@ -192,7 +214,7 @@ def split(source: str, output: str, **options: Any) -> None:
 
 
 @main.command()
-@click.argument("source", type=click.Path(exists=True))
+@click.argument("source", type=_LOCATION)
 @source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict", "group_col"))
 @click.option("--output-format", type=click.Choice(["text", "json", "html"]),
               help="Report format [default: from -o's suffix, else text]; with json, stdout holds only the JSON.")
@@ -238,8 +260,8 @@ def _kinds(ctx: click.Context, param: click.Parameter, value: str | None) -> set
 
 
 @main.command()
-@click.argument("old", type=click.Path(exists=True))
-@click.argument("new", type=click.Path(exists=True))
+@click.argument("old", type=_LOCATION)
+@click.argument("new", type=_LOCATION)
 @source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict", "group_col", "images_root"))
 @click.option("--images-root", "images_root", multiple=True, type=click.Path(file_okay=False),
               help="Compare image bytes: OLD's images root, then NEW's (give it twice, or once for both).")
@@ -289,7 +311,7 @@ def _severity_pairs(ctx: click.Context, param: click.Parameter, value: tuple[str
 
 
 @main.command()
-@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("sources", nargs=-1, required=True, type=_LOCATION)
 @source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict"))
 @click.option("--check-images", type=click.Choice(["none", "header", "full"]),
               help="How far to read images: none, header (magic bytes, headers, end markers) or full decode "
@@ -337,7 +359,7 @@ def validate(sources: tuple[str, ...], output_format: str, output: str | None, *
 
 
 @main.command()
-@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("sources", nargs=-1, required=True, type=_LOCATION)
 @click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the shards and manifest.json (created when missing).")  # fmt: skip
 @source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict"))
@@ -409,11 +431,11 @@ def export(sources: tuple[str, ...], output_format: str, quiet: bool, **options:
     if manifest.skipped:
         click.echo(f"  skipped: {len(manifest.skipped):,} row(s) with unusable images (listed in the manifest)",
                    err=True)  # fmt: skip
-    click.echo(f"Wrote {manifest.out_dir}/manifest.json", err=True)
+    click.echo(f"Wrote {manifest.out_dir or options['out_dir']}/manifest.json", err=True)
 
 
 @main.command()
-@click.argument("out_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("out_dir", type=Location(click.Path(exists=True, file_okay=False)))
 @click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",
               show_default=True, help="Report format.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from labelprep.checks.base import Issue
 from labelprep.errors import EngineError, InputError, MissingDependencyError
+from labelprep.storage import is_url
 
 if TYPE_CHECKING:
     from labelprep.checks.images import ImageInfo, _Settings
@@ -263,7 +264,8 @@ def write_shards(engine: DaskEngine, tasks: Sequence[ShardTask], done: Callable[
     distributed = require_dask()
     client = engine.client
     # Workers do not share this process's working folder: every path leaves as an absolute path.
-    remote = [replace(t, out_dir=os.path.abspath(t.out_dir), root=os.path.abspath(t.root)) for t in tasks]
+    remote = [replace(t, out_dir=os.path.abspath(t.out_dir), root=t.root if is_url(t.root) else os.path.abspath(t.root))
+              for t in tasks]  # a URL root (s3://...) is read by the workers through fsspec
     out_dirs = {t.out_dir for t in remote}
     for d in out_dirs:
         _check_visible(client, d, "the export folder")

@@ -157,12 +157,22 @@ def is_frame(path: str | Path) -> bool:
     return p.suffix.lower() == ".parquet" or (p.suffix.lower() == ".csv" and vocab_path(p).exists())
 
 
-def frame_images_root(path: str | Path, images_root: str | os.PathLike[str] | None = None) -> Path:
-    """The images root of a converted frame: as given, else as stored in its metadata, else its folder."""
+def frame_images_root(path: str | Path, images_root: str | os.PathLike[str] | None = None) -> Path | str:
+    """The images root of a converted frame: as given, else as stored in its metadata, else its folder.
+
+    A remote URL root comes back as a string (see :mod:`labelprep.storage`).
+    """
+    from labelprep import storage
+
     p = Path(path)
     if images_root is not None:
-        return Path(images_root)
+        return storage.to_root(images_root)
     rel = read_frame_meta(p).get("images_root")
+    fetched = storage.frame_root(p, rel)  # a frame fetched from a URL: its images sit beside the URL
+    if fetched is not None:
+        return fetched
+    if isinstance(rel, str) and storage.is_url(rel):
+        return storage.to_root(rel)
     if rel is not None and (p.parent / rel).is_dir():
         return p.parent / rel
     return p.parent

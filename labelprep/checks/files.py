@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labelprep.checks.base import Issue
+from labelprep.storage import is_remote
 
 __all__ = ["check_files"]
 
@@ -32,7 +33,7 @@ _DIR_FD = os.stat in os.supports_dir_fd
 _S_IFMT, _S_IFREG = 0o170000, 0o100000
 
 
-def check_files(paths: Sequence[str], root: Path, *, stat_files: bool = True) -> dict[str, list[Issue]]:
+def check_files(paths: Sequence[str], root: Path | str, *, stat_files: bool = True) -> dict[str, list[Issue]]:
     """Check each distinct path (POSIX, relative to ``root``, as listed in the annotations).
 
     Returns ``{path: [Issue, ...]}`` only for the paths with problems, in the
@@ -48,11 +49,17 @@ def check_files(paths: Sequence[str], root: Path, *, stat_files: bool = True) ->
     listing's entry types) are still checked, but ``empty-file`` and
     permissions are left to whoever reads the files next (``check_images``).
 
+    A remote URL root (``s3://bucket/images``) is listed once with fsspec
+    (``fs.find``): missing files, escapes and empty files are found, without a
+    request per file.
+
     Example:
         >>> from pathlib import Path
         >>> check_files(["cat/1.jpg", "../etc/passwd"], Path("images"))  # doctest: +SKIP
         {'cat/1.jpg': [Issue(code='missing-file', ...)], '../etc/passwd': [Issue(code='path-escapes-root', ...)]}
     """
+    if is_remote(root):
+        return _check_remote(paths, str(root))
     root_abs = os.path.abspath(root)
     root_real = os.path.realpath(root_abs)
     unique = list(dict.fromkeys(paths))
@@ -103,6 +110,43 @@ def check_files(paths: Sequence[str], root: Path, *, stat_files: bool = True) ->
             out[p] = [early[p]]
         elif (rel := alias.get(p, p)) in found:
             out[p] = list(found[rel])
+    return out
+
+
+def _check_remote(paths: Sequence[str], root: str) -> dict[str, list[Issue]]:
+    """check_files for a root on remote storage: one listing of the whole tree, no request per file."""
+    from labelprep.storage import list_files
+
+    files = list_files(root)
+    folded: dict[str, str] | None = None
+    by_name: dict[str, list[str]] | None = None
+    out: dict[str, list[Issue]] = {}
+    for p in dict.fromkeys(paths):
+        rel = posixpath.normpath(p) if p.strip() else ""
+        if not rel:
+            out[p] = [Issue("missing-file", "the path is empty", "every row needs an image path")]
+        elif p.startswith("/") or rel == ".." or rel.startswith("../"):
+            out[p] = [Issue("path-escapes-root", "the path leaves the images root (absolute or '..'); it was not opened",
+                            "list paths relative to the images root")]  # fmt: skip
+        elif rel not in files:
+            if folded is None or by_name is None:
+                folded = {k.casefold(): k for k in files}
+                by_name = {}
+                for k in sorted(files):
+                    by_name.setdefault(k.rpartition("/")[2], []).append(k)
+            if rel.casefold() in folded:
+                hint = (f"found as '{folded[rel.casefold()]}': the names differ only by case; fix the path in the "
+                        "annotations or rename the file")  # fmt: skip
+            elif hits := by_name.get(rel.rpartition("/")[2]):
+                hint = f"found at '{hits[0]}': list the path relative to the images root"
+            else:
+                hint = "check --images-root and the path in the annotations; re-upload the image if it was lost"
+            out[p] = [Issue("missing-file", "file does not exist", hint)]
+        elif files[rel].get("type", "file") != "file":
+            out[p] = [Issue("unreadable-file", "a folder, not an image file", "fix the path in the annotations")]
+        elif files[rel].get("size") == 0:
+            out[p] = [Issue("empty-file", "the file is empty (0 bytes)",
+                            "re-upload it; an interrupted upload often leaves an empty object")]  # fmt: skip
     return out
 
 

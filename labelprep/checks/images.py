@@ -24,7 +24,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from labelprep.checks.base import Issue
 from labelprep.checks.cache import ResultCache, file_key
 from labelprep.errors import InputError
+from labelprep.storage import is_remote, is_url
 
 __all__ = ["LEVELS", "ImageInfo", "check_images"]
 
@@ -120,7 +121,7 @@ class _Settings:
 
 def check_images(
     paths: Sequence[str],
-    root: Path,
+    root: Path | str,
     *,
     level: str = "header",
     workers: int | None = None,
@@ -143,7 +144,10 @@ def check_images(
     ``min_size`` is ``(width, height)`` or None for no minimum. ``progress``
     draws a bar on stderr (pass ``sys.stderr.isatty()``). ``engine``, a
     :class:`labelprep.engine.DaskEngine`, runs the checks as Dask tasks instead
-    (the cache stays here: looked up before, filled after).
+    (the cache stays here: looked up before, filled after). A remote URL
+    ``root`` is read with fsspec in batches, in threads of this process (worker
+    processes cannot see a ``memory://`` store; Dask workers open the URLs
+    themselves), and is not cached.
 
     Codes: not-an-image, extension-mismatch, corrupt-image, decompression-bomb,
     cmyk-image, unusual-mode, exif-orientation, image-too-small; and
@@ -165,19 +169,20 @@ def check_images(
         raise InputError(f"min_size must be (width, height), not {min_size!r}")
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else int(max_pixels)
     settings = _Settings(level, limit, (int(min_size[0]), int(min_size[1])) if min_size is not None else None)
-    root_abs = os.path.abspath(root)
+    remote = is_remote(root)
+    root_abs = str(root).rstrip("/") if remote else os.path.abspath(root)
     unique = list(dict.fromkeys(paths))
     results: dict[str, ImageInfo] = {}
-    jobs: list[tuple[str, str]] = []  # (path as listed, absolute path)
+    jobs: list[tuple[str, str]] = []  # (path as listed, absolute path or URL)
     for p in unique:
-        target = _target(p, root_abs)
+        target = _url_target(p, root_abs) if remote else _target(p, root_abs)
         if target is None:
             results[p] = ImageInfo(p, [Issue("path-escapes-root", "the path leaves the images root; it was not opened",
                                              "list paths relative to the images root")])  # fmt: skip
         else:
             jobs.append((p, target))
 
-    cache = ResultCache.open(Path(cache_dir), _cache_settings(settings)) if cache_dir is not None else None
+    cache = ResultCache.open(Path(cache_dir), _cache_settings(settings)) if cache_dir is not None and not remote else None
     keys: dict[str, tuple[str, int, int]] = {}
     todo = jobs
     if cache is not None:
@@ -210,6 +215,8 @@ def check_images(
     try:
         if engine is not None:
             engine.run_image_checks(todo, settings, done)
+        elif remote:
+            _run_threads(todo, settings, workers or os.cpu_count() or 1, done)
         else:
             _run(todo, settings, workers or os.cpu_count() or 1, done)
     finally:
@@ -245,6 +252,14 @@ def _target(p: str, root_abs: str) -> str | None:
         return full
     real_root = os.path.realpath(root_abs)
     return full if full.startswith(real_root.rstrip("/") + "/") else None
+
+
+def _url_target(p: str, root: str) -> str | None:
+    """The URL of a listed path under a remote root, or None when it leaves the root."""
+    rel = posixpath.normpath(p)
+    if p.startswith("/") or rel in (".", "..") or rel.startswith("../"):
+        return None
+    return f"{root}/{rel}"
 
 
 # -- running: inline or in worker processes ----------------------------------------
@@ -308,7 +323,43 @@ def _run_one_by_one(todo: list[tuple[str, str]], settings: _Settings, done: Call
 
 
 def _check_chunk(chunk: list[tuple[str, str]], settings: _Settings) -> list[ImageInfo]:
+    if chunk and is_url(chunk[0][1]):  # a remote root: a Dask worker reads the URLs itself
+        return _check_urls(chunk, settings)
     return [_check_one(target, p, settings) for p, target in chunk]
+
+
+def _run_threads(todo: list[tuple[str, str]], settings: _Settings, workers: int,
+                 done: Callable[[ImageInfo], None]) -> None:  # fmt: skip
+    """Remote images: batches of URLs, each fetched in one call and checked, in threads of this process."""
+    chunks = [todo[i : i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
+    if len(chunks) <= 1:
+        for chunk in chunks:
+            for info in _check_urls(chunk, settings):
+                done(info)
+        return
+    with ThreadPoolExecutor(max_workers=min(max(workers, 4), 16, len(chunks)),
+                            thread_name_prefix="labelprep-images") as pool:  # fmt: skip
+        for infos in pool.map(lambda c: _check_urls(c, settings), chunks):
+            for info in infos:
+                done(info)
+
+
+def _check_urls(chunk: list[tuple[str, str]], settings: _Settings) -> list[ImageInfo]:
+    from labelprep.storage import read_many
+
+    out = []
+    for (p, _), data in zip(chunk, read_many([url for _, url in chunk])):
+        info = ImageInfo(p)
+        if isinstance(data, FileNotFoundError):
+            info.issues.append(Issue("missing-file", "file does not exist (it was removed during the check?)",
+                                     "run the check again"))  # fmt: skip
+        elif isinstance(data, OSError):
+            info.issues.append(Issue("unreadable-file", f"cannot be read: {data}",
+                                     "check your credentials and the network, then run again"))  # fmt: skip
+        else:
+            _check_data(data, p, settings, info)
+        out.append(info)
+    return out
 
 
 def _check_one(target: str, path: str, settings: _Settings) -> ImageInfo:
@@ -335,6 +386,11 @@ def _check_one(target: str, path: str, settings: _Settings) -> ImageInfo:
     except OSError as exc:
         info.issues.append(_unreadable(exc))
         return info
+    return _check_data(data, path, settings, info)
+
+
+def _check_data(data: bytes, path: str, settings: _Settings, info: ImageInfo) -> ImageInfo:
+    """Check one file's bytes (however they were read) into ``info``; never raises for what is in them."""
     info.digest = hashlib.sha256(data).hexdigest()
     if not data:
         info.issues.append(Issue("empty-file", "the file is empty (0 bytes)",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from labelprep import storage
 from labelprep.checks.labels import SplitFrame, cross_split_findings, frame_label_findings
 from labelprep.encoding import encode
 from labelprep.errors import InputError, LabelprepError, SchemaError
@@ -35,7 +35,7 @@ class ValidateSettings:
 
     read: ReadOptions = field(default_factory=ReadOptions)
     format: str | None = None
-    images_root: Path | None = None
+    images_root: Path | str | None = None  # a remote URL root stays a string
     path_template: str | None = None
     find_images: bool = False
     none_label: Sequence[str] = ()
@@ -59,6 +59,8 @@ def load_config(start: Path, explicit: Path | None = None) -> tuple[dict[str, An
     """``[tool.labelprep]`` from the dataset's pyproject.toml, or labelprep.toml, nearest first."""
     if explicit is not None:
         files = [explicit]
+    elif storage.origin(start) is not None:
+        return {}, None  # fetched from a URL: its temporary folder holds no settings of the dataset
     else:
         here = start if start.is_dir() else start.parent
         files = []
@@ -104,7 +106,7 @@ def check_severity(code: str, level: str, where: str | None = None) -> None:
 @dataclass
 class _Split:
     sf: SplitFrame
-    root: Path
+    root: Path | str
     converted: bool
 
 
@@ -146,14 +148,15 @@ def _subset(ann: Annotations, rows: np.ndarray) -> Annotations:
 
 def _raw_splits(src: Path, st: ValidateSettings, report: Report) -> list[_Split]:
     ann = read_source(src, format=st.format, options=st.read, none_labels=st.none_label)
+    root: Path | str
     if st.images_root is not None:
         root = st.images_root
     elif ann.images_root is not None:
         root = Path(ann.images_root)
     else:
-        root = src if src.is_dir() else src.parent
+        root = storage.default_root(src)  # a source fetched from a URL: that URL's folder
     if st.images_root is not None and ann.raw_path_is_final:
-        rel = os.path.relpath(src, root).replace(os.sep, "/")
+        rel = storage.source_rel(src, root)
         if rel != ".":
             ann.paths = np.array([f"{rel}/{p}" for p in ann.paths], dtype=object)
     if "split" in ann.columns:
@@ -258,7 +261,7 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
 
     unusable: set[tuple[str, str]] = set()
     digests: dict[tuple[str, str], str] = {}  # (root, path) -> digest
-    by_root: dict[Path, list[_Split]] = defaultdict(list)
+    by_root: dict[Path | str, list[_Split]] = defaultdict(list)
     for sp in splits:
         by_root[sp.root].append(sp)
     for root, group in by_root.items():
@@ -323,7 +326,7 @@ def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
     if len(set(names)) != len(names):  # two sources with one stem: tell them apart by folder
         for sp in splits:
             if names.count(sp.sf.name) > 1 and not sp.converted:
-                sp.sf.name = f"{Path(sp.sf.source).parent.name}/{sp.sf.name}"
+                sp.sf.name = f"{Path(storage.where(sp.sf.source)).parent.name}/{sp.sf.name}"
     train = "train" if any(sp.sf.name == "train" for sp in splits) else (splits[0].sf.name if splits else "")
     empty_sev = "error" if st.no_empty else None
     for sp in splits:

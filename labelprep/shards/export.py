@@ -35,6 +35,7 @@ from labelprep.shards.plan import RECORD_OVERHEAD, ExportPlan, PlanItem, plan_ex
 from labelprep.shards.spec import MANIFEST_NAME, STATE_NAME
 from labelprep.shards.writer import ShardResult, ShardTask, file_sha256, require_tensorflow, write_shard
 from labelprep.stats import LabelStats
+from labelprep.storage import is_remote
 from labelprep.vocabulary import Vocabulary
 
 __all__ = ["ExportSettings", "ExportSplit", "frame_label_indices", "label_indices", "split_stats", "write_export"]
@@ -48,7 +49,7 @@ class ExportSplit:
 
     name: str
     frame: pd.DataFrame
-    root: Path
+    root: Path | str  # a remote URL root stays a string
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,22 @@ def _write_all(tasks: list[ShardTask], workers: int, progress: bool, done: Calla
 # -- the whole export ----------------------------------------------------------------------------
 
 
-def _stat(root: Path, path: str) -> tuple[int, int]:
+def _remote_stats(root: str, paths: list[str]) -> list[tuple[int, int]]:
+    """(size, mtime) of each image under a remote root, from one listing of the tree."""
+    from labelprep.storage import join, list_files, mtime_ns
+
+    files = list_files(root)
+    out = []
+    for p in paths:
+        info = files.get(p)
+        if info is None:
+            raise InputError("cannot read the image: no such file", file=join(root, p),
+                             hint="it changed since validation; run the export again")  # fmt: skip
+        out.append((int(info.get("size") or 0), mtime_ns(info)))
+    return out
+
+
+def _stat(root: Path | str, path: str) -> tuple[int, int]:
     full = path if os.path.isabs(path) else os.path.join(root, path)
     try:
         st = os.stat(full)
@@ -296,7 +312,7 @@ def write_export(
     for sp in splits:
         paths = [str(p) for p in sp.frame["path"].tolist()]
         pos, unk = frame_label_indices(sp.frame, labels)
-        sizes = [_stat(sp.root, p) for p in paths]
+        sizes = _remote_stats(str(sp.root), paths) if is_remote(sp.root) else [_stat(sp.root, p) for p in paths]
         rows[sp.name] = list(zip(paths, pos, unk))
         items[sp.name] = [PlanItem(p, size + len(p.encode()) + 10 * (len(a) + len(b)) + RECORD_OVERHEAD, a)
                           for p, (size, _), a, b in zip(paths, sizes, pos, unk)]  # fmt: skip
@@ -319,7 +335,9 @@ def write_export(
     if st.engine is not None:
         st.engine.write_shards(tasks, done, progress=st.progress)
     else:
-        _write_all(tasks, st.workers, st.progress, done, est)
+        # worker processes cannot see a memory:// store, nor share a remote connection: remote images are read here
+        remote = any(is_remote(sp.root) for sp in splits)
+        _write_all(tasks, 1 if remote else st.workers, st.progress, done, est)
     elapsed = time.monotonic() - started
     split_infos = {}
     for sp in splits:

@@ -21,6 +21,7 @@ from labelprep.errors import InputError, MissingDependencyError
 from labelprep.frameio import atomic_write
 from labelprep.shards.images import ImageSettings, PreparedImage, prepare_image
 from labelprep.shards.spec import FEATURES
+from labelprep.storage import is_url
 
 __all__ = ["TEST_DELAY_ENV", "ShardResult", "ShardTask", "check_tensorflow_installed", "example_values", "file_sha256",
            "require_tensorflow", "write_shard"]  # fmt: skip
@@ -127,17 +128,41 @@ def _read_image(root: str, path: str) -> bytes:
                               "unusable images out)") from None  # fmt: skip
 
 
+def _remote_reader(task: ShardTask, batch: int = 64) -> Callable[[str, str], bytes]:
+    """Read a shard's images from a remote root in batches of ``batch`` (one fsspec call each), in write order."""
+    from labelprep.storage import join, read_many
+
+    paths = [p for p, _, _ in task.examples]
+    index = {p: i for i, p in enumerate(paths)}
+    got: dict[str, bytes | OSError] = {}
+
+    def read(root: str, path: str) -> bytes:
+        if path not in got:
+            i = index[path]
+            got.clear()
+            got.update(zip(paths[i : i + batch], read_many([join(root, p) for p in paths[i : i + batch]])))
+        data = got[path]
+        if isinstance(data, OSError):
+            raise InputError(f"cannot read the image: {data}", file=join(root, path),
+                             hint="it changed since validation; run the export again (add --skip-invalid to leave "
+                                  "unusable images out)")  # fmt: skip
+        return data
+
+    return read
+
+
 def write_shard(task: ShardTask, progress: Callable[[int, int], None] | None = None) -> ShardResult:
     """Write one shard and return what it holds; ``progress(examples, bytes)`` is called after each record."""
     tf = require_tensorflow()
     delay = float(os.environ.get(TEST_DELAY_ENV) or 0)
     target = Path(task.out_dir) / task.file
     counts = [0, 0]
+    read = _remote_reader(task) if is_url(task.root) else _read_image
 
     def write(tmp: Path) -> None:
         with tf.io.TFRecordWriter(str(tmp)) as writer:
             for path, pos, unk in task.examples:
-                img = prepare_image(_read_image(task.root, path), task.image, path=path)
+                img = prepare_image(read(task.root, path), task.image, path=path)
                 counts[0 if img.passthrough else 1] += 1
                 record = _serialize(tf, example_values(img, path, pos, unk))
                 writer.write(record)
