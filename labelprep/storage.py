@@ -45,8 +45,9 @@ from urllib.parse import unquote, urlsplit
 
 from labelprep.errors import InputError, LabelprepError, MissingDependencyError
 
-__all__ = ["INSTALL_HINT", "filesystem", "is_remote", "is_url", "join", "list_files", "local_path", "read_many",
-           "staged", "to_root", "where"]  # fmt: skip
+__all__ = ["INSTALL_HINT", "default_root", "filesystem", "frame_root", "is_remote", "is_url", "isdir", "join",
+           "list_files", "local_path", "mtime_ns", "origin", "read_many", "relative_root", "source_rel", "staged",
+           "to_local", "to_root", "upload", "where", "write_text"]  # fmt: skip
 
 INSTALL_HINT = 'pip install "labelprep[remote]"'
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+)://")  # two letters at least: C:// is a drive, not a scheme
