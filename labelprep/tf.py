@@ -326,9 +326,10 @@ def load_dataset(
             (called with ``training=True``). Labels and mask are not passed to it.
         flip: ``"horizontal"``, ``"vertical"`` or ``"horizontal_and_vertical"``: flip each image at
             random (probability 1/2 per axis, new draws every epoch, reproducible with ``seed``),
-            on the 8-bit batch before ``augment``. Same effect as ``keras.layers.RandomFlip(mode)``
-            at a fraction of the cost: on CPU, RandomFlip on a float32 batch costs more than
-            decoding the JPEGs it flips.
+            in the same pass that converts the 8-bit batch to float32 (compiled with XLA when
+            TensorFlow has it; the same pixels without), before ``augment``. Same effect as
+            ``keras.layers.RandomFlip(mode)`` at a fraction of the cost: on CPU, RandomFlip on a
+            float32 batch costs more than decoding the JPEGs it flips.
         cache: ``True`` keeps decoded, resized images in memory after the first epoch; a path keeps
             them in files ``<path>-<split>-<H>x<W>-<manifest hash>.*`` (a new name whenever the split,
             size or export changes, so a stale cache is never read). Shuffling and ``augment`` still
