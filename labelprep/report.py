@@ -101,15 +101,18 @@ class Report:
     checks: list[str] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
     strict: bool = False
+    muted: frozenset[str] = frozenset()  # codes switched off (--severity CODE=off): never collected
 
     # -- building -------------------------------------------------------------
     def add(self, code: str, message: str, *, hint: str = "", severity: str | None = None, **where: Any) -> None:
         if code not in CHECKS:
             raise ValueError(f"unknown finding code {code!r}")
+        if code in self.muted:
+            return
         self.findings.append(Finding(code, severity or CHECKS[code][0], message, hint, **where))
 
     def extend(self, findings: Iterable[Finding]) -> None:
-        self.findings.extend(findings)
+        self.findings.extend(f for f in findings if f.code not in self.muted)
 
     def with_severities(self, overrides: Mapping[str, str]) -> Report:
         """A copy with the severities of some codes changed (``"off"`` removes the code)."""

@@ -17,7 +17,7 @@ import labelprep
 import labelprep.multihot as mh
 from labelprep.cli import main
 from labelprep.errors import InputError, SchemaError
-from labelprep.frameio import read_frame, write_frame
+from labelprep.frameio import read_frame
 from labelprep.schemas import check_frame
 
 ROOT = Path(__file__).resolve().parents[1]

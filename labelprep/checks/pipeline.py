@@ -286,6 +286,8 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
                     if info.digest:
                         digests[(str(root), p)] = info.digest
                 for iss in issues:
+                    if iss.code in report.muted:
+                        continue
                     sev = CHECKS[iss.code][0]
                     report.findings.append(Finding(iss.code, sev, f"{p!r}: {iss.message}", iss.hint, path=p,
                                                    **sp.sf.where(i)))  # type: ignore[arg-type]  # fmt: skip
@@ -314,7 +316,7 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
 
 
 def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
-    report = Report(strict=st.strict)
+    report = Report(strict=st.strict, muted=frozenset(c for c, level in st.severity.items() if level == "off"))
     splits: list[_Split] = []
     for src in sources:
         try:

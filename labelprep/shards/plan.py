@@ -90,16 +90,33 @@ class ExportPlan:
         return [s for s in self.shards if s.split == split]
 
     def fingerprint(self, items: Mapping[str, Sequence[PlanItem]], **extra: object) -> str:
-        """SHA-256 of the plan with its examples and any ``extra`` settings: equal plans, equal fingerprints."""
-        doc = {
-            "name": self.name,
-            "seed": self.seed,
-            "shards": [[s.file, [[items[s.split][i].path, list(items[s.split][i].labels)] for i in s.items]]
-                       for s in self.shards],
-            "extra": extra,
-        }  # fmt: skip
-        payload = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        """SHA-256 of the plan with its examples and any ``extra`` settings: equal plans, equal fingerprints.
+
+        Hashed as a stream of JSON lines (one a shard, one an example, one an element of a long ``extra``
+        list), so a million examples never become one string.
+        """
+        h = hashlib.sha256()
+
+        def put(obj: object) -> None:
+            h.update(json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+                     .encode("utf-8") + b"\n")  # fmt: skip
+
+        put({"name": self.name, "seed": self.seed, "shards": len(self.shards)})
+        for s in self.shards:
+            put(s.file)
+            split = items[s.split]
+            for i in s.items:
+                put([split[i].path, list(split[i].labels)])
+        for key in sorted(extra):
+            value = extra[key]
+            put(key)
+            if isinstance(value, (list, tuple)) and len(value) > 64:
+                put(len(value))
+                for element in value:
+                    put(element)
+            else:
+                put(value)
+        return h.hexdigest()
 
 
 def shuffle_key(seed: int, split: str, path: str) -> bytes:

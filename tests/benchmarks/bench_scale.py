@@ -46,7 +46,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import record  # noqa: E402
+from _results import record
 
 SEED = 20260611
 MEMORY_TARGET = 2 * 1000**3  # bytes: "under 2 GB"
@@ -137,21 +137,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-validate", action="store_true")
     ap.add_argument("--skip-export", action="store_true")
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary folder)")
+    ap.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     n = args.images or (100_000 if args.quick else 1_000_000)
+    if args.generate:
+        rows = write_long(args.generate / "long.csv", n, args.labels)
+        rows_half = write_long(args.generate / "long_half.csv", n // 2, args.labels, seed=SEED + 1)
+        if not args.skip_validate or not args.skip_export:
+            make_images(args.generate / "images", n)
+        else:
+            (args.generate / "images").mkdir(exist_ok=True)
+        print(rows, rows_half)
+        return 0
     work = args.keep or Path(tempfile.mkdtemp(prefix="labelprep-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     scale = f"{n:,} images x {args.labels:,} labels"
     try:
         big, half = work / "long.csv", work / "long_half.csv"
         t0 = time.perf_counter()
-        rows = write_long(big, n, args.labels)
-        rows_half = write_long(half, n // 2, args.labels, seed=SEED + 1)
+        # Generated in a child process: a child forked from a process holding the generator's arrays would
+        # start its peak RSS (ru_maxrss is inherited across fork and exec) at this process's size.
         images = work / "images"
-        if not args.skip_validate or not args.skip_export:
-            make_images(images, n)
-        else:
-            images.mkdir(exist_ok=True)
+        gen = subprocess.run([sys.executable, __file__, "--generate", str(work), "--images", str(n), "--labels",
+                              str(args.labels), *(["--skip-validate", "--skip-export"] if args.skip_validate
+                                                  and args.skip_export else [])],
+                             capture_output=True, text=True, check=False)  # fmt: skip
+        if gen.returncode != 0:
+            raise SystemExit(f"generating the data failed:\n{gen.stderr}")
+        rows, rows_half = map(int, gen.stdout.split())
         print(f"data: {scale}, {rows:,} rows ({big.stat().st_size / 1e6:,.0f} MB); half: {rows_half:,} rows; "
               f"generated in {time.perf_counter() - t0:.0f} s in {work}")  # fmt: skip
         opts = ["--path-template", "{}.png", "--images-root", str(images)]
