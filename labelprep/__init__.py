@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+from labelprep import multihot as multihot
 from labelprep.diff import Diff, diff_frames
 from labelprep.encoding import Summary, to_label_lists
 from labelprep.errors import (
     ConflictError,
+    EngineError,
     ExportRefused,
     FormatDetectionError,
     InputError,
@@ -83,6 +85,7 @@ __all__ = [
     "ConflictError",
     "Conversion",
     "Diff",
+    "EngineError",
     "ExportRefused",
     "Finding",
     "FormatDetectionError",

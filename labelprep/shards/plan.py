@@ -58,7 +58,7 @@ def parse_size(value: str | int, *, what: str = "shard size") -> int:
     return n
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlanItem:
     """What planning needs to know of one example: its path, estimated record size and label combination."""
 
