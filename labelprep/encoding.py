@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from labelprep.errors import ConflictError, VocabularyError
-from labelprep.multihot import dense_matrix, sparse_columns, use_sparse
+from labelprep.multihot import SPARSE_THRESHOLD, dense_matrix, sparse_columns, use_sparse
 from labelprep.paths import resolve_paths
 from labelprep.readers.base import POSITIVE, UNCERTAIN, Annotations, LedgerEntry
 from labelprep.vocabulary import Vocabulary
@@ -309,6 +309,9 @@ def encode(
     img_pairs = img_of_row[rows]
     sparse = use_sparse(len(labels), sparse_threshold)
     if sparse:
+        limit = SPARSE_THRESHOLD if sparse_threshold is None else sparse_threshold
+        notes.append(f"{len(labels):,} labels, more than --sparse-threshold {limit:,}: sparse label columns "
+                     "(Sparse[int8, 0]; written as Parquet)")  # fmt: skip
         arrays = sparse_columns(img_pairs, codes, n_images, len(labels), values)
         frame = frame_from_columns(np.asarray(uniques, dtype=object), arrays, vocabulary, carried)
     else:

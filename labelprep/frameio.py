@@ -80,7 +80,7 @@ def write_frame(frame: pd.DataFrame, vocab: Vocabulary, out: str | Path, *, meta
             raise InputError(
                 f"a frame of {len(vocab):,} labels is sparse and is written as Parquet only "
                 f"(a CSV would hold {len(frame):,} x {len(vocab):,} cells)", file=str(out),
-                hint=f"use -o {out.with_suffix('.parquet').name}",
+                hint=f"use -o {out.with_suffix('.parquet').name}, or --sparse-threshold {len(vocab)} for a dense CSV",
             )  # fmt: skip
         payload["layout"] = SPARSE_LAYOUT
 

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,22 +87,6 @@ def export_dataset(root: Path, n: int = 24) -> Path:
 def tree(out: Path) -> dict[str, str]:
     """Every file (hidden ones too: a temporary file left behind shows up) and its SHA-256."""
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir()) if p.is_file()}
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
-        yield lc
-
-
-@pytest.fixture
-def client(cluster: Any) -> Iterator[Any]:
-    import distributed
-
-    with distributed.Client(cluster, set_as_default=False) as c:
-        c.wait_for_workers(2, timeout=60)
-        yield c
 
 
 # -- without a cluster --------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ One real ``distributed.LocalCluster`` of two single-threaded worker processes fo
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,23 +21,6 @@ from labelprep.errors import InputError, SchemaError
 from labelprep.schemas import check_frame
 
 pytest.importorskip("distributed")
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    import distributed
-
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
-        yield lc
-
-
-@pytest.fixture
-def client(cluster: Any) -> Iterator[Any]:
-    import distributed
-
-    with distributed.Client(cluster, set_as_default=False) as c:
-        c.wait_for_workers(2, timeout=60)
-        yield c
 
 
 def _long(path: Path, n_images: int = 4000) -> Path:
