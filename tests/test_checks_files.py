@@ -264,3 +264,40 @@ def test_without_stat_missing_files_folders_and_escaping_symlinks_are_still_foun
     assert quick == {"a/dir.jpg": ["unreadable-file"], "a/link.jpg": ["path-escapes-root"],
                      "a/gone.jpg": ["missing-file"]}  # fmt: skip
     assert full == {**quick, "a/empty.jpg": ["empty-file"]}
+
+
+def test_many_paths_grouped_in_bulk_give_the_answer_of_few(tmp_path: Path) -> None:
+    """Above 2,048 paths the grouping by folder is vectorised; odd spellings still go the careful way."""
+    root = tmp_path / "root"
+    for d in range(6):
+        (root / f"d{d}").mkdir(parents=True)
+        for i in range(500):
+            (root / f"d{d}" / f"{i}.jpg").write_bytes(b"x")
+    (root / "top.jpg").write_bytes(b"x")
+    paths = [f"d{d}/{i}.jpg" for d in range(6) for i in range(500)] + ["top.jpg"]
+    odd = ["./d0/1.jpg", "d1//2.jpg", "../outside.jpg", "/etc/passwd", "d2/3.jpg ", "", "d3/./4.jpg", "d9/none.jpg",
+           "d4/missing.jpg", "D5/6.jpg", "d5/7"]  # fmt: skip
+    listed = odd[:4] + paths + odd[4:]
+    bulk = check_files(listed, root)
+    assert len(listed) > 2048
+    one_by_one: dict[str, list[Issue]] = {}
+    for p in listed:  # under 2,048 paths: the plain Python grouping
+        one_by_one.update(check_files([p], root))
+    assert list(bulk) == [p for p in listed if p in one_by_one]
+    assert {p: [i.code for i in v] for p, v in bulk.items()} == {p: [i.code for i in v] for p, v in one_by_one.items()}
+    assert {"../outside.jpg", "/etc/passwd", "d9/none.jpg", "d4/missing.jpg", "D5/6.jpg", "d5/7"} <= set(bulk)
+    assert "'d5/6.jpg'" in bulk["D5/6.jpg"][0].hint and "d5/7.jpg" in bulk["d5/7"][0].hint
+
+
+def test_only_the_first_missing_files_are_diagnosed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(files, "DIAGNOSE_AT_MOST", 2)
+    (tmp_path / "a").mkdir()
+    for i in range(5):
+        (tmp_path / "a" / f"{i}.png").write_bytes(b"x")
+    found = check_files([f"a/{i}.jpg" for i in range(5)], tmp_path)
+    assert len(found) == 5 and all(v[0].code == "missing-file" for v in found.values())
+    diagnosed = [p for p, v in found.items() if "another extension" in v[0].hint]
+    assert len(diagnosed) == 2
+    rest = [v[0].hint for p, v in found.items() if p not in diagnosed]
+    assert rest == ["5 files are missing: the first 2 have a diagnosis in their hints (case, extension, another "
+                    "folder); check --images-root and the paths"] * 3  # fmt: skip

@@ -33,6 +33,9 @@ _DIR_FD = os.stat in os.supports_dir_fd
 _S_IFMT, _S_IFREG = 0o170000, 0o100000
 
 
+DIAGNOSE_AT_MOST = 500  # missing files explained in detail; the others get one shared hint
+
+
 def check_files(paths: Sequence[str], root: Path | str, *, stat_files: bool = True) -> dict[str, list[Issue]]:
     """Check each distinct path (POSIX, relative to ``root``, as listed in the annotations).
 
@@ -42,7 +45,9 @@ def check_files(paths: Sequence[str], root: Path | str, *, stat_files: bool = Tr
     extension, the same file name in another folder), ``path-escapes-root``
     (``..`` leaving the root, an absolute path outside it, or a symlink whose
     target lies outside it; never followed), ``unreadable-file`` (a folder, a
-    pipe or device, no read permission, an I/O error) and ``empty-file``.
+    pipe or device, no read permission, an I/O error) and ``empty-file``. Only
+    the first :data:`DIAGNOSE_AT_MOST` missing files get a diagnosis; the others
+    share one hint that says how many are missing.
 
     With ``stat_files=False`` regular files found in their folder's listing are
     not stat'ed: existence, escapes and non-files (symlinks, folders, from the
@@ -65,17 +70,13 @@ def check_files(paths: Sequence[str], root: Path | str, *, stat_files: bool = Tr
     unique = list(dict.fromkeys(paths))
     early: dict[str, Issue] = {}  # listed path -> an issue found from the path alone
     alias: dict[str, str] = {}  # listed path -> its normalised form, where they differ
-    folders: dict[str, list[str]] = {}  # folder relative to the root -> file names
-    for p in unique:
-        # A plain relative path needs no normalising; posixpath.normpath is slow on 10**5 paths.
-        if p and p[0] not in "/. " and p[-1] not in "/ " and "/." not in p and "//" not in p and "\0" not in p:
-            rel = p
-        else:
-            checked = _relative(p, root_abs, root_real)
-            if isinstance(checked, Issue):
-                early[p] = checked
-                continue
-            rel = alias[p] = checked
+    folders = _group_by_folder(unique)  # folder relative to the root -> file names, for the plain paths
+    for p in folders.pop(_NOT_PLAIN, []):
+        checked = _relative(p, root_abs, root_real)
+        if isinstance(checked, Issue):
+            early[p] = checked
+            continue
+        rel = alias[p] = checked
         folder, _, name = rel.rpartition("/")
         folders.setdefault(folder, []).append(name)
     if alias:  # two spellings of one path are checked once
@@ -100,10 +101,19 @@ def check_files(paths: Sequence[str], root: Path | str, *, stat_files: bool = Tr
             found.setdefault(rel, []).append(issue)
         missing.extend(result.missing)
     if missing:
-        for (rel, _), issue in zip(missing, _Diagnoser(root_abs, listings, folders).diagnose(missing)):
+        # Diagnosing (case, extension, found elsewhere) costs about 60 us a file: the first DIAGNOSE_AT_MOST
+        # get it, which shows what went wrong when thousands are missing for one reason.
+        head = missing[:DIAGNOSE_AT_MOST]
+        for (rel, _), issue in zip(head, _Diagnoser(root_abs, listings, folders).diagnose(head)):
             found.setdefault(rel, []).append(issue)
+        if len(missing) > len(head):
+            rest = Issue("missing-file", "file does not exist",
+                         f"{len(missing):,} files are missing: the first {len(head):,} have a diagnosis in their "
+                         "hints (case, extension, another folder); check --images-root and the paths")  # fmt: skip
+            for rel, _ in missing[len(head):]:
+                found.setdefault(rel, []).append(rest)
     if not (early or alias):
-        return {p: found[p] for p in unique if p in found} if found else {}
+        return {p: found[p] for p in _in_order(unique, found)} if found else {}
     out: dict[str, list[Issue]] = {}
     for p in unique:
         if p in early:
@@ -111,6 +121,64 @@ def check_files(paths: Sequence[str], root: Path | str, *, stat_files: bool = Tr
         elif (rel := alias.get(p, p)) in found:
             out[p] = list(found[rel])
     return out
+
+
+# A plain relative path needs no normalising (posixpath.normpath is slow on 10**5 paths): not starting with
+# '/', '.' or a space, not ending with '/' or a space, and without '/.', '//' or NUL.
+_NOT_PLAIN_RE = r"^[/. ]|[/ ]$|/\.|//|\x00|^$"
+_NOT_PLAIN = "\0not plain"  # the key of the paths that need normalising (no folder is called that)
+
+
+def _group_by_folder(unique: list[str]) -> dict[str, list[str]]:
+    """Plain paths grouped as folder -> file names (in listed order); the others under ``_NOT_PLAIN``.
+
+    Vectorised with Arrow: a Python loop over 200,000 paths costs about 0.13 s, this about a third.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(unique) < 2048:  # not worth the conversions
+        out: dict[str, list[str]] = {}
+        for p in unique:
+            if re.search(_NOT_PLAIN_RE, p):
+                out.setdefault(_NOT_PLAIN, []).append(p)
+            else:
+                folder, _, name = p.rpartition("/")
+                out.setdefault(folder, []).append(name)
+        return out
+    arr = pa.array(unique, pa.string())
+    odd = np.asarray(pc.match_substring_regex(arr, _NOT_PLAIN_RE).to_numpy(zero_copy_only=False), dtype=bool)
+    out = {}
+    if odd.any():
+        out[_NOT_PLAIN] = [unique[i] for i in np.flatnonzero(odd).tolist()]
+        arr = arr.filter(pa.array(~odd))
+    parts = pc.split_pattern(arr, "/", max_splits=1, reverse=True)
+    n_parts = np.asarray(pc.list_value_length(parts).to_numpy(zero_copy_only=False))
+    flat = pc.list_flatten(parts)
+    ends = np.cumsum(n_parts)
+    names = flat.take(pa.array(ends - 1))
+    folder = pc.if_else(pa.array(n_parts == 2), flat.take(pa.array(np.maximum(ends - 2, 0))), "")
+    enc = pc.dictionary_encode(folder)
+    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(enc.dictionary) + 1))
+    sorted_names = names.take(pa.array(order)).to_pylist()
+    for j, f in enumerate(enc.dictionary.to_pylist()):
+        out[f] = sorted_names[int(bounds[j]) : int(bounds[j + 1])]
+    return out
+
+
+def _in_order(unique: list[str], found: dict[str, list[Issue]]) -> list[str]:
+    """The paths of ``found`` in the order of ``unique`` (without a Python loop over all of ``unique``)."""
+    if len(found) * 8 > len(unique):
+        return [p for p in unique if p in found]
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    hit = pc.is_in(pa.array(unique, pa.string()), value_set=pa.array(list(found), pa.string()))
+    return [unique[i] for i in np.flatnonzero(np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)).tolist()]
 
 
 def _check_remote(paths: Sequence[str], root: str) -> dict[str, list[Issue]]:
