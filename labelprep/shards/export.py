@@ -39,7 +39,7 @@ from labelprep.stats import LabelStats
 from labelprep.storage import is_remote
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["ExportSettings", "ExportSplit", "frame_label_indices", "label_indices", "split_stats", "write_export"]
+__all__ = ["ExportSettings", "ExportSplit", "frame_label_indices", "split_stats", "write_export"]
 
 _STATE_VERSION = 1
 
@@ -75,17 +75,6 @@ def frame_label_indices(frame: pd.DataFrame, labels: list[str]) -> tuple[list[tu
         sel = vals == value
         bounds = np.searchsorted(rows[sel], np.arange(len(frame) + 1))
         cl = cols[sel].tolist()
-        out.append([tuple(cl[a:b]) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())])
-    return out[0], out[1]
-
-
-def label_indices(matrix: np.ndarray) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
-    """Per row of a multi-hot int8 matrix: the indices of its 1 cells and of its -1 cells."""
-    out = []
-    for value in (1, -1):
-        rows, cols = np.nonzero(matrix == value)
-        bounds = np.searchsorted(rows, np.arange(matrix.shape[0] + 1))
-        cl = cols.tolist()
         out.append([tuple(cl[a:b]) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())])
     return out[0], out[1]
 
