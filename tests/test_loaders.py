@@ -722,3 +722,17 @@ def test_tensorflow_modules_are_reachable_as_attributes_without_importing_them_f
             "assert callable(labelprep.losses.from_manifest)\nassert 'labelprep.losses' in sys.modules\nprint('ok')\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+@pytest.mark.tf
+def test_decode_parallelism_defaults_to_one_more_than_the_cores_and_can_be_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    import labelprep.tf as ltf
+
+    monkeypatch.delenv(ltf.PARALLEL_ENV, raising=False)
+    assert ltf._parallel() == ltf._usable_cpus() + 1
+    monkeypatch.setenv(ltf.PARALLEL_ENV, "5")
+    assert ltf._parallel() == 5
+    for bad in ("0", "-2", "many"):
+        monkeypatch.setenv(ltf.PARALLEL_ENV, bad)
+        with pytest.warns(UserWarning, match="not a positive whole number"):
+            assert ltf._parallel() == ltf._usable_cpus() + 1
