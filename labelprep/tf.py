@@ -41,20 +41,20 @@ PARALLEL_ENV = "LABELPREP_TF_PARALLEL"
 
 
 def _parallel() -> int:
-    """Parallel calls of the decode stage: ``$LABELPREP_TF_PARALLEL``, else one more than the usable cores."""
+    """Parallel calls of the decode stage: ``$LABELPREP_TF_PARALLEL``, else the usable cores."""
     raw = os.environ.get(PARALLEL_ENV, "").strip()
     if raw:
         if raw.isdigit() and int(raw) > 0:
             return int(raw)
         warnings.warn(f"{PARALLEL_ENV}={raw!r} is not a positive whole number; using the default",
                       stacklevel=2)  # fmt: skip
-    return _usable_cpus() + 1
+    return _usable_cpus()
 
 
-# Fixed parallelism for the one parallel stage, and tf.data's autotuner off: measured on this project's 2-core
-# machine, AUTOTUNE left about one epoch in four running at a single core's speed (3,100 instead of 5,000
-# images/s); fixed parallelism never did. One call more than the cores keeps a batch decoding while another
-# is handed on: 5,350 against 5,000 images/s (mean of 4 alternating runs each, 3 calls against 2).
+# One parallel call per usable core, and tf.data's autotuner off: measured on this project's 2-core machine,
+# AUTOTUNE left about one epoch in four running at a single core's speed (3,100 instead of 5,000 images/s);
+# fixed parallelism never did. One call more than the cores was no faster (4,950 against 4,990 images/s, the
+# means of 7 alternating runs each) and took more CPU an image (oversubscribed cores).
 PARALLEL = _parallel()
 PREFETCH_BATCHES = 2
 # Records (serialized, a few KB to a few hundred KB each) held by the shuffle buffer.

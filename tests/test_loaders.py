@@ -725,14 +725,14 @@ def test_tensorflow_modules_are_reachable_as_attributes_without_importing_them_f
 
 
 @pytest.mark.tf
-def test_decode_parallelism_defaults_to_one_more_than_the_cores_and_can_be_set(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_decode_parallelism_defaults_to_the_cores_and_can_be_set(monkeypatch: pytest.MonkeyPatch) -> None:
     import labelprep.tf as ltf
 
     monkeypatch.delenv(ltf.PARALLEL_ENV, raising=False)
-    assert ltf._parallel() == ltf._usable_cpus() + 1
+    assert ltf._parallel() == ltf._usable_cpus()
     monkeypatch.setenv(ltf.PARALLEL_ENV, "5")
     assert ltf._parallel() == 5
     for bad in ("0", "-2", "many"):
         monkeypatch.setenv(ltf.PARALLEL_ENV, bad)
         with pytest.warns(UserWarning, match="not a positive whole number"):
-            assert ltf._parallel() == ltf._usable_cpus() + 1
+            assert ltf._parallel() == ltf._usable_cpus()
