@@ -330,3 +330,14 @@ def test_folder_copies_with_different_bytes_are_a_name_conflict(tmp_path: Path) 
     assert "'dog/1.jpg'" in found[0].message and report.ok
     with pytest.raises(labelprep.ConflictError):  # convert refuses the same layout by default
         labelprep.convert(tmp_path / "root")
+
+
+def test_a_long_table_lists_an_image_once_per_label_without_duplicate_findings(tmp_path: Path) -> None:
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    long = tmp_path / "long.csv"
+    long.write_text("image,label,confidence\na.jpg,cat,1\na.jpg,dog,1\n")
+    codes = {f.code for f in labelprep.validate(long, check_images="none").findings}
+    assert not codes & {"duplicate-path", "conflicting-labels"}
+    rows = tmp_path / "rows.csv"  # one row per image: the second listing disagrees with the first
+    rows.write_text("image,labels\na.jpg,cat|bird\na.jpg,dog\n")
+    assert "conflicting-labels" in {f.code for f in labelprep.validate(rows, check_images="none").findings}
