@@ -39,7 +39,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,9 +48,11 @@ from pathlib import Path
 from typing import Any
 
 try:  # run as a script, this folder is sys.path[0]
+    from _measure import Proc, run_process
     from _results import record
 except ImportError:  # imported from elsewhere
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _measure import Proc, run_process
     from _results import record
 
 SEED = 20240611
@@ -201,30 +202,6 @@ def _child(method: str, path: str) -> None:
 
 # --------------------------------------------------------------------------------------------------------------
 # parent side
-
-
-@dataclass
-class Proc:
-    """One finished subprocess: wall seconds, peak RSS, output."""
-
-    seconds: float
-    peak_rss: int
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def run_process(cmd: Sequence[str]) -> Proc:
-    """Run ``cmd``, returning its wall time and its own peak RSS (``os.wait4``, not the running max of all children)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return Proc(seconds, int(usage.ru_maxrss) * 1024, proc.returncode, out.read(), err.read())
 
 
 @dataclass

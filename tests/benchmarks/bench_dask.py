@@ -42,9 +42,11 @@ import numpy as np
 from PIL import Image
 
 try:  # run as a script, this folder is sys.path[0]
+    from _measure import best_of
     from _results import record
 except ImportError:  # imported from elsewhere
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _measure import best_of
     from _results import record
 
 TARGET = 1.3  # Dask time / local time at most this
@@ -73,18 +75,6 @@ def make_data(root: Path, n: int) -> Path:
     src = root / "labels.csv"
     src.write_text("\n".join(lines) + "\n")
     return src
-
-
-def best_of(repeat: int, methods: dict[str, Callable[[], Any]]) -> dict[str, tuple[float, Any]]:
-    """Best time and last result of each method; the methods take turns, so a busy spell hits them alike."""
-    times: dict[str, list[float]] = {k: [] for k in methods}
-    results: dict[str, Any] = {}
-    for _ in range(repeat):
-        for name, fn in methods.items():
-            t0 = time.perf_counter()
-            results[name] = fn()
-            times[name].append(time.perf_counter() - t0)
-    return {k: (min(times[k]), results[k]) for k in methods}
 
 
 def tree(out: Path) -> dict[str, bytes]:

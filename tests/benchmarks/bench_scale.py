@@ -38,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +45,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import Proc, run_process
 from _results import record
 
 SEED = 20260611
@@ -53,27 +53,6 @@ MEMORY_TARGET = 2 * 1000**3  # bytes: "under 2 GB"
 LINEAR_TARGET = 2.2
 N_SHARED = 64
 GB = 1000**3
-
-
-@dataclass
-class Proc:
-    seconds: float
-    peak_rss: int
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def run_process(cmd: list[str], cwd: Path | None = None) -> Proc:
-    """Run ``cmd``; wall time and the peak RSS of it and its reaped children (``os.wait4``)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t0
-        out.seek(0)
-        err.seek(0)
-        return Proc(seconds, int(usage.ru_maxrss) * 1024, os.waitstatus_to_exitcode(status), out.read(), err.read())
 
 
 def ids_of(n: int) -> np.ndarray:

@@ -62,9 +62,11 @@ from labelprep.checks.files import check_files
 from labelprep.checks.images import ImageInfo, check_images
 
 try:  # run as a script, this folder is sys.path[0]
+    from _measure import best_of
     from _results import record
 except ImportError:  # imported from elsewhere
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _measure import best_of
     from _results import record
 
 SEED = 20240611
@@ -87,18 +89,6 @@ class Row:
         if self.target is None or self.speedup is None:
             return ""
         return "PASS" if self.speedup >= self.target else "FAIL"
-
-
-def measure(repeat: int, methods: dict[str, Callable[[], Any]]) -> dict[str, tuple[float, Any]]:
-    """Best time and last result of each method; the methods take turns, so a busy spell hits them alike."""
-    times: dict[str, list[float]] = {name: [] for name in methods}
-    results: dict[str, Any] = {}
-    for _ in range(repeat):
-        for name, fn in methods.items():
-            t0 = time.perf_counter()
-            results[name] = fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: (min(times[name]), results[name]) for name in methods}
 
 
 # -- existence ---------------------------------------------------------------------------------------------
@@ -194,7 +184,7 @@ def bench_existence(root: Path, n_files: int, repeat: int) -> tuple[list[Row], l
         ("reference: os.stat loop (1 stat a path)", stat_loop, None),
         ("reference: folder listing + membership only", listing_only, None),
     ]
-    timed = measure(repeat, {"labelprep check_files": labelprep, **{name: fn for name, fn, _ in others}})
+    timed = best_of(repeat, {"labelprep check_files": labelprep, **{name: fn for name, fn, _ in others}})
     t_lp, found_lp = timed["labelprep check_files"]
     rows = [Row(section, "labelprep check_files", t_lp)]
     ok = found_lp == missing
@@ -299,7 +289,7 @@ def bench_images(root: Path, n_images: int, repeat: int) -> tuple[list[Row], lis
         return failed
 
     header_section = f"header checks: {n_images:,} 224px JPEGs + {len(extra)} broken/unusual files"
-    timed = measure(repeat, {"header": lambda: check_images(paths, root, level="header", workers=1),
+    timed = best_of(repeat, {"header": lambda: check_images(paths, root, level="header", workers=1),
                              "decode": decode_loop})  # fmt: skip
     t_h, infos = timed["header"]
     t_d, failed = timed["decode"]
@@ -324,7 +314,7 @@ def bench_images(root: Path, n_images: int, repeat: int) -> tuple[list[Row], lis
     notes.append("header findings: " + ", ".join(f"{c} {n}" for c, n in sorted(counts.items())))
 
     full_section = f"full checks: {n_images:,} 224px JPEGs, decoded"
-    timed = measure(repeat, {"1": lambda: check_images(jpegs, root, level="full", workers=1),
+    timed = best_of(repeat, {"1": lambda: check_images(jpegs, root, level="full", workers=1),
                              "2": lambda: check_images(jpegs, root, level="full", workers=2)})  # fmt: skip
     t_1, one = timed["1"]
     t_2, two = timed["2"]
