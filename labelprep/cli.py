@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from labelprep import __version__
+from labelprep.engine import ENGINES
 from labelprep.errors import LabelprepError
 from labelprep.readers import FORMATS
 
@@ -106,6 +107,19 @@ def _source_options(func: F, exclude: tuple[str, ...]) -> F:
     return func
 
 
+def engine_options(where: str, *, local_cluster: str = "a local cluster of --workers processes") -> Callable[[F], F]:
+    """``--engine`` and ``--scheduler``; ``where`` completes "Where ..." in the help of ``--engine``."""
+
+    def add(func: F) -> F:
+        func = click.option("--scheduler", metavar="ADDRESS",
+                            help=f"Dask scheduler, e.g. tcp://host:8786 [default: $DASK_SCHEDULER_ADDRESS, else "
+                            f"{local_cluster}].")(func)  # fmt: skip
+        return click.option("--engine", type=click.Choice(list(ENGINES)), default="local", show_default=True,
+                            help=f"Where {where}.")(func)  # fmt: skip
+
+    return add
+
+
 def _emit(text: str, output: str | None, note: str) -> None:
     """Print a rendered report, or write it atomically to ``output`` and print ``note`` on stderr."""
     from labelprep.storage import write_text
@@ -136,10 +150,8 @@ def main() -> None:
 @click.option("--ledger", type=click.Path(dir_okay=False), help="CSV of every dropped or merged input row.")
 @click.option("--sparse-threshold", type=click.IntRange(min=0), metavar="N",
               help="Sparse label columns above N labels (Parquet output only) [default: 2000; 0: always].")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="Where the blocks of a large table are read and the frame validated: here, or as Dask tasks.")
-@click.option("--scheduler", metavar="ADDRESS",
-              help="Dask scheduler, e.g. tcp://host:8786 [default: $DASK_SCHEDULER_ADDRESS, else a local cluster].")
+@engine_options("the blocks of a large table are read and the frame validated: here, or as Dask tasks",
+                local_cluster="a local cluster")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @_errors_to_exit
 def convert(source: str, output: str, quiet: bool, **options: Any) -> None:
@@ -317,11 +329,7 @@ def _severity_pairs(ctx: click.Context, param: click.Parameter, value: tuple[str
               help="How far to read images: none, header (magic bytes, headers, end markers) or full decode "
               "[default: header].")
 @click.option("--workers", type=click.IntRange(min=1), help="Processes for image checks [default: all cores].")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="Where image checks run: local processes, or Dask tasks (pip install \"labelprep[dask]\").")
-@click.option("--scheduler", metavar="ADDRESS",
-              help="Dask scheduler, e.g. tcp://host:8786 [default: $DASK_SCHEDULER_ADDRESS, else a local cluster "
-              "of --workers processes].")  # fmt: skip
+@engine_options("image checks run: local processes, or Dask tasks (pip install \"labelprep[dask]\")")
 @click.option("--cache", type=click.Path(file_okay=False), help="Folder caching image results by path, size, mtime.")
 @click.option("--strict/--no-strict", default=None, help="Make warnings fail too.")
 @click.option("--no-empty/--allow-empty", default=None, help="Make images with no label an error.")
@@ -375,11 +383,7 @@ def validate(sources: tuple[str, ...], output_format: str, output: str | None, *
 @click.option("--check-images", type=click.Choice(["header", "full"]),
               help="How far validation reads images before export [default: header].")  # fmt: skip
 @click.option("--workers", type=click.IntRange(min=1), help="Processes for image checks and shards [default: all cores].")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="Where image checks and shards run: local processes, or Dask tasks, one a shard.")
-@click.option("--scheduler", metavar="ADDRESS",
-              help="Dask scheduler, e.g. tcp://host:8786 [default: $DASK_SCHEDULER_ADDRESS, else a local cluster "
-              "of --workers processes].")  # fmt: skip
+@engine_options("image checks and shards run: local processes, or Dask tasks, one a shard")
 @click.option("--cache", type=click.Path(file_okay=False), help="Folder caching image check results.")
 @click.option("--severity", multiple=True, callback=_severity_pairs, metavar="CODE=LEVEL",
               help="Change a finding's severity for the validation before export (repeatable).")  # fmt: skip
