@@ -33,7 +33,7 @@ except ImportError:
     require_tensorflow("use the Keras loaders")  # the polite error when TensorFlow is what is missing
     raise
 
-from labelprep.tf import _check_size, _example, _open_split, tf
+from labelprep.tf import _check_dtype, _check_size, _example, _open_split, tf
 
 __all__ = ["ShardSequence", "WeightedBinaryCrossentropy", "flow_from_frame"]
 
@@ -68,7 +68,7 @@ class ShardSequence(keras.utils.PyDataset):
     """A ``keras.utils.PyDataset`` over the shards of one split; the same batches as ``load_dataset``.
 
     Yields numpy ``(images, labels)`` or, when the split has unknown labels, ``(images, labels, mask)``,
-    with the same dtypes, shapes, pixel scale (float32 0..255) and decoding as
+    with the same dtypes, shapes, pixel scale (float32 0..255, or ``dtype`` as there) and decoding as
     :func:`labelprep.load_dataset`: with ``shuffle=False`` both give identical batches. Records are
     found by their offsets once, at construction, and read on demand, so any batch can be asked
     for in any order.
@@ -92,6 +92,7 @@ class ShardSequence(keras.utils.PyDataset):
         image_size: Sequence[int] = (224, 224),
         shuffle: bool = True,
         seed: int | None = None,
+        dtype: str = "float32",
         **kwargs: Any,
     ) -> None:
         if kwargs.get("use_multiprocessing"):
@@ -106,6 +107,7 @@ class ShardSequence(keras.utils.PyDataset):
             raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
         self.batch_size = int(batch_size)
         self.image_size = _check_size(image_size)
+        self.image_dtype = _check_dtype(dtype)
         self.shuffle = shuffle
         self.has_mask = manifest.has_unknown(split)
         self.vocabulary = manifest.vocabulary
@@ -173,7 +175,7 @@ class ShardSequence(keras.utils.PyDataset):
                 images, labels, mask = tf.map_fn(
                     lambda s: _example(s, size, depth, True), serialized, fn_output_signature=signature
                 )
-                return tf.cast(images, tf.float32), labels, mask
+                return tf.cast(images, self.image_dtype), labels, mask
 
             self._decode = decode
         return self._decode

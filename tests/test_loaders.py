@@ -311,6 +311,46 @@ def test_a_failing_xla_falls_back_to_plain_ops(tmp_path: Path, monkeypatch: pyte
 
 
 @pytest.mark.tf
+@pytest.mark.parametrize("cache", [False, True])
+@pytest.mark.parametrize("dtype", ["uint8", "float16", "bfloat16"])
+def test_dtype_gives_the_same_pixels_and_flips_in_that_dtype(tmp_path: Path, dtype: str, cache: bool) -> None:
+    import tensorflow as tf
+
+    exp = write_export(tmp_path / "out", random_labels(19, unknown=True), size=(7, 9))
+    kw: dict[str, Any] = {"batch_size": 5, "image_size": (6, 8), "flip": "horizontal", "seed": 3, "cache": cache}
+    ref = collect(labelprep.load_dataset(exp.out, **kw))
+    ds = labelprep.load_dataset(exp.out, dtype=dtype, **kw)
+    assert ds.element_spec[0].dtype == tf.as_dtype(dtype)
+    assert [s.dtype for s in ds.element_spec[1:]] == [tf.float32, tf.float32]  # labels and mask stay float32
+    batches = list(ds)  # one epoch
+    got = [tf.concat([b[i] for b in batches], 0) for i in range(3)]
+    assert got[0].dtype == tf.as_dtype(dtype)
+    # Pixels 0..255 are whole numbers, exact in every dtype: the same values and the same flips as float32.
+    np.testing.assert_array_equal(tf.cast(got[0], tf.float32).numpy(), ref[0])
+    for a, b in zip(got[1:], ref[1:]):
+        np.testing.assert_array_equal(a.numpy(), b)
+
+
+@pytest.mark.tf
+def test_dtype_holds_after_augment_and_bad_dtypes_are_refused(tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    exp = write_export(tmp_path / "out", random_labels(8), size=(4, 5))
+    kw: dict[str, Any] = {"batch_size": 8, "image_size": (4, 5), "shuffle": False}
+    plain = collect(labelprep.load_dataset(exp.out, **kw))[0]
+    # An augment that returns float32 (as Keras layers do): rounded and clipped back to uint8, not truncated.
+    ds = labelprep.load_dataset(exp.out, dtype="uint8", augment=lambda x: tf.cast(x, tf.float32) * 0.5 + 200, **kw)
+    images = collect(ds)[0]
+    assert images.dtype == np.uint8
+    np.testing.assert_array_equal(images, np.clip(np.round(plain * 0.5 + 200), 0, 255).astype(np.uint8))
+    assert collect(labelprep.load_dataset(exp.out, dtype=tf.float16, **kw))[0].dtype == np.float16
+    assert collect(labelprep.load_dataset(exp.out, dtype=np.dtype("uint8"), **kw))[0].dtype == np.uint8
+    for bad in ("int32", "float64", None, 3):
+        with pytest.raises(ValueError, match="dtype must be one of 'float32', 'float16', 'bfloat16', 'uint8'"):
+            labelprep.load_dataset(exp.out, dtype=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.tf
 def test_batch_parsing_equals_parsing_each_record(tmp_path: Path) -> None:
     import tensorflow as tf
 
@@ -492,6 +532,9 @@ def test_shard_sequence_yields_what_load_dataset_yields(tmp_path: Path, unknown:
             np.testing.assert_array_equal(a, b.numpy())
     with pytest.raises(IndexError):
         seq[3]
+    small = ShardSequence(exp.out, batch_size=4, image_size=(10, 10), shuffle=False, dtype="uint8")[0][0]
+    assert small.dtype == np.uint8
+    np.testing.assert_array_equal(small, seq[0][0])
 
 
 @pytest.mark.tf
