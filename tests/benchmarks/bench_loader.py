@@ -83,9 +83,18 @@ FILES = "tf.data from JPEG files"
 TFRECORD = "TFRecord, straightforward"
 DECODE = "decode-only limit"
 LOAD = 'labelprep load_dataset(flip="horizontal")'
+LOAD_U8 = 'labelprep load_dataset(flip="horizontal", dtype="uint8")'
 LOAD_KERAS = "labelprep load_dataset(augment=RandomFlip)"
 CACHED = 'labelprep load_dataset(flip="horizontal", cache=True), epoch 2+'
-METHODS = [FLOW, PILLOW, FILES, TFRECORD, DECODE, LOAD, LOAD_KERAS, CACHED]
+METHODS = [FLOW, PILLOW, FILES, TFRECORD, DECODE, LOAD, LOAD_U8, LOAD_KERAS, CACHED]
+# The targets, each a ratio of two methods measured in one process, epochs alternating (see pair_ratio).
+TARGETS = [
+    ("load_dataset / decode-only limit", LOAD, DECODE, 0.75),
+    ("load_dataset / flow_from_dataframe", LOAD, FLOW, 2.5),
+    ("load_dataset(cache=True) epoch 2+ / flow_from_dataframe", CACHED, FLOW, 10.0),
+]
+# Not a target: the uint8 output beside the limit, which yields uint8 too.
+EXTRA_PAIRS = [('load_dataset(dtype="uint8") / decode-only limit', LOAD_U8, DECODE)]
 RESULT_TAG = "BENCH_RESULT "
 
 
@@ -294,22 +303,31 @@ def decode_epoch(frame: pd.DataFrame, root: Path, batch: int) -> Callable[[], in
     import tensorflow as tf
 
     data = [(root / p).read_bytes() for p in frame["path"]]
+    # One parallel call per core, autotuner off: with AUTOTUNE this pipeline ran some epochs at one core's
+    # speed (3,190 against 7,100 images/s, whole epochs at a time), which would flatter every ratio to it.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    options = tf.data.Options()
+    options.autotune.enabled = False
     ds = (
         tf.data.Dataset.from_tensor_slices(data)
-        .map(lambda b: tf.io.decode_jpeg(b, channels=3), num_parallel_calls=tf.data.AUTOTUNE)
+        .map(lambda b: tf.io.decode_jpeg(b, channels=3), num_parallel_calls=cores)
         .batch(batch)
-        .prefetch(tf.data.AUTOTUNE)
+        .prefetch(2)
+        .with_options(options)
     )
     return lambda: _count((b,) for b in ds)
 
 
-def labelprep_epoch(out: Path, size: int, batch: int, *, cache: bool, keras_flip: bool = False) -> Callable[[], int]:
+def labelprep_epoch(
+    out: Path, size: int, batch: int, *, cache: bool, keras_flip: bool = False, dtype: str = "float32"
+) -> Callable[[], int]:
     import keras
 
     import labelprep
 
     flip: dict[str, Any] = {"augment": keras.layers.RandomFlip("horizontal")} if keras_flip else {"flip": "horizontal"}
-    ds = labelprep.load_dataset(out, "train", batch_size=batch, image_size=(size, size), cache=cache, **flip)
+    ds = labelprep.load_dataset(out, "train", batch_size=batch, image_size=(size, size), cache=cache, dtype=dtype,
+                                **flip)  # fmt: skip
     return lambda: _count(ds)
 
 
@@ -353,25 +371,42 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def targets(results: dict[str, dict[str, Any]], *, setting: str) -> list[str]:
+def pair_ratio(first: Callable[[], int], second: Callable[[], int], rounds: int, expected: int) -> dict[str, Any]:
+    """Rates of two methods built in one process, timed in alternating epochs (A B, B A, A B, ...).
+
+    A ratio of two medians taken minutes apart moves with whatever else the machine does in between
+    (this 2-vCPU machine's speed drifts by a third over minutes); epochs side by side see the same
+    machine, and the median of the per-round ratios keeps that. Each method gets a warm-up epoch first.
+    """
+    for epoch in (first, second):
+        if epoch() != expected:
+            raise SystemExit(f"an epoch yielded the wrong number of images (expected {expected})")
+    ratios, rates_a, rates_b = [], [], []
+    for r in range(rounds):
+        rates = {}
+        for key in ("ab" if r % 2 == 0 else "ba"):
+            epoch = first if key == "a" else second
+            t0 = time.perf_counter()
+            n = epoch()
+            rates[key] = n / (time.perf_counter() - t0)
+        rates_a.append(rates["a"])
+        rates_b.append(rates["b"])
+        ratios.append(rates["a"] / rates["b"])
+    return {"ratio": statistics.median(ratios), "ratios": ratios, "rates_a": rates_a, "rates_b": rates_b}
+
+
+def targets(pairs: dict[str, dict[str, Any]], *, setting: str) -> list[str]:
     """One line per target that was measured, each also recorded through ``_results.record``."""
     out = []
-
-    def check(what: str, measure: str, value: float, target: float, anchor: str) -> None:
+    for what, a, b, target in TARGETS:
+        if what not in pairs:
+            continue
+        value = pairs[what]["ratio"]
         passed = value >= target
         out.append(f"{what}: {value:.2f} (target >= {target}): {'pass' if passed else 'FAIL'}")
+        measure = f"{'load_dataset(flip, cache=True) images/s from epoch 2' if a == CACHED else 'load_dataset(flip) images/s'} ({setting})"
+        anchor = "decode-only limit" if b == DECODE else "flow_from_dataframe"
         record("bench_loader", measure, value=value, anchor=anchor, target=f">= {target}x", passed=passed)
-
-    rate = {k: v["rate"] for k, v in results.items()}
-    plain = f"load_dataset(flip) images/s ({setting})"
-    cached = f"load_dataset(flip, cache=True) images/s from epoch 2 ({setting})"
-    if LOAD in rate and DECODE in rate:
-        check("load_dataset / decode-only limit", plain, rate[LOAD] / rate[DECODE], 0.75, "decode-only limit")
-    if LOAD in rate and FLOW in rate:
-        check("load_dataset / flow_from_dataframe", plain, rate[LOAD] / rate[FLOW], 2.5, "flow_from_dataframe")
-    if CACHED in rate and FLOW in rate:
-        what = "load_dataset(cache=True) epoch 2+ / flow_from_dataframe"
-        check(what, cached, rate[CACHED] / rate[FLOW], 10.0, "flow_from_dataframe")
     return out
 
 
@@ -385,6 +420,7 @@ def _build(name: str, root: Path, size: int, batch: int) -> Callable[[], int]:
         TFRECORD: lambda: tfrecord_epoch(shards, size, batch),
         DECODE: lambda: decode_epoch(frame, root, batch),
         LOAD: lambda: labelprep_epoch(shards, size, batch, cache=False),
+        LOAD_U8: lambda: labelprep_epoch(shards, size, batch, cache=False, dtype="uint8"),
         LOAD_KERAS: lambda: labelprep_epoch(shards, size, batch, cache=False, keras_flip=True),
         CACHED: lambda: labelprep_epoch(shards, size, batch, cache=True),
     }
@@ -392,13 +428,21 @@ def _build(name: str, root: Path, size: int, batch: int) -> Callable[[], int]:
 
 
 def _child(args: argparse.Namespace) -> None:
-    result = measure(args.child, _build(args.child, args.data, args.image_size, args.batch), args.epochs, args.images)
+    if args.pair:
+        a, b = (METHODS[int(i)] for i in args.pair.split(","))
+        built = [_build(name, args.data, args.image_size, args.batch) for name in (a, b)]
+        result = pair_ratio(built[0], built[1], args.rounds, args.images)
+    else:
+        result = measure(args.child, _build(args.child, args.data, args.image_size, args.batch), args.epochs,
+                         args.images)  # fmt: skip
     print(RESULT_TAG + json.dumps(result), flush=True)
 
 
-def _run_child(name: str, args: argparse.Namespace, root: Path, n: int) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--child", name, "--data", str(root), "--images", str(n),
-           "--image-size", str(args.image_size), "--batch", str(args.batch), "--epochs", str(args.epochs)]  # fmt: skip
+def _run_child(name: str, args: argparse.Namespace, root: Path, n: int, *, pair: tuple[str, str] | None = None
+               ) -> dict[str, Any]:  # fmt: skip
+    cmd = [sys.executable, __file__, "--data", str(root), "--images", str(n), "--image-size", str(args.image_size),
+           "--batch", str(args.batch), "--epochs", str(args.epochs), "--rounds", str(args.rounds)]  # fmt: skip
+    cmd += ["--pair", ",".join(str(METHODS.index(m)) for m in pair)] if pair else ["--child", name]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_TAG):
@@ -415,10 +459,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per method, after one warm-up")
     parser.add_argument("--data", type=Path, default=None, help="keep the generated images and shards here")
     parser.add_argument("--only", nargs="+", default=None, help="methods to run (substrings of their names)")
+    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds for each ratio with a target")
+    parser.add_argument("--no-pairs", action="store_true", help="only the table, no alternating ratios")
     parser.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
+    parser.add_argument("--pair", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     n = args.images or (320 if args.quick else 2000)
-    if args.child:
+    if args.child or args.pair:
         _child(args)
         return 0
 
@@ -438,14 +485,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             results[name] = r = _run_child(name, args, root, n)
             print(f"  {name}: {r['rate']:,.0f} images/s (epochs: {', '.join(f'{x:,.0f}' for x in r['rates'])}; "
                   f"{r['cpu_us']:,.0f} us CPU an image; warm-up {r['warmup_s']:.1f}s)", file=sys.stderr, flush=True)  # fmt: skip
+        pairs: dict[str, dict[str, Any]] = {}
+        for what, a, b, *_ in [] if args.no_pairs else [*TARGETS, *EXTRA_PAIRS]:
+            if args.only and not all(any(s in m for s in args.only) for m in (a, b)):
+                continue
+            pairs[what] = r = _run_child(what, args, root, n, pair=(a, b))
+            print(f"  {what}, alternating: {r['ratio']:.2f} (rounds: {', '.join(f'{x:.2f}' for x in r['ratios'])})",
+                  file=sys.stderr, flush=True)  # fmt: skip
 
     load = " / ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"\n{n} images, {SOURCE_SIZE}px JPEG -> {args.image_size}x{args.image_size} float32, batch {args.batch}, "
           f"random horizontal flip; median of {args.epochs} epochs after a warm-up, each method in a fresh process. "
           f"{os.cpu_count()} CPUs (load average at the end {load}), Python {platform.python_version()}\n")  # fmt: skip
     print(table(results))
+    if pairs:
+        print(f"\nRatios measured in one process, epochs of the two alternating, median of {args.rounds} rounds "
+              "(the targets are judged on these):\n")  # fmt: skip
+        print("| ratio | median | rounds (min-max) | images/s, first | images/s, second |")
+        print("|---|---|---|---|---|")
+        for what, r in pairs.items():
+            print(f"| {what} | {r['ratio']:.2f} | {min(r['ratios']):.2f}-{max(r['ratios']):.2f} | "
+                  f"{statistics.median(r['rates_a']):,.0f} | {statistics.median(r['rates_b']):,.0f} |")  # fmt: skip
+        print()
     setting = f"{n:,} JPEGs to {args.image_size}px float32, batch {args.batch}"
-    for line in targets(results, setting=setting):
+    for line in targets(pairs, setting=setting):
         print(line)
     if DECODE in results and LOAD in results:
         # CPU time moves less than wall clock when other jobs share the machine (informative, not a target).
