@@ -236,7 +236,7 @@ def _random_flip(images: tf.Tensor, seed: tf.Tensor, axes: tuple[int, ...]) -> t
     return out
 
 
-def _flip_to_float(images: tf.Tensor, draws: tf.Tensor, axes: tuple[int, ...], dtype: str = "float32") -> tf.Tensor:
+def _flip_to_dtype(images: tf.Tensor, draws: tf.Tensor, axes: tuple[int, ...], dtype: str = "float32") -> tf.Tensor:
     """The chosen flips of a uint8 batch, in ``dtype``: select-over-reverse, then cast (for XLA to fuse)."""
     out = images
     for i, axis in enumerate(axes):
@@ -248,7 +248,7 @@ def _flip_to_float(images: tf.Tensor, draws: tf.Tensor, axes: tuple[int, ...], d
 # 32 images of 224 px: about 60 us an image, little more than the float32 cast alone (45); TensorFlow's own ops
 # take about 110 (the partition/reverse/stitch flip of the uint8 batch 57, its reverse kernel being slow, then
 # the cast). The pixels are the same either way.
-_flip_to_float_xla = tf.function(_flip_to_float, jit_compile=True)
+_flip_to_dtype_xla = tf.function(_flip_to_dtype, jit_compile=True)
 _xla_usable: bool | None = None
 
 
@@ -258,7 +258,7 @@ def _xla_works() -> bool:
     if _xla_usable is None:
         try:
             probe = tf.constant([[[[0, 1, 2]], [[3, 4, 5]]]], tf.uint8)  # [1, 2, 1, 3]
-            out = _flip_to_float_xla(probe, tf.constant([[True]]), (1,))
+            out = _flip_to_dtype_xla(probe, tf.constant([[True]]), (1,))
             _xla_usable = bool(tf.reduce_all(out[0, 0] == tf.constant([[3.0, 4.0, 5.0]])))
         except Exception:  # any failure to compile or run it: the plain ops will do
             _xla_usable = False
@@ -274,7 +274,7 @@ def _flip_and_cast(
     """
     if not xla:
         return tf.cast(_random_flip(images, seed, axes), dtype)
-    out = _flip_to_float_xla(images, _flip_draws(tf.shape(images)[0], seed, axes), axes, dtype)
+    out = _flip_to_dtype_xla(images, _flip_draws(tf.shape(images)[0], seed, axes), axes, dtype)
     out.set_shape(images.shape)
     return out
 

@@ -284,12 +284,17 @@ def test_flip_without_xla_gives_the_same_pixels(tmp_path: Path, monkeypatch: pyt
     kw: dict[str, Any] = {"batch_size": 8, "image_size": (5, 6), "flip": mode, "seed": 4}
     assert lp_tf._xla_works()  # this TensorFlow has XLA: the fast path is the one under test
     fast = collect(labelprep.load_dataset(exp.out, **kw))
+    fast_u8 = collect(labelprep.load_dataset(exp.out, dtype="uint8", **kw))[0]
     monkeypatch.setattr(lp_tf, "_xla_usable", False)
     slow = collect(labelprep.load_dataset(exp.out, **kw))
     assert len(fast) == len(slow) == 3
     for a, b in zip(fast, slow):
         assert a.dtype == b.dtype == np.float32
         np.testing.assert_array_equal(a, b)
+    slow_u8 = collect(labelprep.load_dataset(exp.out, dtype="uint8", **kw))[0]
+    assert fast_u8.dtype == slow_u8.dtype == np.uint8
+    np.testing.assert_array_equal(fast_u8, slow_u8)
+    np.testing.assert_array_equal(fast_u8, fast[0])
 
 
 @pytest.mark.tf
@@ -299,7 +304,7 @@ def test_a_failing_xla_falls_back_to_plain_ops(tmp_path: Path, monkeypatch: pyte
     def broken(*args: Any) -> Any:
         raise RuntimeError("no XLA here")
 
-    monkeypatch.setattr(lp_tf, "_flip_to_float_xla", broken)
+    monkeypatch.setattr(lp_tf, "_flip_to_dtype_xla", broken)
     monkeypatch.setattr(lp_tf, "_xla_usable", None)
     assert lp_tf._xla_works() is False
     exp = write_export(tmp_path / "out", random_labels(12), size=(4, 5))
