@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
@@ -15,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from labelprep.errors import InputError, VocabularyError
+from labelprep.errors import InputError, LabelprepError, VocabularyError
 from labelprep.multihot import is_sparse, label_pairs, sparse_columns
 from labelprep.vocabulary import Vocabulary
 
@@ -152,9 +153,29 @@ def _from_sparse_table(table: pa.Table, vocab: Vocabulary, source: str) -> pd.Da
 
 
 def is_frame(path: str | Path) -> bool:
-    """True for a converted frame: ``.parquet``, or ``.csv`` with its ``.vocab.json`` beside it."""
+    """True for a converted frame: ``.parquet``, or a ``.csv`` laid out as one beside its ``.vocab.json``.
+
+    A CSV counts as a frame only when its header is ``path`` followed by the labels of that vocabulary
+    file, in order: ``convert labels.csv -o labels.parquet`` writes ``labels.vocab.json`` beside the raw
+    ``labels.csv``, which stays an annotation file.
+    """
     p = Path(path)
-    return p.suffix.lower() == ".parquet" or (p.suffix.lower() == ".csv" and vocab_path(p).exists())
+    if p.suffix.lower() == ".parquet":
+        return True
+    if p.suffix.lower() != ".csv" or not vocab_path(p).exists():
+        return False
+    return _csv_header_is_frame(p, vocab_path(p))
+
+
+def _csv_header_is_frame(csv_path: Path, vocab_file: Path) -> bool:
+    """Whether the CSV's header is ``path,<the vocabulary's labels in order>,...`` (as write_frame writes it)."""
+    try:
+        with open(csv_path, encoding="utf-8-sig", newline="") as f:
+            header = next(csv.reader([f.readline()]), [])
+        labels = list(Vocabulary.read(vocab_file))
+    except (OSError, UnicodeDecodeError, LabelprepError):
+        return False
+    return header[:1] == ["path"] and header[1 : 1 + len(labels)] == labels
 
 
 def frame_images_root(path: str | Path, images_root: str | os.PathLike[str] | None = None) -> Path | str:

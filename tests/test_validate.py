@@ -311,6 +311,21 @@ def test_the_bundled_example_validates_without_errors() -> None:
     assert set(report.codes()) <= {"empty-labels"}  # seven images on purpose show no shape
 
 
+def test_a_raw_csv_stays_raw_after_convert_writes_its_vocabulary_beside_it(tmp_path: Path) -> None:
+    # convert labels.csv -o labels.parquet writes labels.vocab.json next to the raw labels.csv (README's quick start)
+    shutil.copytree(ROOT / "examples" / "shapes", tmp_path / "shapes")
+    raw = tmp_path / "shapes" / "labels.csv"
+    labelprep.convert(raw, raw.with_suffix(".parquet"), split_col="split", group_col="patient")
+    assert (tmp_path / "shapes" / "labels.vocab.json").exists()
+    assert not labelprep.frameio.is_frame(raw)
+    report = labelprep.validate(raw, split_col="split", group_col="patient")
+    assert report.ok and set(report.codes()) <= {"empty-labels"}, report.to_text()
+    # a CSV frame (path, then the labels in order) beside its vocabulary is still a frame
+    labelprep.convert(raw, raw.parent / "frame.csv", split_col="split", group_col="patient")
+    assert labelprep.frameio.is_frame(raw.parent / "frame.csv")
+    assert set(labelprep.validate(raw.parent / "frame.csv").codes()) <= {"empty-labels"}
+
+
 def test_every_finding_code_is_in_the_report_schema_and_the_readme() -> None:
     schema = json.loads((ROOT / "schemas" / "validate-report.schema.json").read_text())
     assert schema["properties"]["findings"]["items"]["properties"]["code"]["enum"] == list(CHECKS)
