@@ -637,7 +637,7 @@ def export(
         >>> m.shard_paths("train"), m.splits["train"].pos_weight  # doctest: +SKIP
     """
     from labelprep import __version__
-    from labelprep.checks.pipeline import load_config
+    from labelprep.checks.pipeline import load_config, source_split_names
     from labelprep.engine import check_engine, open_engine
     from labelprep.errors import ExportRefused
     from labelprep.frameio import read_frame
@@ -683,7 +683,8 @@ def export(
     # -- read every source into (export split, validate's split name, rows, images root)
     parts: list[tuple[str, str, pd.DataFrame, Path | str]] = []
     vocabs: list[Vocabulary] = []
-    for src in srcs:
+    split_names = source_split_names(srcs)
+    for src, src_split in zip(srcs, split_names):
         if is_frame(src):
             frame, v = read_frame(src, vocab=vocab_obj)
             root = frame_images_root(src, root_arg)
@@ -699,7 +700,7 @@ def export(
             for split, part in frame.groupby("split", sort=False, dropna=False):
                 parts.append((str(split), str(split), part.reset_index(drop=True), root))
         else:
-            parts.append(("train" if len(srcs) == 1 else src.stem, src.stem, frame, root))
+            parts.append(("train" if len(srcs) == 1 else src_split, src_split, frame, root))
     seen: set[str] = set()
     for split, _, _, _ in parts:
         bad = check_part_name("split", split)

@@ -326,6 +326,44 @@ def test_a_raw_csv_stays_raw_after_convert_writes_its_vocabulary_beside_it(tmp_p
     assert set(labelprep.validate(raw.parent / "frame.csv").codes()) <= {"empty-labels"}
 
 
+def _roboflow(root: Path) -> list[Path]:
+    """Roboflow's multi-label CSV export: <split>/_classes.csv beside the images, header cells with spaces."""
+    sources = []
+    for k, split in enumerate(("train", "valid", "test")):
+        (root / split).mkdir(parents=True)
+        rows = ["filename, dog, cat"]
+        for i in range(3):
+            name = f"{split}_{i}.jpg"
+            Image.new("RGB", (8, 8), (40 * i, 90 * k, 7 * i + k)).save(root / split / name)
+            rows.append(f"{name},{i % 2},1")
+        (root / split / "_classes.csv").write_text("\n".join(rows) + "\n")
+        sources.append(root / split / "_classes.csv")
+    return sources
+
+
+def test_sources_with_one_file_name_are_splits_named_by_their_folders(tmp_path: Path) -> None:
+    from labelprep.checks.pipeline import source_split_names
+
+    sources = _roboflow(tmp_path / "rf")
+    assert source_split_names(sources) == ["train", "valid", "test"]
+    assert source_split_names([Path("a/train.csv"), Path("b/val.csv")]) == ["train", "val"]
+    assert source_split_names([Path("x/train.csv"), Path("x2/x/train.csv")]) == ["x/train", "x/train"]
+    report = labelprep.validate(sources)
+    assert report.ok and report.stats["splits"] == {"train": 3, "valid": 3, "test": 3}, report.to_text()
+    # the folder itself is not a label tree: its split folders would become the labels
+    result = CliRunner().invoke(main, ["convert", str(tmp_path / "rf"), "-o", str(tmp_path / "x.parquet")])
+    assert result.exit_code == 1
+    assert "holds annotation files (Roboflow multi-label CSV" in result.output
+    assert str(sources[0]) in result.output and not (tmp_path / "x.parquet").exists()
+
+
+@pytest.mark.tf
+def test_export_names_the_splits_of_same_named_sources_by_folder(tmp_path: Path) -> None:
+    manifest = labelprep.export(_roboflow(tmp_path / "rf"), tmp_path / "out")
+    assert list(manifest.splits) == ["train", "valid", "test"]
+    assert [s.examples for s in manifest.splits.values()] == [3, 3, 3]
+
+
 def test_every_finding_code_is_in_the_report_schema_and_the_readme() -> None:
     schema = json.loads((ROOT / "schemas" / "validate-report.schema.json").read_text())
     assert schema["properties"]["findings"]["items"]["properties"]["code"]["enum"] == list(CHECKS)

@@ -91,6 +91,24 @@ def load_config(start: Path, explicit: Path | None = None) -> tuple[dict[str, An
     return {}, None
 
 
+def source_split_names(sources: Sequence[str | Path]) -> list[str]:
+    """The split each of several sources stands for: its file stem, or its folder's name when stems repeat.
+
+    ``train.csv val.csv`` are the splits ``train`` and ``val``; ``train/_classes.csv valid/_classes.csv``
+    (Roboflow) and ``train/metadata.jsonl test/metadata.jsonl`` (Hugging Face imagefolder) are ``train``,
+    ``valid`` and ``test``. Sources whose stems and folders both repeat get ``<folder>/<stem>``.
+    """
+    where = [Path(storage.where(str(s))) for s in sources]
+    stems = [w.stem for w in where]
+    names = list(stems)
+    for i, w in enumerate(where):
+        if stems.count(stems[i]) > 1:
+            folders = [where[j].parent.name for j in range(len(where)) if stems[j] == stems[i]]
+            unique = all(folders) and len(set(folders)) == len(folders)
+            names[i] = w.parent.name if unique else f"{w.parent.name}/{w.stem}"
+    return names
+
+
 def check_severity(code: str, level: str, where: str | None = None) -> None:
     if code not in CHECKS:
         import difflib
@@ -324,11 +342,14 @@ def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
         except LabelprepError as exc:
             report.add("schema-error", f"cannot read the annotations: {exc.message}", hint=exc.hint or "",
                        source=exc.file or str(src), line=exc.line)  # fmt: skip
+    # Splits named after their source file: by folder where stems repeat (train/_classes.csv, valid/_classes.csv).
+    by_source = dict(zip(map(str, sources), source_split_names(sources)))
     names = [sp.sf.name for sp in splits]
-    if len(set(names)) != len(names):  # two sources with one stem: tell them apart by folder
+    if len(set(names)) != len(names):
         for sp in splits:
-            if names.count(sp.sf.name) > 1 and not sp.converted:
-                sp.sf.name = f"{Path(storage.where(sp.sf.source)).parent.name}/{sp.sf.name}"
+            stem = Path(storage.where(sp.sf.source)).stem
+            if names.count(sp.sf.name) > 1 and not sp.converted and sp.sf.name == stem and sp.sf.source in by_source:
+                sp.sf.name = by_source[sp.sf.source]
     train = "train" if any(sp.sf.name == "train" for sp in splits) else (splits[0].sf.name if splits else "")
     empty_sev = "error" if st.no_empty else None
     for sp in splits:

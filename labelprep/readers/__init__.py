@@ -54,6 +54,33 @@ def detect_format(source: str | Path, opts: ReadOptions | None = None) -> str:
     return _detect(Path(source), opts or ReadOptions())[0]
 
 
+# Annotation files that exports put inside the image folders: a folder holding them is not a label tree.
+ANNOTATION_FILE_NAMES = {
+    "metadata.jsonl": "Hugging Face imagefolder",
+    "metadata.csv": "Hugging Face imagefolder",
+    "_classes.csv": "Roboflow multi-label CSV",
+    "_annotations.coco.json": "Roboflow COCO",
+    "_annotations.csv": "Roboflow CSV",
+}
+
+
+def _refuse_annotation_files(root: Path, files: list[str]) -> None:
+    """A folder whose top or split folders hold annotation files: read those, not the folder names as labels."""
+    names = [f for f in files if f.count("/") <= 1 and f.rsplit("/", 1)[-1].lower() in ANNOTATION_FILE_NAMES]
+    if not names:
+        return
+    kind = ANNOTATION_FILE_NAMES[names[0].rsplit("/", 1)[-1].lower()]
+    found = [str(root / f) for f in names]  # as the user would type them
+    shown = " ".join(found[:6]) + (" ..." if len(found) > 6 else "")
+    raise InputError(
+        f"this folder holds annotation files ({kind}: {', '.join(found[:6])}), not label folders",
+        file=str(root),
+        hint=f"pass the files as sources, each a split named by its folder (labelprep validate {shown}; "
+        f"labelprep export {shown} -o shards), or convert one of them; --format folder reads the "
+        "folder names as labels anyway",
+    )
+
+
 def _detect(path: Path, opts: ReadOptions) -> tuple[str, object]:
     if not path.exists():
         raise InputError("no such file or folder", file=str(path))
@@ -63,6 +90,7 @@ def _detect(path: Path, opts: ReadOptions) -> tuple[str, object]:
             raise InputError("folder is empty", file=str(path), hint="expected label folders or images with tag files")
         if find_voc_main(path) is not None:
             return "voc", None
+        _refuse_annotation_files(path, files)
         return ("sidecar" if has_sidecars(path, files) else "folder"), None
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
