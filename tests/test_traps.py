@@ -367,6 +367,26 @@ def test_chexpert_wide_uncertain_policies(tmp_path: Path, uncertain: str, u: int
     assert conv.summary.uncertain == (8 if uncertain == "keep" else 0)
 
 
+def test_chexpert_subset_keeps_a_finding_blank_in_every_row(tmp_path: Path) -> None:
+    # The first four rows: Enlarged Cardiomediastinum, Lung Lesion, Pneumonia and Pleural Other are blank throughout.
+    lines = CHEXPERT.splitlines()
+    src = write(tmp_path / "train.csv", "\n".join(lines[:5]) + "\n")
+    conv = labelprep.convert(src)
+    assert list(conv.vocabulary) == CHEXPERT_LABELS  # every finding, in the file's order
+    assert int((conv.frame["Lung Lesion"] != 0).sum()) == 0
+    assert any("blank in every row" in n and "Lung Lesion" in n for n in conv.notes)
+
+
+def test_a_stray_value_in_a_label_column_is_an_error_not_a_lost_label(tmp_path: Path) -> None:
+    src = write(tmp_path / "w.csv", "filename,dog,cat,bird\na.jpg,1,0,0\nb.jpg,1,1,0\nc.jpg,0,0,2\n")
+    with pytest.raises(labelprep.InputError, match="column 'bird', among the label columns, holds '2'") as err:
+        labelprep.convert(src)
+    assert err.value.line == 4 and "--label-cols" in (err.value.hint or "")
+    # A metadata column of other numbers, and a blank column after the labels, are not labels.
+    src = write(tmp_path / "m.csv", "filename,fold,dog,cat,notes\na.jpg,0,1,0,\nb.jpg,3,1,1,\nc.jpg,4,0,0,\n")
+    assert list(labelprep.convert(src).vocabulary) == ["dog", "cat"]
+
+
 def test_chexpert_label_cols_given_and_columns_carried(tmp_path: Path) -> None:
     src = write(tmp_path / "train.csv", CHEXPERT)
     conv = labelprep.convert(src, label_cols=["Edema", "Fracture"], keep_cols=["Sex", "AP/PA"], uncertain="zero")

@@ -8,6 +8,7 @@ import itertools
 import json
 import tokenize
 from collections.abc import Collection
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -293,17 +294,52 @@ def delimited_separator(table: Table, opts: ReadOptions, none_labels: Collection
     return sniff_separator(plain, none_labels)
 
 
+def _all_blank(column: Any) -> bool:
+    cells = pc.fill_null(pc.utf8_trim_whitespace(column), "")
+    return bool(pc.all(pc.equal(cells, "")).as_py() is not False)
+
+
 def wide_label_columns(table: Table, exclude: Collection[str]) -> list[str]:
-    """Columns whose every cell is 1/0/-1/blank (or 1.0/0.0/-1.0), not all blank."""
-    out = []
+    """The label columns of a wide table: cells all 1/0/-1/blank (or 1.0/0.0/-1.0), in table order.
+
+    A column left all blank (a finding nobody marked, as in CheXpert subsets) is a label when it sits
+    between two label columns; one before or after them is not. A column among or next to them whose cells are
+    mostly 1/0/-1 but not all is an error naming the cell: leaving it out would silently lose a label.
+    """
+    kinds: list[tuple[str, str]] = []  # (column, "label" | "blank" | "near" | "other")
     for name in table.columns:
         if name in exclude or name.startswith("_extra_"):
             continue
-        uniq = pc.unique(pc.utf8_trim_whitespace(table.column(name))).to_pylist()
-        if uniq and all(u is None or u in _WIDE_VALUES for u in uniq) and any(
-            u not in (None, "") for u in uniq
-        ):
+        cells = pc.utf8_trim_whitespace(table.column(name))
+        counts = pc.value_counts(cells).to_pylist()
+        filled = {c["values"]: c["counts"] for c in counts if c["values"] not in (None, "")}
+        if not filled:
+            kinds.append((name, "blank"))
+        elif all(v in _WIDE_VALUES for v in filled):
+            kinds.append((name, "label"))
+        else:
+            ok = sum(n for v, n in filled.items() if v in _WIDE_VALUES)
+            kinds.append((name, "near" if ok * 2 >= sum(filled.values()) else "other"))
+    found = [i for i, (_, kind) in enumerate(kinds) if kind == "label"]
+    if not found:
+        return []
+    first, last = found[0], found[-1]
+    out = []
+    for i, (name, kind) in enumerate(kinds):
+        if kind == "label" or (kind == "blank" and first < i < last):
             out.append(name)
+        elif kind == "near" and first - 1 <= i <= last + 1:
+            cells = pc.fill_null(pc.utf8_trim_whitespace(table.column(name)), "")
+            bad = pc.invert(pc.is_in(cells, value_set=pa.array(list(_WIDE_VALUES), pa.string())))
+            row = int(np.flatnonzero(bad.to_numpy(zero_copy_only=False))[0])
+            raise InputError(
+                f"column {name!r}, among the label columns, holds {cells[row].as_py()!r}; "
+                "a label cell is 1, 0, -1 or blank",
+                file=table.source,
+                line=int(table.lines()[row]),
+                hint=f"fix the cell, or name the label columns with --label-cols (without {name!r} if it is "
+                "not a label)",
+            )
     return out
 
 
@@ -328,8 +364,11 @@ def read_wide(table: Table, opts: ReadOptions) -> Annotations:
                 line=1,
                 hint="name them with --label-cols",
             )
-        notes.append(f"path column {path_col!r}, {len(label_cols)} label column(s) detected: "
-                     + ", ".join(label_cols[:8]) + (" ..." if len(label_cols) > 8 else ""))  # fmt: skip
+        notes.append(f"path column {path_col!r}, {len(label_cols)} label column(s) detected (--label-cols "
+                     "names them): " + ", ".join(label_cols[:40]) + (" ..." if len(label_cols) > 40 else ""))  # fmt: skip
+        blank = [c for c in label_cols if _all_blank(table.column(c))]
+        if blank:
+            notes.append("blank in every row, taken as label(s) with no positive: " + ", ".join(blank[:20]))
     if opts.uncertain not in ("keep", "zero", "one"):
         raise InputError(f"--uncertain must be keep, zero or one, not {opts.uncertain!r}")
     uncertain_to = {"keep": -1, "zero": 0, "one": 1}[opts.uncertain]
