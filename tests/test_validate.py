@@ -364,6 +364,28 @@ def test_export_names_the_splits_of_same_named_sources_by_folder(tmp_path: Path)
     assert [s.examples for s in manifest.splits.values()] == [3, 3, 3]
 
 
+def test_an_image_listed_with_a_none_label_is_not_reported_as_unlabelled(tmp_path: Path) -> None:
+    for i in range(4):
+        Image.new("RGB", (8, 8), (60 * i, 0, 0)).save(tmp_path / f"{i}.jpg")
+    src = tmp_path / "train.csv"
+    src.write_text("image,labels\n0.jpg,healthy\n1.jpg,scab\n2.jpg,scab frog_eye_leaf_spot\n3.jpg,\n")
+    report = labelprep.validate(src, none_label=["healthy"])
+    assert [(f.code, f.path, f.line) for f in report.findings] == [("empty-labels", "3.jpg", 5)]
+    assert [f.path for f in labelprep.validate(src).findings if f.code == "empty-labels"] == ["3.jpg"]
+    assert "unknown-label" not in labelprep.validate(src, none_label=["healthy"], no_empty=True).codes()
+
+
+def test_repeated_json_records_name_the_first_record_not_a_missing_line(tmp_path: Path) -> None:
+    for i in range(2):
+        Image.new("RGB", (8, 8), (90 * i, 0, 0)).save(tmp_path / f"{i}.jpg")
+    src = tmp_path / "r.json"
+    src.write_text(json.dumps([{"image": "0.jpg", "labels": ["dog"]}, {"image": "1.jpg", "labels": ["cat"]},
+                               {"image": "0.jpg", "labels": ["cat"]}, {"image": "1.jpg", "labels": ["cat"]}]))  # fmt: skip
+    by_code = {f.code: f.message for f in labelprep.validate(src).findings}
+    assert by_code["conflicting-labels"] == "'0.jpg' is listed with labels ['dog'] on record 1 and ['cat'] here"
+    assert by_code["duplicate-path"] == "'1.jpg' is listed again (first on record 2)"
+
+
 def test_every_finding_code_is_in_the_report_schema_and_the_readme() -> None:
     schema = json.loads((ROOT / "schemas" / "validate-report.schema.json").read_text())
     assert schema["properties"]["findings"]["items"]["properties"]["code"]["enum"] == list(CHECKS)

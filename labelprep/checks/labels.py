@@ -34,6 +34,7 @@ class SplitFrame:
     files: list[str] | None = None  # per frame row: the file that listed it, when not ``source``
     declared: list[str] = field(default_factory=list)  # labels the source or --vocab declares
     seen: list[str] = field(default_factory=list)  # every label name the raw source spells, known or not
+    none_marked: npt.NDArray[np.bool_] | None = None  # per frame row: listed with a none-label (no label on purpose)
 
     def where(self, i: int) -> dict[str, Any]:
         line = int(self.lines[i]) if self.lines is not None and self.lines[i] > 0 else None
@@ -66,10 +67,10 @@ def frame_label_findings(
 ) -> list[Finding]:
     """empty-labels (per image) and rare-label (per label) for one split."""
     out: list[Finding] = []
-    if sf.labels:
-        empty = np.flatnonzero(~rows_with_label(sf.frame, sf.labels))
-    else:
-        empty = np.arange(len(sf.frame))
+    unlabelled = ~rows_with_label(sf.frame, sf.labels) if sf.labels else np.ones(len(sf.frame), dtype=bool)
+    if sf.none_marked is not None:
+        unlabelled &= ~sf.none_marked  # "No Finding", "healthy": no label on purpose
+    empty = np.flatnonzero(unlabelled)
     paths = sf.frame["path"].to_numpy(dtype=object)
     for i in empty.tolist():
         f = _f("empty-labels", f"{paths[i]!r} has no label", "label it, or list it with a none-label if that is "

@@ -202,8 +202,13 @@ def _raw_splits(src: Path, st: ValidateSettings, report: Report) -> list[_Split]
         declared = list(st.vocab) if st.vocab is not None else [d.strip() for d in (sub.declared or [])]
         none_set = {x.strip() for x in st.none_label}
         seen = [n for n in dict.fromkeys(x.strip() for x in sub.names) if n and n not in none_set]
-        out.append(_Split(SplitFrame(name, str(src), enc.frame, list(enc.vocabulary), lines, files, declared,
-                                     seen), root, False))  # fmt: skip
+        sf = SplitFrame(name, str(src), enc.frame, list(enc.vocabulary), lines, files, declared, seen)
+        none_codes = [k for k, n in enumerate(sub.names) if n.strip() in none_set]
+        if none_codes and enc.row_image is not None:
+            images = enc.row_image[np.unique(sub.row[np.isin(sub.code, none_codes)])]
+            sf.none_marked = np.zeros(len(enc.frame), dtype=bool)
+            sf.none_marked[images[images >= 0]] = True
+        out.append(_Split(sf, root, False))
     return out
 
 
@@ -259,15 +264,18 @@ def _raw_row_findings(ann: Annotations, split: str, st: ValidateSettings) -> lis
                 continue
             r0 = first_of[p]
             f, ln = ann.where(r)
-            _, ln0 = ann.where(r0)
+            f0, ln0 = ann.where(r0)
+            # where the first listing is: a line, else (JSON) the record, and its file when another one
+            first = f"line {ln0}" if ln0 else f"record {int(r0) + 1}"
+            first += f" of {f0}" if f0 != f else ""
             if label_sets[r] == label_sets[r0]:
                 out.append(Finding("duplicate-path", CHECKS["duplicate-path"][0],
-                                   f"{p!r} is listed again (first on line {ln0})", "remove the repeated row",
+                                   f"{p!r} is listed again (first on {first})", "remove the repeated row",
                                    path=p, split=split, source=f, line=ln))  # fmt: skip
             else:
                 a, b = sorted(label_sets[r0]), sorted(label_sets[r])
                 out.append(Finding("conflicting-labels", CHECKS["conflicting-labels"][0],
-                                   f"{p!r} is listed with labels {a} on line {ln0} and {b} here",
+                                   f"{p!r} is listed with labels {a} on {first} and {b} here",
                                    "decide which labels are right; convert would merge them into their union",
                                    path=p, split=split, source=f, line=ln))  # fmt: skip
     return out
