@@ -77,7 +77,7 @@ def _source_options(func: F, exclude: tuple[str, ...]) -> F:
         click.option("--format", "format", type=click.Choice(FORMATS), help="Annotation form; detected when left out."),
         click.option("--path-col", help="Column (or JSON key) holding image paths or ids."),
         click.option("--labels-col", help="Column (or JSON key) holding the labels."),
-        click.option("--sep", help="Label separator inside a cell: '|', ';', ',', 'space'; sniffed when left out."),
+        click.option("--sep", help="Label separator inside a cell: '|', ';', ',', 'space', or 'none' (one label a cell); sniffed when left out."),
         click.option("--label-cols", multiple=True, callback=_split_list,
                      help="Wide tables: the label columns, comma separated (detected when left out)."),
         click.option("--confidence-col", help="Long tables: confidence column; 0 means verified absent."),

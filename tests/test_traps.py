@@ -367,6 +367,16 @@ def test_chexpert_wide_uncertain_policies(tmp_path: Path, uncertain: str, u: int
     assert conv.summary.uncertain == (8 if uncertain == "keep" else 0)
 
 
+def test_multi_word_labels_are_one_label_with_sep_none_and_the_sniffed_space_says_so(tmp_path: Path) -> None:
+    src = write(tmp_path / "g.csv", "image,labels\na.jpg,golden retriever\nb.jpg,hot dog\nc.jpg,dog\n")
+    sniffed = labelprep.convert(src)
+    assert "hot" in sniffed.vocabulary  # whitespace was sniffed, as for Planet's "haze primary"
+    assert any("--sep none" in n and "golden retriever" in n for n in sniffed.notes)
+    whole = labelprep.convert(src, sep="none")
+    assert sorted(whole.vocabulary) == ["dog", "golden retriever", "hot dog"]
+    assert not any("--sep none" in n for n in whole.notes)
+
+
 def test_chexpert_subset_keeps_a_finding_blank_in_every_row(tmp_path: Path) -> None:
     # The first four rows: Enlarged Cardiomediastinum, Lung Lesion, Pneumonia and Pleural Other are blank throughout.
     lines = CHEXPERT.splitlines()

@@ -33,12 +33,12 @@ from labelprep.readers.table import (
 )
 from labelprep.readers.tables import (
     NO_SEP,
-    WHITESPACE,
     delimited_separator,
     looks_long,
     read_delimited,
     read_long,
     read_wide,
+    separator_note,
 )
 from labelprep.readers.voc import find_voc_main, read_voc
 
@@ -130,8 +130,7 @@ def _first_part(table: Table, format: str, opts: ReadOptions,
     sep = delimited_separator(table, opts, none_labels)  # decided once, on the first block
     block_opts = dataclasses.replace(opts, sep=NO_SEP if sep is None else sep)
     ann = read_delimited(table, block_opts, none_labels)
-    shown = {None: "none (one label per cell)", WHITESPACE: "whitespace"}.get(sep, repr(sep))
-    ann.notes.append(f"label separator: {shown} (detected on the first {table.n_rows:,} rows; force it with --sep)")
+    ann.notes.append(separator_note(sep, f"detected on the first {table.n_rows:,} rows"))
     return ann, block_opts
 
 

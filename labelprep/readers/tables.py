@@ -32,6 +32,7 @@ __all__ = [
     "read_delimited",
     "read_long",
     "read_wide",
+    "separator_note",
     "sniff_separator",
     "split_labels",
     "wide_label_columns",
@@ -245,6 +246,15 @@ def _carry(table: Table, opts: ReadOptions, exclude: tuple[str, ...] = ()) -> di
     return cols
 
 
+def separator_note(sep: str | None, how: str) -> str:
+    """The note convert prints for a sniffed separator; whitespace warns about labels that hold spaces."""
+    shown = {None: "none (one label per cell)", WHITESPACE: "whitespace"}.get(sep, repr(sep))
+    note = f"label separator: {shown} ({how}; force it with --sep)"
+    if sep == WHITESPACE:
+        note += "; if a label holds spaces ('golden retriever'), pass --sep none (one label a cell) or the real one"
+    return note
+
+
 def read_delimited(table: Table, opts: ReadOptions, none_labels: Collection[str] = ()) -> Annotations:
     """One row per image; a cell of labels joined by a separator or written as a list literal."""
     notes = list(table.notes)
@@ -259,8 +269,7 @@ def read_delimited(table: Table, opts: ReadOptions, none_labels: Collection[str]
     sep = normalise_sep(opts.sep)
     if sep is None:
         sep = delimited_separator(table, opts, none_labels)
-        shown = {None: "none (one label per cell)", WHITESPACE: "whitespace"}.get(sep, repr(sep))
-        notes.append(f"label separator: {shown} (detected; force it with --sep)")
+        notes.append(separator_note(sep, "detected"))
     elif sep == NO_SEP:
         sep = None
     rows, codes, names, n_literal = split_labels(cells, sep, source=table.source, lines=table.lines())
