@@ -290,6 +290,17 @@ def test_pandas_list_column_round_trip(tmp_path: Path, style: str) -> None:
     assert_frame(conv, vocab, [(f"{i}.jpg", labs) for i, labs in enumerate(LIST_LABELS)])
 
 
+def test_pandas_tuple_and_set_columns_and_a_parenthesised_label(tmp_path: Path) -> None:
+    src = tmp_path / "labels.csv"
+    cells = [("dog", "cat"), {"dog"}, "(benign)", ("dog's toy",), "(not 'a' literal"]
+    pd.DataFrame({"image": [f"{i}.jpg" for i in range(5)], "labels": cells}).to_csv(src, index=False)
+    assert "\"('dog', 'cat')\"" in src.read_text()  # as pandas writes a tuple
+    conv = labelprep.convert(src, sep="none")
+    rows = [("0.jpg", ["cat", "dog"]), ("1.jpg", ["dog"]), ("2.jpg", ["(benign)"]), ("3.jpg", ["dog's toy"]),
+            ("4.jpg", ["(not 'a' literal"])]  # fmt: skip
+    assert_frame(conv, sorted({lab for _, labs in rows for lab in labs}), rows)
+
+
 def test_pandas_numpy_array_column_round_trip(tmp_path: Path) -> None:
     """A list column read back from Parquet holds numpy arrays; to_csv writes ``['dog' 'cat']`` (no commas)."""
     long = [f"attribute number {i:02d}" for i in range(6)]  # long enough for numpy to wrap the line

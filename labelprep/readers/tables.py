@@ -68,9 +68,22 @@ def sniff_separator(cells: pa.ChunkedArray | pa.Array, none_labels: Collection[s
 
 
 def _is_list_literal(cells: pa.ChunkedArray) -> npt.NDArray[np.bool_]:
+    """Cells written as a list (``[...]``), or as a Python tuple or set of quoted names that parses.
+
+    ``('dog', 'cat')`` and ``{'dog'}`` are what ``to_csv`` writes for tuple and set columns; a cell
+    like ``(benign)`` is a label, and so is any parenthesised cell that is not a literal.
+    """
     t = pc.utf8_trim_whitespace(cells)
     m = pc.and_(pc.starts_with(t, "["), pc.ends_with(t, "]"))
-    return np.asarray(pc.fill_null(m, False).to_numpy(zero_copy_only=False), dtype=bool)
+    out = np.asarray(pc.fill_null(m, False).to_numpy(zero_copy_only=False), dtype=bool)
+    bracketed = pc.or_(pc.and_(pc.starts_with(t, "("), pc.ends_with(t, ")")),
+                       pc.and_(pc.starts_with(t, "{"), pc.ends_with(t, "}")))  # fmt: skip
+    quoted = pc.match_substring_regex(t, "['\"]")
+    maybe = np.flatnonzero(np.asarray(pc.fill_null(pc.and_(bracketed, quoted), False).to_numpy(zero_copy_only=False)))
+    if len(maybe):
+        for i, cell in zip(maybe.tolist(), pc.take(t, pa.array(maybe)).to_pylist(), strict=True):
+            out[i] = _parse_list(cell) is not None
+    return out
 
 
 def _numpy_style_list(cell: str) -> list[str] | None:
@@ -115,10 +128,10 @@ def _parse_list(cell: str) -> list[str] | None:
             value = ast.literal_eval(cell.strip())
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             return None
-    if not isinstance(value, (list, tuple)):
+    if not isinstance(value, (list, tuple, set, frozenset)):
         return None
     out = []
-    for v in value:
+    for v in sorted(value, key=str) if isinstance(value, (set, frozenset)) else value:
         if isinstance(v, (list, tuple, dict)) or v is None:
             return None
         out.append(v if isinstance(v, str) else str(v))
