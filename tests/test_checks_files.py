@@ -90,6 +90,21 @@ def test_bare_name_found_in_another_folder(tmp_path: Path) -> None:
     assert list(found) == ["00000002_000.png"]
 
 
+def test_paths_one_folder_off_the_images_root_say_which_root_to_pass(tmp_path: Path) -> None:
+    # CheXpert: train.csv sits in CheXpert-v1.0-small/ and lists CheXpert-v1.0-small/train/patient.../view1_frontal.jpg
+    root = tmp_path / "CheXpert-v1.0-small"
+    for patient in ("patient00001", "patient00002"):
+        touch(root, f"train/{patient}/study1/view1_frontal.jpg")
+    listed = "CheXpert-v1.0-small/train/patient00002/study1/view1_frontal.jpg"
+    issue = only(check_files([listed], root), listed)
+    assert issue.hint == ("found at 'train/patient00002/study1/view1_frontal.jpg': the paths start with "
+                          f"'CheXpert-v1.0-small/', which the images root already is; pass --images-root {tmp_path}")  # fmt: skip
+    # and the other way: the images sit a folder further down than the root
+    touch(tmp_path / "deep", "imgs/cats/a.jpg")
+    issue = only(check_files(["cats/a.jpg"], tmp_path / "deep"), "cats/a.jpg")
+    assert issue.hint.endswith(f"pass --images-root {tmp_path / 'deep' / 'imgs'}")
+
+
 def test_same_name_in_several_folders_counts_the_others(tmp_path: Path) -> None:
     for folder in ("a", "b", "c"):
         touch(tmp_path, f"{folder}/x.jpg")

@@ -537,9 +537,32 @@ class _Diagnoser:
         """A diagnosis from the whole tree: the same file name in another folder."""
         folder = rel.rpartition("/")[0]
         if hits:
+            parts = rel.split("/")
+
+            def shared_tail(hit: str) -> int:  # trailing path components in common with the listed path
+                n = 0
+                for a, b in zip(reversed(parts), reversed(hit.split("/"))):
+                    if a != b:
+                        break
+                    n += 1
+                return n
+
+            best = max(hits, key=shared_tail)  # another patient's view1_frontal.jpg is not the one
             more = f" and {len(hits) - 1:,} other place(s)" if len(hits) > 1 else ""
+            if rel.endswith("/" + best):  # the listed paths carry a folder too many: the root's own name
+                extra = rel[: -len(best) - 1]
+                up = os.path.normpath(os.path.join(self.root_abs, *[".."] * (extra.count("/") + 1)))
+                if os.path.isfile(os.path.join(up, rel)):
+                    return Issue("missing-file", "file does not exist at the listed path",
+                                 f"found at '{best}': the paths start with '{extra}/', which the images root "
+                                 f"already is; pass --images-root {up}")  # fmt: skip
+            if "/" in rel and best.endswith("/" + rel):  # the images sit further down (bare names: --find-images)
+                deeper = os.path.join(self.root_abs, best[: -len(rel) - 1])
+                return Issue("missing-file", "file does not exist at the listed path",
+                             f"found at '{best}': the paths are relative to '{deeper}'; pass --images-root "
+                             f"{deeper}")  # fmt: skip
             return Issue("missing-file", "file does not exist at the listed path",
-                         f"found at '{hits[0]}'{more}: list the path relative to the images root, "
+                         f"found at '{best}'{more}: list the path relative to the images root, "
                          "or use --find-images for bare file names")  # fmt: skip
         if folder and self._names(folder) is None:
             return Issue("missing-file", f"file does not exist: there is no folder '{folder}' under the images root",
