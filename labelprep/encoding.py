@@ -18,13 +18,13 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from labelprep.errors import ConflictError, VocabularyError
+from labelprep.errors import ConflictError, InputError, VocabularyError
 from labelprep.multihot import SPARSE_THRESHOLD, dense_matrix, sparse_columns, use_sparse
 from labelprep.paths import resolve_paths
 from labelprep.readers.base import POSITIVE, UNCERTAIN, Annotations, LedgerEntry
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["RESERVED_COLUMNS", "Encoded", "Summary", "encode", "frame_from_columns", "frame_from_matrix", "multi_hot", "to_label_lists"]
+__all__ = ["RESERVED_COLUMNS", "Encoded", "Summary", "check_split_cells", "encode", "frame_from_columns", "frame_from_matrix", "multi_hot", "to_label_lists"]
 
 RESERVED_COLUMNS = ("path", "split", "group")
 
@@ -70,6 +70,22 @@ class Encoded:
     row_image: npt.NDArray[np.int64] | None = None  # image (frame row) of each input row
     first_row: npt.NDArray[np.int64] | None = None  # first input row listing each image
     outside: npt.NDArray[np.bool_] | None = None  # per input row: the path leaves the images root
+
+
+def check_split_cells(ann: Annotations) -> None:
+    """A blank split cell is an error naming its line: it would otherwise make a split named ''."""
+    if "split" not in ann.columns:
+        return
+    blank = np.flatnonzero(pd.Series(np.asarray(ann.columns["split"], dtype=object)).astype(str).str.strip().eq(""))
+    if len(blank):
+        f, ln = ann.where(int(blank[0]))
+        more = f" (and {len(blank) - 1:,} more row(s))" if len(blank) > 1 else ""
+        raise InputError(
+            f"the split column is blank{more}",
+            file=f,
+            line=ln,
+            hint="give every row its split, or leave out --split-col (labelprep split makes splits)",
+        )
 
 
 def multi_hot(
@@ -264,6 +280,7 @@ def encode(
         dup_pairs, first_pairs = _repeated_pairs(ann, img_of_row)
         _merged(ann, paths, img_of_row, dup_pairs, first_pairs, summary, notes, ledger, pairs=True)
 
+    check_split_cells(ann)
     carried: dict[str, npt.NDArray[np.object_]] = {}
     for col, vals in ann.columns.items():
         vals = np.asarray(vals, dtype=object)

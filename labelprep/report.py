@@ -17,7 +17,7 @@ SEVERITIES = ("error", "warning", "info")
 
 # code -> (default severity, check group, what it means). Stable: documented in the README.
 CHECKS: dict[str, tuple[str, str, str]] = {
-    "schema-error": ("error", "schema", "a pandera check of the frame failed"),
+    "schema-error": ("error", "schema", "the annotations cannot be read, or the frame fails its pandera schema"),
     "duplicate-path": ("warning", "labels", "one path listed twice in a split with the same labels"),
     "conflicting-labels": ("error", "labels", "one path listed twice in a split with different labels"),
     "empty-labels": ("warning", "labels", "an image with no label"),

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
 
+import labelprep
 from labelprep.cli import main
 
 # ---------------------------------------------------------------------------
@@ -83,6 +84,14 @@ def test_missing_column(tmp_path: Path) -> None:
     result, out = run(src, "--labels-col", "nope")
     line = assert_error(result, out, located(src, 1, "labels column 'nope' not found", "columns are"))
     assert "'image', 'labels'" in line
+
+
+def test_a_blank_split_cell_is_an_error_not_a_split_named_blank(tmp_path: Path) -> None:
+    src = write(tmp_path / "labels.csv", "image,labels,split\na.jpg,dog,train\nb.jpg,cat, \nc.jpg,cat,\n")
+    result, out = run(src, "--split-col", "split")
+    assert_error(result, out, located(src, 3, r"the split column is blank \(and 1 more row\(s\)\)", "--split-col"))
+    report = labelprep.validate(src, split_col="split")
+    assert [(f.code, f.line) for f in report.findings] == [("schema-error", 3)]
 
 
 def test_missing_column_suggests_a_close_name(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from labelprep import storage
 from labelprep.checks.labels import SplitFrame, cross_split_findings, frame_label_findings
-from labelprep.encoding import encode
+from labelprep.encoding import check_split_cells, encode
 from labelprep.errors import InputError, LabelprepError, SchemaError
 from labelprep.frameio import frame_images_root, is_frame, read_frame
 from labelprep.readers import ReadOptions, read_source
@@ -178,6 +178,7 @@ def _raw_splits(src: Path, st: ValidateSettings, report: Report) -> list[_Split]
         if rel != ".":
             ann.paths = np.array([f"{rel}/{p}" for p in ann.paths], dtype=object)
     if "split" in ann.columns:
+        check_split_cells(ann)
         values = np.asarray(ann.columns["split"], dtype=object)
         parts = [(str(v), np.flatnonzero(values == v)) for v in dict.fromkeys(values.tolist())]
     else:
