@@ -323,6 +323,13 @@ def encode(
 
     # 5. the frame
     vocabulary = Vocabulary(labels)
+    from labelprep.checks.labels import label_variants  # the checks import the encoder: not at module level
+
+    variants = label_variants(labels)
+    if variants:
+        shown = "; ".join(", ".join(map(repr, g)) for g in variants[:5]) + (" ..." if len(variants) > 5 else "")
+        notes.append(f"labels that differ only by case or spacing, kept apart: {shown} (one label? a --label-map "
+                     "listing every label can map each spelling to one name)")  # fmt: skip
     img_pairs = img_of_row[rows]
     sparse = use_sparse(len(labels), sparse_threshold)
     if sparse:

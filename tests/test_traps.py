@@ -378,6 +378,14 @@ def test_chexpert_wide_uncertain_policies(tmp_path: Path, uncertain: str, u: int
     assert conv.summary.uncertain == (8 if uncertain == "keep" else 0)
 
 
+def test_labels_differing_only_by_case_are_kept_apart_with_a_note(tmp_path: Path) -> None:
+    src = write(tmp_path / "v.csv", "image,labels\na.jpg,Dog\nb.jpg,dog \nc.jpg, dog|DOG|cat\n")
+    conv = labelprep.convert(src)
+    assert sorted(conv.vocabulary) == ["DOG", "Dog", "cat", "dog"]
+    assert any(n.startswith("labels that differ only by case or spacing, kept apart: 'DOG', 'Dog', 'dog'")
+               for n in conv.notes)  # fmt: skip
+
+
 def test_multi_word_labels_are_one_label_with_sep_none_and_the_sniffed_space_says_so(tmp_path: Path) -> None:
     src = write(tmp_path / "g.csv", "image,labels\na.jpg,golden retriever\nb.jpg,hot dog\nc.jpg,dog\n")
     sniffed = labelprep.convert(src)
