@@ -688,6 +688,36 @@ def test_folder_split_level(tmp_path: Path) -> None:
     assert_frame(conv, ["cat", "dog"], rows, carried=["split"])
 
 
+def test_folder_split_level_survives_a_docs_folder_and_refuses_a_stray_image_folder(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    image(root / "train" / "cat" / "0001.jpg", shade=10)
+    image(root / "val" / "dog" / "0002.jpg", shade=20)
+    write(root / "notes" / "readme.txt", "how we labelled\n")  # not a label, not a split
+    conv = labelprep.convert(root)
+    assert_frame(conv, ["cat", "dog"], [("train/cat/0001.jpg", ["cat"], "train"), ("val/dog/0002.jpg", ["dog"], "val")],
+                 carried=["split"])  # fmt: skip
+    image(root / "all" / "0003.jpg", shade=30)  # would make "train" and "val" labels
+    with pytest.raises(labelprep.InputError, match="'train', 'val' are named like splits, but 'all' beside them"):
+        labelprep.convert(root)
+
+
+def test_folder_of_split_folders_without_label_folders_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    image(root / "train" / "0001.jpg", shade=10)
+    image(root / "valid" / "0002.jpg", shade=20)
+    with pytest.raises(labelprep.InputError, match="named like splits and hold the images directly"):
+        labelprep.convert(root)
+
+
+def test_a_label_folder_named_train_among_others_is_a_label(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    image(root / "train" / "0001.jpg", shade=10)  # COCO's class "train"
+    image(root / "bus" / "0002.jpg", shade=20)
+    write(root / "docs" / "readme.txt", "x\n")  # a folder with no image is no label
+    conv = labelprep.convert(root)
+    assert_frame(conv, ["bus", "train"], [("train/0001.jpg", ["train"]), ("bus/0002.jpg", ["bus"])])
+
+
 def test_folder_copies_that_differ_in_bytes(tmp_path: Path) -> None:
     root = tmp_path / "data"
     image(root / "cat" / "0001.jpg", shade=10)

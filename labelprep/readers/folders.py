@@ -71,10 +71,30 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
     _check_dir(root)
     source = str(root)
     files = walk_files(root)
-    top_dirs = sorted({f.split("/", 1)[0] for f in files if "/" in f})
-    split_level = bool(top_dirs) and all(d.lower() in SPLIT_NAMES for d in top_dirs) and any(
-        f.count("/") >= 2 for f in files
-    )
+    # Top folders holding images; a docs/ or notes/ folder of text files beside them is neither a label nor a split.
+    top_dirs = sorted({f.split("/", 1)[0] for f in files if "/" in f and is_image_name(f)})
+    split_dirs = [d for d in top_dirs if d.lower() in SPLIT_NAMES]
+    # Two split names, or only split names: "train" alone among car/ and bus/ is a label (COCO has one).
+    if not (len(split_dirs) >= 2 or (split_dirs and split_dirs == top_dirs)):
+        split_dirs = []
+    nested = {f.split("/", 1)[0] for f in files if f.count("/") >= 2 and is_image_name(f)}
+    split_level = bool(split_dirs) and any(d in nested for d in split_dirs)
+    if split_level and len(split_dirs) < len(top_dirs):
+        others = [d for d in top_dirs if d not in split_dirs]
+        raise InputError(
+            f"the folders {', '.join(map(repr, split_dirs))} are named like splits, but "
+            f"{', '.join(map(repr, others[:5]))} beside them is not one",
+            file=source,
+            hint="move or remove the stray folder (or pass the split folders one by one as sources); "
+            "otherwise the split names would become labels",
+        )
+    if split_dirs and not split_level:
+        raise InputError(
+            f"the folders {', '.join(map(repr, split_dirs))} are named like splits and hold the images directly, "
+            "with no label folders inside",
+            file=source,
+            hint="expected <split>/<label>/<image>; if the labels are in an annotation file, pass that file",
+        )
     notes = [f"folder per label{' under split folders (' + ', '.join(top_dirs) + ')' if split_level else ''}"]
     dropped: list[LedgerEntry] = []
     copies: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (split, name) -> [(label, path)]
@@ -88,10 +108,10 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
         split = parts[0] if split_level else ""
         label = parts[need - 2]
         name = "/".join(parts[need - 1 :])
-        labels_seen.add(label)
         if not is_image_name(name):
             dropped.append(LedgerEntry(source, None, f, "not an image file name", "file ignored"))
             continue
+        labels_seen.add(label)  # a folder holding no image (docs/readme.txt) is not a label
         copies[(split, name)].append((label, f))
 
     paths, labels, splits, files_of = [], [], [], []
