@@ -386,6 +386,21 @@ def test_repeated_json_records_name_the_first_record_not_a_missing_line(tmp_path
     assert by_code["duplicate-path"] == "'1.jpg' is listed again (first on record 2)"
 
 
+def test_a_split_folder_named_training_is_the_training_split(tmp_path: Path) -> None:
+    from labelprep.checks.pipeline import train_split
+
+    assert train_split(["testing", "training", "validation"]) == "training"
+    assert train_split(["val", "Train"]) == "Train" and train_split(["b", "a"]) == "b" and train_split([]) == ""
+    root = tmp_path / "data"
+    for k, (split, label) in enumerate([("training", "cat"), ("training", "fox"), ("testing", "cat"),
+                                        ("validation", "fox")]):  # fmt: skip
+        (root / split / label).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8), (50 * k, 9, 9)).save(root / split / label / f"{k}.jpg")
+    report = labelprep.validate(root)
+    assert report.stats["train_split"] == "training"
+    assert "label-not-in-train" not in report.codes(), report.to_text()
+
+
 def test_every_finding_code_is_in_the_report_schema_and_the_readme() -> None:
     schema = json.loads((ROOT / "schemas" / "validate-report.schema.json").read_text())
     assert schema["properties"]["findings"]["items"]["properties"]["code"]["enum"] == list(CHECKS)

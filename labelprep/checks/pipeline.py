@@ -109,6 +109,15 @@ def source_split_names(sources: Sequence[str | Path]) -> list[str]:
     return names
 
 
+def train_split(names: Sequence[str]) -> str:
+    """The training split among ``names``: ``train``, else ``training``, else ``trainval``, else the first."""
+    for want in ("train", "training", "trainval"):
+        for name in names:
+            if name.lower() == want:
+                return name
+    return names[0] if names else ""
+
+
 def check_severity(code: str, level: str, where: str | None = None) -> None:
     if code not in CHECKS:
         import difflib
@@ -359,7 +368,7 @@ def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
             stem = Path(storage.where(sp.sf.source)).stem
             if names.count(sp.sf.name) > 1 and not sp.converted and sp.sf.name == stem and sp.sf.source in by_source:
                 sp.sf.name = by_source[sp.sf.source]
-    train = "train" if any(sp.sf.name == "train" for sp in splits) else (splits[0].sf.name if splits else "")
+    train = train_split([sp.sf.name for sp in splits])
     empty_sev = "error" if st.no_empty else None
     for sp in splits:
         report.extend(frame_label_findings(sp.sf, min_positives=st.min_positives, empty_severity=empty_sev))
