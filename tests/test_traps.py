@@ -735,7 +735,7 @@ def test_folder_copies_that_differ_in_bytes(tmp_path: Path) -> None:
 def test_sidecar_tags_verbatim_missing_vs_empty(tmp_path: Path) -> None:
     root = tmp_path / "set"
     image(root / "img1.png")
-    write(root / "img1.txt", "1girl, tag one, tag_two, artist \\(style\\), blue sky\n")
+    write(root / "img1.txt", "1girl, tag one, tag_two, artist \\(style\\), blue sky, smile\\, happy\n")
     image(root / "img2.png")
     write(root / "img2.txt", "")  # empty sidecar: an image with no labels
     image(root / "img3.png")  # no sidecar: unlabelled, left out
@@ -743,15 +743,25 @@ def test_sidecar_tags_verbatim_missing_vs_empty(tmp_path: Path) -> None:
     write(root / "sub" / "img4.txt", "tag one,\ntag_two\n")
     conv = labelprep.convert(root)
     assert conv.format == "sidecar"
-    vocab = ["1girl", "artist \\(style\\)", "blue sky", "tag one", "tag_two"]
+    vocab = ["1girl", "artist \\(style\\)", "blue sky", "smile, happy", "tag one", "tag_two"]
     rows = [
-        ("img1.png", ["1girl", "tag one", "tag_two", "artist \\(style\\)", "blue sky"]),
+        ("img1.png", ["1girl", "tag one", "tag_two", "artist \\(style\\)", "blue sky", "smile, happy"]),
         ("img2.png", []),
         ("sub/img4.jpg", ["tag one", "tag_two"]),
     ]
     assert_frame(conv, vocab, rows)
     assert ledger_rows(conv) == [(None, "img3.png", "unlabelled")]
     assert conv.summary.dropped == {"unlabelled": 1}
+
+
+def test_sidecar_tag_files_in_another_encoding(tmp_path: Path) -> None:
+    root = tmp_path / "set"
+    image(root / "img1.png")
+    (root / "img1.txt").write_bytes("caf\u00e9, tea".encode("latin-1"))
+    with pytest.raises(labelprep.InputError, match="tag file is not utf-8 \\(byte 0xe9\\)") as err:
+        labelprep.convert(root)
+    assert "--encoding latin-1" in (err.value.hint or "")
+    assert list(labelprep.convert(root, encoding="latin-1").vocabulary) == ["caf\u00e9", "tea"]
 
 
 # ---------------------------------------------------------------------------

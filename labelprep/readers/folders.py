@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -170,6 +171,15 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
     return ann
 
 
+# Tags are comma-separated, and "smile\, happy" is the one tag "smile, happy". Escaped parentheses stay as
+# written ("artist \(style\)"): that is how the tag is spelt in the prompts these sets train for.
+_TAG_SPLIT = re.compile(r"(?<!\\),")
+
+
+def _unescape(tag: str) -> str:
+    return tag.replace("\\,", ",")
+
+
 def read_sidecar(root: Path, opts: ReadOptions) -> Annotations:
     """``img.png`` beside ``img.txt`` holding comma-separated tags (tags may contain spaces).
 
@@ -192,12 +202,16 @@ def read_sidecar(root: Path, opts: ReadOptions) -> Annotations:
             continue
         used_txt.add(tag_file)
         raw = (root / tag_file).read_bytes()
+        codec = "utf-8-sig" if opts.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else opts.encoding
         try:
-            text = raw.decode("utf-8-sig")
+            text = raw.decode(codec)
         except UnicodeDecodeError as exc:
-            raise InputError(f"tag file is not UTF-8 (byte 0x{raw[exc.start]:02x})", file=str(root / tag_file),
-                             line=raw.count(b"\n", 0, exc.start) + 1) from None  # fmt: skip
-        tags = [t.strip() for line in text.split("\n") for t in line.split(",")]
+            raise InputError(f"tag file is not {opts.encoding} (byte 0x{raw[exc.start]:02x})", file=str(root / tag_file),
+                             line=raw.count(b"\n", 0, exc.start) + 1,
+                             hint="pass its encoding, e.g. --encoding latin-1") from None  # fmt: skip
+        except LookupError:
+            raise InputError(f"unknown encoding {opts.encoding!r}", hint="use a Python codec name such as latin-1") from None
+        tags = [_unescape(t).strip() for line in text.split("\n") for t in _TAG_SPLIT.split(line)]
         seen: list[str] = []
         for t in tags:
             if t and t not in seen:
