@@ -593,6 +593,7 @@ def export(
     split_col: str | None = None,
     group_col: str | None = None,
     encoding: str = "utf-8",
+    on_conflict: str = "error",
     name: str | None = None,
     shard_size: str | int | None = None,
     num_shards: int | None = None,
@@ -693,7 +694,7 @@ def export(
                            confidence_col=confidence_col, uncertain=uncertain, images_root=root_arg,
                            path_template=path_template, find_images=find_images, none_label=none_arg,
                            label_map=label_map, vocab=vocab_obj, split_col=split_col, group_col=group_col,
-                           encoding=encoding)  # fmt: skip
+                           encoding=encoding, on_conflict=on_conflict)  # fmt: skip
             frame, v, root = conv.frame, conv.vocabulary, conv.images_root
         vocabs.append(v)
         if "split" in frame.columns:
@@ -725,7 +726,7 @@ def export(
                           confidence_col=confidence_col, uncertain=uncertain, images_root=root_arg,
                           path_template=path_template, find_images=find_images, none_label=none_arg or None,
                           label_map=label_map, vocab=vocab_obj, split_col=split_col, group_col=group_col,
-                          encoding=encoding, on_conflict="error", check_images=level, workers=n_workers,
+                          encoding=encoding, on_conflict=on_conflict, check_images=level, workers=n_workers,
                           engine=eng or "local", cache=cache,
                           severity=severity, config=config, progress=progress)  # fmt: skip
         errors = report.errors

@@ -370,7 +370,7 @@ def validate(sources: tuple[str, ...], output_format: str, output: str | None, *
 @click.argument("sources", nargs=-1, required=True, type=_LOCATION)
 @click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the shards and manifest.json (created when missing).")  # fmt: skip
-@source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict"))
+@source_options(exclude=("unknown", "min_count", "keep_cols"))
 @click.option("--name", help="Dataset name in the shard file names [default: the first SOURCE's stem].")
 @click.option("--shard-size", help="Target bytes per shard: 128MiB, 1GB, 500KB or a number [default: 128MiB].")
 @click.option("--num-shards", type=click.IntRange(min=1), help="Shards per split (instead of --shard-size).")

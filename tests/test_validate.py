@@ -401,6 +401,20 @@ def test_a_split_folder_named_training_is_the_training_split(tmp_path: Path) -> 
     assert "label-not-in-train" not in report.codes(), report.to_text()
 
 
+@pytest.mark.tf
+def test_export_takes_on_conflict_for_folder_copies_that_differ(tmp_path: Path) -> None:
+    root = tmp_path / "two"
+    for label, shade in (("cat", 10), ("dog", 200)):  # img0.png under both labels, different pictures
+        (root / label).mkdir(parents=True)
+        Image.new("RGB", (8, 8), (shade, 0, 0)).save(root / label / "img0.png")
+    Image.new("RGB", (8, 8), (0, 99, 0)).save(root / "dog" / "img1.png")
+    result = CliRunner().invoke(main, ["export", str(root), "-o", str(tmp_path / "refused")])
+    assert result.exit_code == 1 and "--on-conflict separate" in result.output
+    result = CliRunner().invoke(main, ["export", str(root), "-o", str(tmp_path / "out"), "--on-conflict", "separate"])
+    assert result.exit_code == 0, result.output
+    assert labelprep.Manifest.read(tmp_path / "out").splits["train"].examples == 3
+
+
 def test_every_finding_code_is_in_the_report_schema_and_the_readme() -> None:
     schema = json.loads((ROOT / "schemas" / "validate-report.schema.json").read_text())
     assert schema["properties"]["findings"]["items"]["properties"]["code"]["enum"] == list(CHECKS)
