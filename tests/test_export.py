@@ -535,6 +535,27 @@ def test_verify_reads_records_and_labels(tmp_path: Path) -> None:
 
 
 @pytest.mark.tf
+def test_verify_blames_a_damaged_source_image_that_header_checks_passed(tmp_path: Path) -> None:
+    src = make_dataset(tmp_path / "ds", n=6, splits=False)
+    png = tmp_path / "ds" / "images" / "00.png"
+    data = bytearray(png.read_bytes())
+    start = data.index(b"IDAT") + 4  # the compressed pixels: structure and end marker stay whole
+    data[start : start + 8] = b"\x00" * 8
+    png.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    labelprep.export(src, out)  # header checks (the default) pass it through
+    report = labelprep.verify(out)
+    bad = [f for f in report.findings if f.code == "shard-bad-image"]
+    assert len(bad) == 1 and bad[0].path == "images/00.png", report.to_text()
+    assert "'images/00.png' does not decode" in bad[0].message and "function_node" not in bad[0].message
+    assert "--check-images full --skip-invalid" in bad[0].hint
+    (out / "manifest.json").unlink()  # as after a killed export: the state file without a manifest
+    (out / STATE_NAME).write_text("{}")
+    result = CliRunner().invoke(main, ["verify", str(out)])
+    assert result.exit_code == 1 and "an unfinished export" in result.output and "--resume" in result.output
+
+
+@pytest.mark.tf
 def test_an_earlier_export_needs_resume_or_overwrite_and_foreign_files_stay(tmp_path: Path) -> None:
     src = make_dataset(tmp_path / "ds")
     out = tmp_path / "out"

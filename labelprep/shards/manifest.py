@@ -18,7 +18,7 @@ from typing import Any
 
 from labelprep.errors import InputError
 from labelprep.report import Report
-from labelprep.shards.spec import FORMAT_VERSION, MANIFEST_NAME, features_document
+from labelprep.shards.spec import FORMAT_VERSION, MANIFEST_NAME, STATE_NAME, features_document
 from labelprep.vocabulary import Vocabulary
 
 __all__ = ["Manifest", "ShardInfo", "SkippedRow", "SplitInfo", "features_json"]
@@ -116,6 +116,9 @@ class Manifest:
         try:
             text = p.read_text(encoding="utf-8")
         except FileNotFoundError:
+            if (p.parent / STATE_NAME).exists():  # export writes the manifest last
+                raise InputError("an unfinished export: no manifest.json yet", file=str(p.parent),
+                                 hint="run the same labelprep export command again with --resume") from None  # fmt: skip
             raise InputError("no manifest here", file=str(p),
                              hint="point at the folder labelprep export wrote (it holds manifest.json)") from None  # fmt: skip
         try:

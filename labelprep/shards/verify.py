@@ -89,7 +89,8 @@ def _verify_shard(tf: Any, base: Path, split: str, shard: ShardInfo, manifest: M
                    hint="check the file's permissions and the disk", **where)  # fmt: skip
         return
     digest = hashlib.sha256(data).hexdigest()
-    if len(data) != shard.bytes or digest != shard.sha256:
+    intact = len(data) == shard.bytes and digest == shard.sha256
+    if not intact:
         size = f"{len(data):,} bytes where the manifest says {shard.bytes:,}" if len(data) != shard.bytes else (
             "the same size as the manifest says but other bytes")  # fmt: skip
         report.add("shard-checksum", f"{shard.file} has changed: {size} (SHA-256 {digest[:12]}..., "
@@ -99,7 +100,7 @@ def _verify_shard(tf: Any, base: Path, split: str, shard: ShardInfo, manifest: M
     vocab_size = len(manifest.vocabulary)
     try:
         for raw in tf.data.TFRecordDataset(str(p)):
-            _check_record(tf, bytes(raw.numpy()), read, offsets, shard, vocab_size, report, where)
+            _check_record(tf, bytes(raw.numpy()), read, offsets, shard, vocab_size, report, where, intact)
             read += 1
             seen[0] += 1
             bar.update(seen[0], 0)
@@ -119,7 +120,7 @@ def _verify_shard(tf: Any, base: Path, split: str, shard: ShardInfo, manifest: M
 
 
 def _check_record(tf: Any, raw: bytes, index: int, offsets: list[int], shard: ShardInfo, vocab_size: int,
-                  report: Report, where: dict[str, Any]) -> None:  # fmt: skip
+                  report: Report, where: dict[str, Any], intact: bool = False) -> None:  # fmt: skip
     at = f"{shard.file} record {index}" + (f" (byte {offsets[index]:,})" if index < len(offsets) else "")
     try:
         ex = tf.train.Example.FromString(raw)
@@ -166,7 +167,12 @@ def _check_record(tf: Any, raw: bytes, index: int, offsets: list[int], shard: Sh
         decoded = (int(img.shape[0]), int(img.shape[1]))
     except tf.errors.OpError as exc:
         reason = re.sub(r"\s+", " ", getattr(exc, "message", "") or str(exc)).strip()
-        report.add("shard-bad-image", f"{at}: the image does not decode ({reason})", hint=_HINT_REEXPORT,
+        reason = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", reason)  # TensorFlow's op name, not the cause
+        # A shard whose SHA-256 matches holds what export stored: the source image itself is broken (export's
+        # default header checks pass an image whose data is damaged but whose structure is whole).
+        hint = ("the source image is damaged: replace it, or export again with --check-images full --skip-invalid "
+                "(which leaves it out)") if intact else _HINT_REEXPORT  # fmt: skip
+        report.add("shard-bad-image", f"{at}: the image of {path!r} does not decode ({reason})", hint=hint,
                    path=path, **where)  # fmt: skip
         return
     stored = (values.get("image/height", [None])[0], values.get("image/width", [None])[0])
