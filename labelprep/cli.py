@@ -421,8 +421,16 @@ def export(sources: tuple[str, ...], output_format: str, quiet: bool, **options:
         sys.exit(1)
     if quiet:
         return
-    if manifest.report is not None:
-        click.echo(f"  validation: {manifest.report.summary_line()}", err=True)
+    rep = manifest.report
+    if rep is not None:
+        line = rep.summary_line()
+        if rep.errors and manifest.skipped:  # the export went ahead: every error was on a row it left out
+            line = (f"{len(rep.errors):,} error(s), on the {len(manifest.skipped):,} row(s) --skip-invalid left out; "
+                    f"{len(rep.warnings):,} warning(s)")  # fmt: skip
+        click.echo(f"  validation: {line}", err=True)
+        if rep.findings:
+            counts = ", ".join(f"{code} ({n:,})" for code, n in rep.codes().most_common())
+            click.echo(f"  findings: {counts} (labelprep validate with the same options lists them)", err=True)
     for note in manifest.notes:
         click.echo(f"  {note}", err=True)
     for name, split in manifest.splits.items():

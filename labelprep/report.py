@@ -22,6 +22,7 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "conflicting-labels": ("error", "labels", "one path listed twice in a split with different labels"),
     "empty-labels": ("warning", "labels", "an image with no label"),
     "name-conflict": ("warning", "labels", "one file name under several label folders with different bytes"),
+    "left-out": ("warning", "labels", "an image the source gives no labels: no sidecar, or outside any label folder"),
     "none-label-conflict": ("error", "labels", "a none-label sentinel together with real labels"),
     "unknown-label": ("error", "labels", "a label not in the declared vocabulary"),
     "unused-label": ("warning", "labels", "a declared label that no image uses"),

@@ -165,8 +165,9 @@ def test_every_planted_defect_is_reported_where_it_is(defective: Path) -> None:
     assert "'Cat'" in variant.message and "'cat'" in variant.message
     # every code in the table but the two that need converted frames (and verify's shard codes) was planted
     shard_codes = {code for code, (_, group, _) in CHECKS.items() if group == "shards"}
-    # schema-error and split-mismatch need converted frames, name-conflict a folder layout: tested below
-    assert {e[0] for e in EXPECTED} == set(CHECKS) - {"schema-error", "split-mismatch", "name-conflict"} - shard_codes
+    # schema-error and split-mismatch need converted frames, name-conflict and left-out a folder layout: tested below
+    folder_or_frame = {"schema-error", "split-mismatch", "name-conflict", "left-out"}
+    assert {e[0] for e in EXPECTED} == set(CHECKS) - folder_or_frame - shard_codes
 
 
 def test_a_clean_dataset_reports_nothing(tmp_path: Path) -> None:
@@ -413,6 +414,28 @@ def test_export_takes_on_conflict_for_folder_copies_that_differ(tmp_path: Path) 
     result = CliRunner().invoke(main, ["export", str(root), "-o", str(tmp_path / "out"), "--on-conflict", "separate"])
     assert result.exit_code == 0, result.output
     assert labelprep.Manifest.read(tmp_path / "out").splits["train"].examples == 3
+
+
+def test_images_a_folder_source_gives_no_labels_are_reported_left_out(tmp_path: Path) -> None:
+    side = tmp_path / "side"
+    side.mkdir()
+    for name in "abc":
+        Image.new("RGB", (8, 8), (ord(name), 0, 0)).save(side / f"{name}.png")
+    (side / "a.txt").write_text("dog, cat\n")
+    (side / "c.txt").write_text("")  # no labels, on purpose
+    (side / ".DS_Store").write_bytes(b"junk")
+    report = labelprep.validate(side)
+    left = [f for f in report.findings if f.code == "left-out"]
+    assert [(f.path, f.severity) for f in left] == [("b.png", "warning")]
+    assert "no sidecar b.txt" in left[0].message and "tag file" in left[0].hint
+    assert any("1 hidden file(s) or folder(s) skipped (.DS_Store)" in n for n in labelprep.convert(side).notes)
+    folder = tmp_path / "folder"
+    for label in ("cat", "dog"):
+        (folder / label).mkdir(parents=True)
+        Image.new("RGB", (8, 8), (len(label), 0, 0)).save(folder / label / f"{label}.jpg")
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(folder / "loose.jpg")
+    (folder / "README.md").write_text("not an image: not reported")
+    assert [f.path for f in labelprep.validate(folder).findings if f.code == "left-out"] == ["loose.jpg"]
 
 
 def test_every_finding_code_is_in_the_report_schema_and_the_readme() -> None:

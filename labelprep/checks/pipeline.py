@@ -19,6 +19,7 @@ from labelprep.errors import InputError, LabelprepError, SchemaError
 from labelprep.frameio import frame_images_root, is_frame, read_frame
 from labelprep.readers import ReadOptions, read_source
 from labelprep.readers.base import POSITIVE, Annotations
+from labelprep.readers.folders import is_image_name
 from labelprep.report import CHECKS, SEVERITIES, Finding, Report
 from labelprep.schemas import check_frame
 from labelprep.vocabulary import Vocabulary
@@ -173,8 +174,19 @@ def _subset(ann: Annotations, rows: np.ndarray) -> Annotations:
     )  # fmt: skip
 
 
+# Why a folder form leaves an image file out, and what to do about it (the other ledger reasons are not images).
+_LEFT_OUT = {
+    "unlabelled": "add its tag file (an empty one means no labels), or delete the image",
+    "not in a label folder": "move it into a label folder, or delete it",
+}
+
+
 def _raw_splits(src: Path, st: ValidateSettings, report: Report) -> list[_Split]:
     ann = read_source(src, format=st.format, options=st.read, none_labels=st.none_label)
+    for d in ann.dropped:
+        if d.reason in _LEFT_OUT and is_image_name(d.path):
+            report.add("left-out", f"{d.path!r} is left out: {d.reason} ({d.detail})", hint=_LEFT_OUT[d.reason],
+                       path=d.path, source=str(src))  # fmt: skip
     root: Path | str
     if st.images_root is not None:
         root = st.images_root

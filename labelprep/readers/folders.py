@@ -29,16 +29,28 @@ def is_image_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def walk_files(root: Path) -> list[str]:
-    """Every file under ``root`` as a sorted POSIX path relative to it (hidden entries skipped)."""
+def walk_files(root: Path, hidden: list[str] | None = None) -> list[str]:
+    """Every file under ``root`` as a sorted POSIX path relative to it.
+
+    Hidden entries (``.DS_Store``, ``._img.jpg``, ``.git/``) are skipped; ``hidden`` collects them.
+    """
     out: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         rel = os.path.relpath(dirpath, root)
         prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        if hidden is not None:
+            hidden.extend(prefix + n for n in (*dirnames, *filenames) if n.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         out.extend(prefix + f for f in sorted(filenames) if not f.startswith("."))
     out.sort()
     return out
+
+
+def _hidden_note(hidden: list[str]) -> list[str]:
+    if not hidden:
+        return []
+    shown = ", ".join(sorted(hidden)[:3]) + (" ..." if len(hidden) > 3 else "")
+    return [f"{len(hidden)} hidden file(s) or folder(s) skipped ({shown})"]
 
 
 def has_sidecars(root: Path, files: list[str] | None = None) -> bool:
@@ -71,7 +83,8 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
     """
     _check_dir(root)
     source = str(root)
-    files = walk_files(root)
+    hidden: list[str] = []
+    files = walk_files(root, hidden)
     # Top folders holding images; a docs/ or notes/ folder of text files beside them is neither a label nor a split.
     top_dirs = sorted({f.split("/", 1)[0] for f in files if "/" in f and is_image_name(f)})
     split_dirs = [d for d in top_dirs if d.lower() in SPLIT_NAMES]
@@ -96,7 +109,8 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
             file=source,
             hint="expected <split>/<label>/<image>; if the labels are in an annotation file, pass that file",
         )
-    notes = [f"folder per label{' under split folders (' + ', '.join(top_dirs) + ')' if split_level else ''}"]
+    notes = [f"folder per label{' under split folders (' + ', '.join(top_dirs) + ')' if split_level else ''}",
+             *_hidden_note(hidden)]  # fmt: skip
     dropped: list[LedgerEntry] = []
     copies: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (split, name) -> [(label, path)]
     labels_seen: set[str] = set()
@@ -188,7 +202,8 @@ def read_sidecar(root: Path, opts: ReadOptions) -> Annotations:
     """
     _check_dir(root)
     source = str(root)
-    files = walk_files(root)
+    hidden: list[str] = []
+    files = walk_files(root, hidden)
     names = set(files)
     paths, labels, files_of = [], [], []
     dropped: list[LedgerEntry] = []
@@ -225,7 +240,7 @@ def read_sidecar(root: Path, opts: ReadOptions) -> Annotations:
     ann = Annotations.from_lists(source, "sidecar", paths, labels)
     ann.files = np.array(files_of, dtype=object)
     ann.dropped = dropped
-    ann.notes = [f"sidecar tags: {len(paths)} image(s) with a {SIDECAR_EXTENSION} file"]
+    ann.notes = [f"sidecar tags: {len(paths)} image(s) with a {SIDECAR_EXTENSION} file", *_hidden_note(hidden)]
     ann.raw_path_is_final = True
     ann.images_root = str(root)
     return ann
