@@ -354,9 +354,6 @@ def encode(
         else:
             cells = np.unique(codes[unc] * n_images + img_pairs[unc])
             summary.uncertain = int((mat[cells // n_images, cells % n_images] == -1).sum())
-    if outside.any():
-        summary_note = f"{int(outside.sum())} path(s) outside the images root {str(root)!r}"
-        notes.append(summary_note)
     return Encoded(frame, vocabulary, summary, ledger, notes, img_of_row, first_row, outside)
 
 

@@ -487,6 +487,24 @@ def test_progress_bar_on_stderr_only_when_asked(tmp_path: Path, capsys: pytest.C
     assert "checking images" in err and "1/1" in err
 
 
+def test_progress_bar_estimates_only_after_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    clock = [100.0]
+    monkeypatch.setattr(images.time, "monotonic", lambda: clock[0])
+    out = io.StringIO()
+    bar = images._Progress(1500, enabled=True, stream=out)
+    clock[0] += 0.2  # the first result, after the workers started
+    bar.advance()
+    assert out.getvalue().endswith("1/1,500   0%     ...      ")  # no "180s left"
+    clock[0] += 1.0
+    bar.advance(299)
+    assert out.getvalue().endswith("300/1,500  20%     5s left ")
+    clock[0] += 4.0
+    bar.advance(1200)
+    assert out.getvalue().endswith("1,500/1,500 100%     5s      ")
+
+
 def test_every_code_is_a_known_check() -> None:
     source = Path(images.__file__).read_text() + Path(images.__file__).with_name("files.py").read_text()
     used = {node.args[0].value for node in ast.walk(ast.parse(source))

@@ -798,10 +798,17 @@ class _Progress:
     def _draw(self, now: float) -> None:
         frac = self.count / self.total
         filled = int(frac * 30)
-        rate = self.count / max(now - self.start, 1e-9)
-        left = (self.total - self.count) / rate if rate > 0 else 0.0
+        elapsed = now - self.start
+        rate = self.count / max(elapsed, 1e-9)
+        # The first results come after the workers start: no estimate before a second and 2% have passed.
+        if self.count >= self.total:
+            eta = f"{elapsed:4.0f}s      "
+        elif elapsed >= 1.0 and frac >= 0.02 and rate > 0:
+            eta = f"{(self.total - self.count) / rate:4.0f}s left "
+        else:
+            eta = "   ...      "
         self.stream.write(f"\rchecking images [{'#' * filled}{'.' * (30 - filled)}] "
-                          f"{self.count:,}/{self.total:,} {frac:4.0%}  {left:4.0f}s left ")  # fmt: skip
+                          f"{self.count:,}/{self.total:,} {frac:4.0%}  {eta}")  # fmt: skip
         self.stream.flush()
 
     def close(self) -> None:
