@@ -239,6 +239,14 @@ def encode(
                 declared = [label_map.get(d, d) for d in declared]
             declared = [d for d in dict.fromkeys(declared) if d and d not in none_set]
             labels = declared + sorted(set(present) - set(declared))
+        elif label_map and sum(not k.strip().isdigit() for k in label_map) <= 1 < len(label_map):
+            # numbered classes keep their numbers' order (Human Protein Atlas: class 0, 1, 2, ...), not the names'
+            # (one key may be a CSV map's header line, "Id")
+            class_order: dict[str, int] = {}
+            for key, name in label_map.items():
+                if key.strip().isdigit():
+                    class_order[name] = min(class_order.get(name, int(key)), int(key))
+            labels = sorted(present, key=lambda n: (class_order.get(n, len(label_map)), n))
         else:
             labels = sorted(present)
         pos = {n: i for i, n in enumerate(labels)}
