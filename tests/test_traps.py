@@ -601,6 +601,19 @@ def _choices(*names: str) -> list[dict[str, object]]:
              "value": {"choices": list(names)}}]  # fmt: skip
 
 
+def test_label_studio_json_min_export(tmp_path: Path) -> None:
+    records = [
+        {"image": "/data/upload/3/a1b2-dog_cat.jpg", "id": 1, "choice": {"choices": ["Dog", "Cat"]}, "annotator": 1},
+        {"image": "/data/upload/3/c3d4-cat.jpg", "id": 2, "choice": "Cat", "annotator": 1},
+        {"image": "/data/local-files/?d=pets/e5.jpg", "id": 3, "choice": {"choices": []}},
+    ]
+    src = write(tmp_path / "project-1-min.json", json.dumps(records))
+    conv = labelprep.convert(src)
+    rows = [("a1b2-dog_cat.jpg", ["Dog", "Cat"]), ("c3d4-cat.jpg", ["Cat"]), ("pets/e5.jpg", [])]
+    assert_frame(conv, ["Cat", "Dog"], rows)
+    assert any("labels key 'choice'" in n for n in conv.notes)
+
+
 def test_label_studio_upload_and_local_files_and_cancelled(tmp_path: Path) -> None:
     tasks = [
         {"id": 1, "data": {"image": "/data/upload/3/8f1c2a1b-dog_cat.jpg"},

@@ -121,6 +121,8 @@ def _as_labels(value: Any, *, source: str, line: int | None, where: str) -> list
         return out
     if isinstance(value, dict) and isinstance(value.get("label"), str):
         return [value["label"]]
+    if isinstance(value, dict) and isinstance(value.get("choices"), list):  # Label Studio JSON-MIN, several choices
+        return _as_labels(value["choices"], source=source, line=line, where=where)
     raise InputError(f"{where}: labels must be a list of names, not {type(value).__name__}",
                      file=source, line=line)  # fmt: skip
 
@@ -137,8 +139,14 @@ def _records(records: list[Any], lines: list[int], opts: ReadOptions, source: st
                 seen.add(k)
                 keys.append(k)
     path_key = _pick_key(keys, opts.path_col, PATH_COLUMNS, "path", "--path-col", source)
-    labels_key = _pick_key(keys, opts.labels_col, LABELS_COLUMNS, "labels", "--labels-col", source, (path_key,))
+    # "choice": Label Studio's JSON-MIN export names the key after its Choices control
+    labels_key = _pick_key(keys, opts.labels_col, (*LABELS_COLUMNS, "choice", "choices"), "labels", "--labels-col",
+                           source, (path_key,))  # fmt: skip
     notes = [f"path key {path_key!r}, labels key {labels_key!r}"]
+    studio = any(isinstance(r.get(path_key), str) and r[path_key].startswith(("/data/upload/", "/data/local-files"))
+                 for r in records[:1000] if isinstance(r, dict))  # fmt: skip
+    if studio:
+        notes.append("Label Studio paths (/data/upload/, /data/local-files/) mapped to file names")
     carry = {"split": opts.split_col, "group": opts.group_col, **{k: k for k in opts.keep_cols}}
     paths: list[str] = []
     labels: list[list[str]] = []
@@ -157,7 +165,7 @@ def _records(records: list[Any], lines: list[int], opts: ReadOptions, source: st
             dropped.append(LedgerEntry(source, line or None, rec[path_key], "unlabelled",
                                        f"{labels_key!r} is missing or null"))  # fmt: skip
             continue
-        paths.append(rec[path_key])
+        paths.append(labelstudio_path(rec[path_key]) if studio else rec[path_key])
         labels.append(labs)
         out_lines.append(line)
         for name, key in carry.items():
