@@ -601,6 +601,15 @@ def _choices(*names: str) -> list[dict[str, object]]:
              "value": {"choices": list(names)}}]  # fmt: skip
 
 
+def test_json_label_strings_split_on_sep_and_sep_none_never_splits(tmp_path: Path) -> None:
+    src = write(tmp_path / "m.json", json.dumps({"a.jpg": "dog|cat", "b.jpg": ["cat"], "c.jpg": "none here"}))
+    assert_frame(labelprep.convert(src, sep="|"), ["cat", "dog", "none here"],
+                 [("a.jpg", ["dog", "cat"]), ("b.jpg", ["cat"]), ("c.jpg", ["none here"])])  # fmt: skip
+    assert "dog|cat" in labelprep.convert(src).vocabulary  # without --sep a string is one label
+    table = write(tmp_path / "t.csv", "image,labels\na.jpg,nonexistent thing\n")
+    assert list(labelprep.convert(table, sep="none").vocabulary) == ["nonexistent thing"]
+
+
 def test_label_studio_json_min_export(tmp_path: Path) -> None:
     records = [
         {"image": "/data/upload/3/a1b2-dog_cat.jpg", "id": 1, "choice": {"choices": ["Dog", "Cat"]}, "annotator": 1},

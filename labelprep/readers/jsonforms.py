@@ -13,6 +13,7 @@ import numpy as np
 from labelprep.errors import InputError
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
 from labelprep.readers.table import LABELS_COLUMNS, PATH_COLUMNS, norm_name
+from labelprep.readers.tables import NO_SEP, WHITESPACE, normalise_sep
 
 __all__ = [
     "json_kind",
@@ -96,12 +97,21 @@ def _pick_key(keys: list[str], requested: str | None, candidates: tuple[str, ...
                      file=source, hint=f"name it with {option}")  # fmt: skip
 
 
-def _as_labels(value: Any, *, source: str, line: int | None, where: str) -> list[str] | None:
-    """A JSON label value as a list of names: list of strings/numbers, one string, or null."""
+def _split_string(value: str, sep: str | None) -> list[str]:
+    """One JSON string of labels, split on ``--sep`` when given ("dog|cat"); else one label."""
+    sep = normalise_sep(sep)
+    if sep is None or sep == NO_SEP:
+        return [value]
+    parts = value.split() if sep == WHITESPACE else value.split(sep)
+    return [t.strip() for t in parts if t.strip()]
+
+
+def _as_labels(value: Any, *, source: str, line: int | None, where: str, sep: str | None = None) -> list[str] | None:
+    """A JSON label value as a list of names: list of strings/numbers, one string (split on ``sep``), or null."""
     if value is None:
         return None
     if isinstance(value, str):
-        return [value]
+        return _split_string(value, sep)
     if isinstance(value, bool):
         raise InputError(f"{where}: labels must be a list of names, not {value!r}", file=source, line=line)
     if isinstance(value, (int, float)):
@@ -160,7 +170,7 @@ def _records(records: list[Any], lines: list[int], opts: ReadOptions, source: st
         if path_key not in rec or not isinstance(rec[path_key], str) or not rec[path_key].strip():
             raise InputError(f"{where} has no usable {path_key!r}", file=source, line=line or None,
                              hint=f"every record needs a path; got {rec.get(path_key)!r}")  # fmt: skip
-        labs = _as_labels(rec.get(labels_key), source=source, line=line or None, where=where)
+        labs = _as_labels(rec.get(labels_key), source=source, line=line or None, where=where, sep=opts.sep)
         if labs is None:
             dropped.append(LedgerEntry(source, line or None, rec[path_key], "unlabelled",
                                        f"{labels_key!r} is missing or null"))  # fmt: skip
@@ -188,7 +198,7 @@ def read_json(path: Path, opts: ReadOptions, data: Any = None) -> Annotations:
     if isinstance(data, dict):
         paths, labels, dropped = [], [], []
         for k, v in data.items():
-            labs = _as_labels(v, source=source, line=None, where=f"entry {k!r}")
+            labs = _as_labels(v, source=source, line=None, where=f"entry {k!r}", sep=opts.sep)
             if labs is None:
                 dropped.append(LedgerEntry(source, None, k, "unlabelled", "value is null"))
                 continue
