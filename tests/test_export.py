@@ -535,6 +535,16 @@ def test_verify_reads_records_and_labels(tmp_path: Path) -> None:
 
 
 @pytest.mark.tf
+def test_tiny_shards_get_a_note(tmp_path: Path) -> None:
+    src = make_dataset(tmp_path / "ds", n=20, splits=False)
+    m = labelprep.export(src, tmp_path / "out", shard_size=10)  # bytes, not examples
+    assert len(m.splits["train"].shards) == 20
+    assert any(n.startswith("20 shards of about 1.0 example(s) each") and "--shard-size is in bytes" in n
+               for n in m.notes)  # fmt: skip
+    assert not any("tiny shards" in n for n in labelprep.export(src, tmp_path / "ok").notes)
+
+
+@pytest.mark.tf
 def test_verify_blames_a_damaged_source_image_that_header_checks_passed(tmp_path: Path) -> None:
     src = make_dataset(tmp_path / "ds", n=6, splits=False)
     png = tmp_path / "ds" / "images" / "00.png"
