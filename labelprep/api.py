@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from labelprep.split import SplitResult
     from labelprep.stats import Stats
 
-__all__ = ["Conversion", "SplitOutcome", "convert", "diff", "export", "load_frame", "load_label_map", "split", "stats", "validate", "verify"]
+__all__ = ["Conversion", "SplitOutcome", "convert", "convert_splits", "diff", "export", "load_frame", "load_label_map", "split", "stats", "validate", "verify"]
 
 
 @dataclass
@@ -234,6 +234,84 @@ def convert(
         # the images root relative to the frame's folder, so the pair can move together
         meta = {"source": storage.where(src), "format": ann.format, "images_root": storage.relative_root(root, out)}
         conv.written = [*write_frame(enc.frame, enc.vocabulary, out, meta=meta)]
+    if ledger is not None:
+        write_ledger(conv.ledger, ledger)
+        conv.written.append(Path(ledger))
+    return conv
+
+
+def convert_splits(
+    sources: Sequence[str | os.PathLike[str]],
+    output: str | os.PathLike[str] | None = None,
+    *,
+    ledger: str | os.PathLike[str] | None = None,
+    **options: Any,
+) -> Conversion:
+    """Several sources as the splits of one frame: each is converted with the same options, its split named
+    as :func:`validate` and :func:`export` name it (file stem, or folder when file names repeat:
+    ``train/_classes.csv valid/_classes.csv`` are ``train`` and ``valid``).
+
+    Paths become relative to the sources' common images root, the vocabulary is the union (in the
+    order the sources give it) and the frame gets a ``split`` column. ``labelprep convert A B C -o out``.
+
+    Example:
+        >>> conv = labelprep.convert_splits(["train/_classes.csv", "valid/_classes.csv"], "all.parquet")  # doctest: +SKIP
+        >>> conv.frame["split"].value_counts()  # doctest: +SKIP
+    """
+    from labelprep.checks.pipeline import source_split_names
+
+    srcs = [Path(s) for s in sources]
+    if len(srcs) < 2:
+        raise InputError("convert_splits takes two or more sources", hint="convert one source with convert()")
+    if options.get("split_col"):
+        raise InputError("with several sources each source is a split: leave out --split-col",
+                         hint="or convert each source on its own")  # fmt: skip
+    names = source_split_names(srcs)
+    for name, src in zip(names, srcs, strict=True):
+        if names.count(name) > 1:
+            raise InputError(f"two sources give the split {name!r}", file=str(src), hint="rename one source")
+    out = Path(output) if output is not None else None
+    if out is not None and out.suffix.lower() not in FRAME_SUFFIXES:
+        raise InputError(f"output must end in .parquet or .csv, not {out.suffix or 'nothing'!r}", file=str(out))
+    _refuse_overwriting_inputs(
+        outputs=[p for p in (out, out.with_suffix(".vocab.json") if out else None, ledger) if p is not None],
+        inputs=srcs,
+    )
+    convs = [convert(src, **options) for src in srcs]
+    if any(storage.is_url(str(c.images_root)) for c in convs):
+        raise InputError("several sources as splits need local images roots", file=str(srcs[0]),
+                         hint="convert each source on its own")  # fmt: skip
+    roots = [os.path.abspath(c.images_root) for c in convs]
+    common = Path(os.path.commonpath(roots))
+    labels = list(dict.fromkeys(label for c in convs for label in c.vocabulary))
+    vocab = convs[0].vocabulary if all(c.vocabulary == convs[0].vocabulary for c in convs) else Vocabulary(labels)
+    frames = []
+    for c, name, root, src in zip(convs, names, roots, srcs, strict=True):
+        if "split" in c.frame.columns:
+            raise InputError("this source has splits of its own (a split level of folders)", file=str(src),
+                             hint="convert it on its own; several sources are each one split")  # fmt: skip
+        rel = Path(os.path.relpath(root, common)).as_posix()
+        frame = align_labels(c.frame, labels)
+        if rel != ".":
+            frame["path"] = (rel + "/" + c.frame["path"].astype(str)).to_numpy(dtype=object)
+        frame["split"] = name
+        for col in c.frame.columns[1 + len(c.vocabulary) :]:
+            frame[col] = c.frame[col].to_numpy(dtype=object)
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True)
+    summary = Summary(labels=len(labels))
+    for c in convs:
+        for key in ("rows_read", "images", "empty_label_sets", "merged_duplicates", "uncertain"):
+            setattr(summary, key, getattr(summary, key) + getattr(c.summary, key))
+        summary.dropped.update(c.summary.dropped)
+    notes = [f"{len(srcs)} sources as the splits {', '.join(names)}; images root {common}"]
+    notes += [f"{name}: {note}" for c, name in zip(convs, names, strict=True) for note in c.notes]
+    check_frame(frame, vocab, unknown=summary.uncertain > 0, source=", ".join(map(str, srcs)))
+    conv = Conversion(frame, vocab, convs[0].format, summary, [e for c in convs for e in c.ledger], notes, common)
+    if out is not None:
+        meta = {"source": [storage.where(s) for s in srcs], "format": conv.format,
+                "images_root": storage.relative_root(common, out)}  # fmt: skip
+        conv.written = [*write_frame(frame, vocab, out, meta=meta)]
     if ledger is not None:
         write_ledger(conv.ledger, ledger)
         conv.written.append(Path(ledger))

@@ -143,7 +143,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("source", type=_LOCATION)
+@click.argument("sources", nargs=-1, required=True, type=_LOCATION)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output frame: .parquet or .csv (vocabulary written beside it as <out>.vocab.json).")  # fmt: skip
 @source_options()
@@ -154,24 +154,30 @@ def main() -> None:
                 local_cluster="a local cluster")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @_errors_to_exit
-def convert(source: str, output: str, quiet: bool, **options: Any) -> None:
+def convert(sources: tuple[str, ...], output: str, quiet: bool, **options: Any) -> None:
     """Convert annotations into one validated multi-hot frame
 
     SOURCE is a CSV/TSV, JSON or JSON Lines file, or a folder (one folder per
     label, or images with sidecar .txt tag files). The form is detected and the
-    decision printed.
+    decision printed. Several SOURCEs are the splits of one frame, named by file
+    stem (or by folder when file names repeat), in a split column.
 
     \b
     Example:
         labelprep convert Data_Entry_2017.csv -o cxr.parquet \\
             --none-label "No Finding" --find-images --group-col "Patient ID"
+        labelprep convert train/_classes.csv valid/_classes.csv test/_classes.csv -o all.parquet
     """
     from labelprep.api import convert as convert_api
+    from labelprep.api import convert_splits
 
     if not output.lower().endswith((".parquet", ".csv")):
         raise click.BadParameter("must end in .parquet or .csv", param_hint="'-o' / '--output'")
     options["none_label"] = list(options["none_label"])
-    conv = convert_api(source, output, **options)
+    if len(sources) == 1:
+        conv = convert_api(sources[0], output, **options)
+    else:
+        conv = convert_splits(list(sources), output, **options)
     if not quiet:
         for note in conv.notes:
             click.echo(f"  {note}", err=True)

@@ -358,6 +358,32 @@ def test_sources_with_one_file_name_are_splits_named_by_their_folders(tmp_path: 
     assert str(sources[0]) in result.output and not (tmp_path / "x.parquet").exists()
 
 
+def test_convert_of_several_sources_makes_one_frame_with_their_splits(tmp_path: Path) -> None:
+    sources = _roboflow(tmp_path / "rf")
+    out = tmp_path / "all.parquet"
+    result = CliRunner().invoke(main, ["convert", *map(str, sources), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    frame, vocab = labelprep.load_frame(out)
+    assert list(vocab) == ["dog", "cat"] and list(frame.columns) == ["path", "dog", "cat", "split"]
+    assert frame["split"].tolist() == ["train"] * 3 + ["valid"] * 3 + ["test"] * 3
+    assert frame["path"].tolist()[:2] == ["train/train_0.jpg", "train/train_1.jpg"]  # under the common root
+    assert labelprep.validate(out).ok  # the images are found from the frame's stored root
+    # the vocabularies are united; a source with splits of its own, or --split-col, is refused
+    extra = tmp_path / "rf" / "extra" / "_classes.csv"
+    extra.parent.mkdir()
+    extra.write_text("filename,bird\nx.jpg,1\n")
+    conv = labelprep.convert_splits([sources[0], extra])
+    assert list(conv.vocabulary) == ["dog", "cat", "bird"] and conv.frame["bird"].tolist() == [0, 0, 0, 1]
+    with pytest.raises(labelprep.InputError, match="each source is a split"):
+        labelprep.convert_splits(sources, split_col="split")
+    folders = tmp_path / "folders"
+    for split in ("train", "val"):
+        (folders / split / "cat").mkdir(parents=True)
+        Image.new("RGB", (8, 8), (len(split), 1, 1)).save(folders / split / "cat" / f"{split}.jpg")
+    with pytest.raises(labelprep.InputError, match="has splits of its own"):
+        labelprep.convert_splits([folders, sources[0]])
+
+
 @pytest.mark.tf
 def test_export_names_the_splits_of_same_named_sources_by_folder(tmp_path: Path) -> None:
     manifest = labelprep.export(_roboflow(tmp_path / "rf"), tmp_path / "out")

@@ -360,9 +360,9 @@ def write_export(
     written = sum(r.bytes for r in results.values() if r.file in {t.file for t in tasks})
     notes.append(f"wrote {len(tasks)} shard(s), {written / 1e6:,.1f} MB in {elapsed:.1f}s"
                  + (f" ({written / 1e6 / elapsed:,.1f} MB/s)" if elapsed > 0 and tasks else ""))  # fmt: skip
-    shards = [s for sp in manifest.splits.values() for s in sp.shards]
-    examples = sum(s.examples for s in shards)
-    if len(shards) > 16 and examples < 8 * len(shards):  # --shard-size 10 (bytes) makes a file per image
-        notes.append(f"{len(shards):,} shards of about {examples / len(shards):.1f} example(s) each: tiny shards slow "
+    written_shards = [s for sp in manifest.splits.values() for s in sp.shards]
+    n_examples, n_shards = sum(s.examples for s in written_shards), len(written_shards)
+    if n_shards > 16 and n_examples < 8 * n_shards:  # --shard-size 10 (bytes) makes a file per image
+        notes.append(f"{n_shards:,} shards of about {n_examples / n_shards:.1f} example(s) each: tiny shards slow "
                      "reading; --shard-size is in bytes (128MiB by default), --num-shards sets a count")  # fmt: skip
     return manifest
