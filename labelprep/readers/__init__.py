@@ -75,9 +75,9 @@ def _refuse_annotation_files(root: Path, files: list[str]) -> None:
     raise InputError(
         f"this folder holds annotation files ({kind}: {', '.join(found[:6])}), not label folders",
         file=str(root),
-        hint=f"pass the files as sources, each a split named by its folder (labelprep validate {shown}; "
-        f"labelprep export {shown} -o shards), or convert one of them; --format folder reads the "
-        "folder names as labels anyway",
+        hint=f"pass the files as sources, each a split named by its folder (labelprep convert {shown} -o "
+        f"labels.parquet; labelprep validate {shown}; labelprep export {shown} -o shards); --format folder reads "
+        "the folder names as labels anyway",
     )
 
 
