@@ -133,8 +133,9 @@ def test_malformed_json_names_line_and_column(tmp_path: Path, name: str, text: s
 
 @pytest.mark.parametrize(
     ("name", "data"),
-    [("labels.csv", b""), ("labels.csv", b"\xef\xbb\xbf\r\n\r\n"), ("labels.json", b""), ("metadata.jsonl", b"\n")],
-    ids=["csv", "csv-bom-blank-lines", "json", "jsonl"],
+    [("labels.csv", b""), ("labels.csv", b"\xef\xbb\xbf\r\n\r\n"), ("labels.json", b""), ("metadata.jsonl", b"\n"),
+     ("labels.json", b"{}"), ("labels.json", b"[]")],
+    ids=["csv", "csv-bom-blank-lines", "json", "jsonl", "json-object", "json-list"],
 )
 def test_empty_file(tmp_path: Path, name: str, data: bytes) -> None:
     src = write(tmp_path / name, data)

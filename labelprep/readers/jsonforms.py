@@ -196,6 +196,8 @@ def read_json(path: Path, opts: ReadOptions, data: Any = None) -> Annotations:
     if data is None:
         data = load_json(path)
     if isinstance(data, dict):
+        if not data:
+            raise InputError("JSON object is empty", file=source, hint='expected {"image path": [labels], ...}')
         paths, labels, dropped = [], [], []
         for k, v in data.items():
             labs = _as_labels(v, source=source, line=None, where=f"entry {k!r}", sep=opts.sep)
