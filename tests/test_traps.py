@@ -539,6 +539,20 @@ def test_pascal_voc_train_and_val_become_splits(tmp_path: Path) -> None:
                  carried=["split"])  # fmt: skip
 
 
+def test_pascal_voc_devkit_folder_and_an_id_one_list_lacks(tmp_path: Path) -> None:
+    _voc(tmp_path / "VOCdevkit" / "VOC2012", {"trainval": {
+        "cat": "2008_000002  1\n2008_000005 -1\n",
+        "dog": "2008_000002 -1\n",  # lacks 2008_000005
+    }})  # fmt: skip
+    conv = labelprep.convert(tmp_path / "VOCdevkit")  # the devkit, one folder above the VOC root
+    assert conv.format == "voc" and list(conv.vocabulary) == ["cat", "dog"]
+    assert conv.images_root == tmp_path / "VOCdevkit" / "VOC2012"
+    assert any("1 image(s) missing from some class lists" in n and "dog_trainval.txt" in n for n in conv.notes)
+    _voc(tmp_path / "VOCdevkit" / "VOC2007", {"trainval": {"cat": "000001  1\n"}})
+    with pytest.raises(labelprep.InputError, match="2 VOC datasets here: VOC2007, VOC2012"):
+        labelprep.convert(tmp_path / "VOCdevkit")
+
+
 def test_pascal_voc_bad_flag_names_file_and_line(tmp_path: Path) -> None:
     root = _voc(tmp_path / "VOC", {"trainval": {"cat": "a 1\nb yes\n"}})
     with pytest.raises(labelprep.InputError) as err:

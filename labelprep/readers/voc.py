@@ -15,12 +15,23 @@ __all__ = ["find_voc_main", "read_voc"]
 _CLASS_FILE = re.compile(r"^(?P<cls>.+)_(?P<set>train|val|trainval|test)\.txt$")
 
 
+def _has_class_lists(folder: Path) -> bool:
+    return folder.is_dir() and any(_CLASS_FILE.match(p.name) for p in folder.iterdir() if p.is_file())
+
+
 def find_voc_main(root: Path) -> Path | None:
-    """The folder holding the per-class lists: ``root/ImageSets/Main`` or ``root`` itself."""
+    """The folder holding the per-class lists: ``root/ImageSets/Main``, ``root`` itself, or, for the devkit
+    folder (``VOCdevkit/VOC2012``), the one year below it; two years there are an error naming them."""
     for cand in (root / "ImageSets" / "Main", root):
-        if cand.is_dir() and any(_CLASS_FILE.match(p.name) for p in cand.iterdir() if p.is_file()):
+        if _has_class_lists(cand):
             return cand
-    return None
+    if not root.is_dir():
+        return None
+    years = sorted(d for d in root.iterdir() if d.is_dir() and _has_class_lists(d / "ImageSets" / "Main"))
+    if len(years) > 1:
+        raise InputError(f"{len(years)} VOC datasets here: {', '.join(d.name for d in years)}", file=str(root),
+                         hint=f"pass one of them, e.g. {years[-1]}")  # fmt: skip
+    return years[0] / "ImageSets" / "Main" if years else None
 
 
 def read_voc(root: Path, opts: ReadOptions) -> Annotations:
@@ -80,6 +91,16 @@ def read_voc(root: Path, opts: ReadOptions) -> Annotations:
                     n_difficult += 1
                 values.append(POSITIVE if flag == 1 else (ABSENT if flag == -1 else uncertain_to))
     notes = [f"Pascal VOC lists in {main}: sets {', '.join(sets)}, {len(classes)} classes"]
+    # Every class list of a set names every image of it; an id one list lacks is read as not mentioned (0).
+    pair_count = np.bincount(np.asarray(rows, dtype=np.int64), minlength=len(paths)) if rows else np.zeros(0, int)
+    listed = {s: sum(1 for cls in classes if cls in by_set[s]) for s in sets}
+    short = [r for r in range(len(paths)) if pair_count[r] < listed[splits[r]]]
+    if short:
+        r = short[0]
+        seen = {classes[c] for rr, c in zip(rows, codes, strict=True) if rr == r}
+        lacking = sorted(cls for cls in classes if cls in by_set[splits[r]] and cls not in seen)
+        notes.append(f"{len(short)} image(s) missing from some class lists, read as not having those classes: "
+                     f"{paths[r]!r} is not in {by_set[splits[r]][lacking[0]].name}")  # fmt: skip
     if n_difficult:
         notes.append(f"{n_difficult} 'difficult' (0) flag(s): --uncertain {opts.uncertain}")
     ann = Annotations(
