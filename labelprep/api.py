@@ -17,7 +17,15 @@ import pandas as pd
 from labelprep import storage
 from labelprep.encoding import Summary, encode
 from labelprep.errors import InputError, VocabularyError
-from labelprep.frameio import FRAME_SUFFIXES, atomic_write, frame_images_root, is_frame, read_frame, write_frame
+from labelprep.frameio import (
+    FRAME_SUFFIXES,
+    IMAGES_ROOT_ATTR,
+    atomic_write,
+    frame_images_root,
+    is_frame,
+    read_frame,
+    write_frame,
+)
 from labelprep.multihot import align_labels
 from labelprep.readers import ReadOptions, read_source
 from labelprep.readers.base import LedgerEntry
@@ -344,6 +352,7 @@ def load_frame(
         v = Vocabulary.read(Path(vocab)) if isinstance(vocab, (str, os.PathLike)) else vocab
         return read_frame(src, vocab=v)
     conv = convert(src, vocab=vocab, **options)
+    conv.frame.attrs[IMAGES_ROOT_ATTR] = str(conv.images_root)  # write_frame keeps it (relative to its output)
     return conv.frame, conv.vocabulary
 
 
@@ -382,7 +391,15 @@ def split(
     if "split" in frame.columns and not overwrite:
         raise InputError("the frame already has a 'split' column", file=str(src),
                          hint="pass --overwrite to replace it")  # fmt: skip
+    from labelprep.shards.spec import check_part_name
+
+    for name in names:  # the names export will put in shard file names
+        bad = check_part_name("split", name)
+        if bad:
+            raise InputError(bad, hint="split names are letters, digits, '_' and '.'")
     group = None
+    if group_col is None and not is_raw and "group" in frame.columns:
+        group_col = "group"  # a converted frame's own group column (convert --group-col): keep groups whole
     if group_col:
         col = "group" if is_raw else group_col
         if col not in frame.columns:

@@ -20,7 +20,7 @@ from labelprep.errors import InputError, LabelprepError, VocabularyError
 from labelprep.multihot import is_sparse, label_pairs, sparse_columns
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["FRAME_SUFFIXES", "METADATA_KEY", "atomic_write", "frame_images_root", "is_frame", "read_frame", "read_frame_meta", "vocab_path", "write_frame"]
+__all__ = ["FRAME_SUFFIXES", "IMAGES_ROOT_ATTR", "METADATA_KEY", "atomic_write", "frame_images_root", "is_frame", "read_frame", "read_frame_meta", "vocab_path", "write_frame"]
 
 FRAME_SUFFIXES = (".parquet", ".csv")
 METADATA_KEY = b"labelprep"
@@ -29,6 +29,10 @@ FORMAT_VERSION = 1
 SPARSE_LAYOUT = "sparse"
 POSITIVE_COLUMN = "__positive__"
 UNCERTAIN_COLUMN = "__uncertain__"
+
+
+# frame.attrs key: the absolute images root of a frame read from a file (write_frame stores it relative to its output).
+IMAGES_ROOT_ATTR = "labelprep_images_root"
 
 
 def vocab_path(out: str | Path) -> Path:
@@ -75,6 +79,11 @@ def write_frame(frame: pd.DataFrame, vocab: Vocabulary, out: str | Path, *, meta
     if suffix not in FRAME_SUFFIXES:
         raise InputError(f"output must end in .parquet or .csv, not {suffix or 'nothing'!r}", file=str(out))
     payload = {"format_version": FORMAT_VERSION, "vocabulary": vocab.to_dict(), **(meta or {})}
+    root = frame.attrs.get(IMAGES_ROOT_ATTR)
+    if "images_root" not in payload and isinstance(root, str):
+        from labelprep import storage  # a frame read with read_frame keeps its images root, re-expressed from here
+
+        payload["images_root"] = storage.relative_root(root if storage.is_url(root) else Path(root), out)
     sparse = is_sparse(frame, list(vocab))
     if sparse:
         if suffix == ".csv":
@@ -255,4 +264,5 @@ def read_frame(path: str | Path, *, vocab: Vocabulary | None = None) -> tuple[pd
             f"frame lacks the label column(s) {', '.join(map(repr, missing[:5]))} of its vocabulary",
             file=str(p), hint="the frame and its vocabulary file do not belong together",
         )  # fmt: skip
+    frame.attrs[IMAGES_ROOT_ATTR] = str(frame_images_root(p))  # for write_frame of an edited copy elsewhere
     return frame, vocab

@@ -325,3 +325,29 @@ def test_to_text_shows_sizes_every_label_and_the_largest_deviation() -> None:
     assert "'l01' has positives in 2 rows, fewer than 3 splits" in text
     with pytest.raises(InputError, match="unknown split 'train'"):
         res.indices("train")
+
+
+def test_a_converted_frames_group_column_keeps_groups_whole_and_the_images_root_follows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    from pathlib import Path
+
+    import labelprep
+
+    root = Path(__file__).resolve().parents[1] / "examples" / "shapes"
+    shutil.copytree(root, tmp_path / "shapes")
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    labelprep.convert(tmp_path / "shapes" / "labels.csv", frames / "labels.parquet", group_col="patient")
+    out = labelprep.split(frames / "labels.parquet", frames / "resplit.parquet", seed=3)  # no --group-col given
+    by_group = out.frame.groupby("group")["split"].nunique()
+    assert (by_group == 1).all()  # the frame's own group column was used
+    assert labelprep.validate(frames / "resplit.parquet").ok  # no leaked-group, and the images are found
+    with pytest.raises(InputError, match="'tr ain' is not usable in a shard file name"):
+        labelprep.split(frames / "labels.parquet", frames / "bad.parquet", names=["tr ain", "val", "test"])
+    # read_frame -> edit -> write_frame in another folder keeps the images root
+    frame, vocab = labelprep.read_frame(frames / "labels.parquet")
+    frame = frame[frame["circle"] == 1]
+    (tmp_path / "elsewhere").mkdir()
+    labelprep.write_frame(frame, vocab, tmp_path / "elsewhere" / "circles.parquet")
+    report = labelprep.validate(tmp_path / "elsewhere" / "circles.parquet")
+    assert report.ok and "missing-file" not in report.codes(), report.to_text()
