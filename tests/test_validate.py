@@ -250,6 +250,32 @@ def test_configuration_from_the_datasets_pyproject(tmp_path: Path) -> None:
     assert r.exit_code == 1 and "unknown configuration key(s): min-postives" in r.output
 
 
+@pytest.mark.parametrize(("setting", "message"), [
+    ('min-positives = "five"', "min-positives must be a whole number, 1 or more, not 'five'"),
+    ('workers = "two"', "workers must be a whole number, 1 or more, not 'two'"),
+    ("max-pixels = true", "max-pixels must be a whole number of pixels, not True"),
+    ("strict = 1", "strict must be true or false, not 1"),
+    ("severity = 3", "severity must be a table of code = level"),
+])  # fmt: skip
+def test_configuration_values_of_the_wrong_type_are_clear_errors(tmp_path: Path, setting: str, message: str) -> None:
+    jpeg(tmp_path / "data" / "a.jpg")
+    src = csv_file(tmp_path / "data" / "train.csv", [("a.jpg", "cat", "x")])
+    (tmp_path / "data" / "pyproject.toml").write_text(f"[tool.labelprep]\n{setting}\n")
+    r = CliRunner().invoke(main, ["validate", str(src)])
+    assert r.exit_code == 1 and message in r.output and "pyproject.toml" in r.output, r.output
+    assert "Traceback" not in r.output
+
+
+def test_configuration_paths_are_relative_to_the_file_and_min_size_takes_a_number(tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    jpeg(tmp_path / "data" / "images" / "a.jpg")
+    src = csv_file(tmp_path / "data" / "train.csv", [("a.jpg", "cat", "x")])
+    (tmp_path / "data" / "pyproject.toml").write_text('[tool.labelprep]\nimages-root = "images"\nmin-size = 64\n')
+    monkeypatch.chdir(tmp_path)  # not the data folder: the root is found from the file's folder all the same
+    report = labelprep.validate(src)
+    assert "missing-file" not in report.codes() and report.codes()["image-too-small"] == 1, report.to_text()
+
+
 def test_converted_frames_schema_error_and_split_mismatch(tmp_path: Path) -> None:
     for i in range(3):
         jpeg(tmp_path / f"{i}.jpg", colour=(i * 60, 0, 0))

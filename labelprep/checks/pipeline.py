@@ -86,10 +86,49 @@ def load_config(start: Path, explicit: Path | None = None) -> tuple[dict[str, An
         if unknown:
             raise InputError(f"unknown configuration key(s): {', '.join(unknown)}", file=str(f),
                              hint=f"known keys: {', '.join(CONFIG_KEYS)}")  # fmt: skip
+        if not isinstance(norm.get("severity", {}), dict):
+            raise InputError("severity must be a table of code = level", file=str(f),
+                             hint='[tool.labelprep.severity] then lines like empty-labels = "error"')  # fmt: skip
         for code, level in (norm.get("severity") or {}).items():
             check_severity(code, level, str(f))
-        return norm, f
+        return _typed_config(norm, f), f
     return {}, None
+
+
+# What each setting must be: (check, what to write instead). min-size takes 64 as well as "64x48".
+_CONFIG_TYPES: dict[str, tuple[Any, str]] = {
+    "check-images": (lambda v: v in ("none", "header", "full"), '"none", "header" or "full"'),
+    "workers": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "a whole number, 1 or more"),
+    "strict": (lambda v: isinstance(v, bool), "true or false"),
+    "no-empty": (lambda v: isinstance(v, bool), "true or false"),
+    "min-positives": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+                      "a whole number, 1 or more"),
+    "min-size": (lambda v: (isinstance(v, int) and not isinstance(v, bool) and v >= 1) or isinstance(v, str),
+                 'a size like "64x48", or 64'),
+    "max-pixels": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "a whole number of pixels"),
+    "none-label": (lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
+                   'a label or a list of labels, e.g. ["No Finding"]'),
+    "vocab": (lambda v: isinstance(v, str), "a path (relative to the configuration file)"),
+    "images-root": (lambda v: isinstance(v, str), "a path (relative to the configuration file)"),
+    "cache": (lambda v: isinstance(v, str), "a path (relative to the configuration file)"),
+}
+
+
+def _typed_config(norm: dict[str, Any], f: Path) -> dict[str, Any]:
+    """Check each setting's type (a clear error, not a traceback later) and anchor paths at the file's folder."""
+    out = dict(norm)
+    for key, (ok, want) in _CONFIG_TYPES.items():
+        if key in out and not ok(out[key]):
+            raise InputError(f"{key} must be {want}, not {out[key]!r}", file=str(f))
+    if isinstance(out.get("min-size"), int):
+        out["min-size"] = str(out["min-size"])
+    if isinstance(out.get("none-label"), str):
+        out["none-label"] = [out["none-label"]]
+    for key in ("vocab", "images-root", "cache"):
+        value = out.get(key)
+        if isinstance(value, str) and not storage.is_url(value) and not Path(value).is_absolute():
+            out[key] = str(f.parent / value)  # as written in the file: relative to it, not to the working folder
+    return out
 
 
 def source_split_names(sources: Sequence[str | Path]) -> list[str]:
