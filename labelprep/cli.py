@@ -307,6 +307,9 @@ def diff(old: str, new: str, fail_on: set[str], output_format: str, output: str 
 
     options["none_label"] = list(options["none_label"])
     options["images_root"] = list(options["images_root"]) or None
+    if "content-changed" in fail_on and not options["images_root"]:
+        raise click.BadParameter("content-changed compares image bytes: give --images-root (OLD's, then NEW's, "
+                                 "or once for both)", param_hint="'--fail-on'")  # fmt: skip
     d = diff_api(old, new, **options)
     _emit(d.render(output_format, fail_on), output, d.summary_line(fail_on))
     sys.exit(1 if d.fails(fail_on) else 0)

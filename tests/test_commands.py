@@ -72,6 +72,8 @@ def test_diff_gates_on_kinds(tmp_path: Path) -> None:
     assert r.exit_code == 1 and json.loads(r.stdout)["failed"] is True
     assert CliRunner().invoke(main, [*args, "--fail-on", "new-label"]).exit_code == 0
     assert CliRunner().invoke(main, [*args, "--fail-on", "relabell"]).exit_code == 2
+    r = CliRunner().invoke(main, [*args, "--fail-on", "content-changed"])  # a gate that could compare nothing
+    assert r.exit_code == 2 and "content-changed compares image bytes: give --images-root" in r.output
     d = labelprep.diff(tmp_path / "v1.csv", tmp_path / "v2.csv")
     assert d.kinds() >= {"relabel", "added-image"}
 
