@@ -48,7 +48,7 @@ def test_missing_file_without_a_diagnosis(tmp_path: Path) -> None:
     issue = only(check_files(["cat/lost.jpg"], tmp_path), "cat/lost.jpg")
     assert issue.code == "missing-file"
     assert issue.message == "file does not exist"
-    assert "--images-root" in issue.hint
+    assert "--images-root" in issue.hint and f"the images root is {tmp_path.resolve()}" in issue.hint
 
 
 def test_missing_folder_is_named(tmp_path: Path) -> None:

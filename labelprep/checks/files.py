@@ -566,9 +566,11 @@ class _Diagnoser:
                          "or use --find-images for bare file names")  # fmt: skip
         if folder and self._names(folder) is None:
             return Issue("missing-file", f"file does not exist: there is no folder '{folder}' under the images root",
-                         "check --images-root and the paths in the annotations")  # fmt: skip
+                         f"the images root is {self.root_abs}; check --images-root and the paths in the "
+                         "annotations")  # fmt: skip
         return Issue("missing-file", "file does not exist",
-                     "check --images-root and the path in the annotations; re-download the image if it was lost")  # fmt: skip
+                     f"the images root is {self.root_abs}; check --images-root and the path in the annotations; "
+                     "re-download the image if it was lost")  # fmt: skip
 
     def _case_variant(self, rel: str) -> str | None:
         found: list[str] = []

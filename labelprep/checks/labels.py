@@ -71,10 +71,11 @@ def frame_label_findings(
     if sf.none_marked is not None:
         unlabelled &= ~sf.none_marked  # "No Finding", "healthy": no label on purpose
     empty = np.flatnonzero(unlabelled)
+    hint = "label it, or list it with a none-label if that is intended" + (
+        "" if empty_severity else "; --no-empty makes this an error")  # fmt: skip
     paths = sf.frame["path"].to_numpy(dtype=object)
     for i in empty.tolist():
-        f = _f("empty-labels", f"{paths[i]!r} has no label", "label it, or list it with a none-label if that is "
-               "intended; --no-empty makes this an error", path=str(paths[i]), **sf.where(i))  # fmt: skip
+        f = _f("empty-labels", f"{paths[i]!r} has no label", hint, path=str(paths[i]), **sf.where(i))
         if empty_severity:
             f = Finding(**{**f.__dict__, "severity": empty_severity})
         out.append(f)
