@@ -61,6 +61,10 @@ def schema(
     return pa.DataFrameSchema(cols, ordered=True, strict=True, name="labelprep multi-hot frame")
 
 
+_HINT = ("re-create it with labelprep convert, or fix the frame: path, then the labels in vocabulary order (int8 "
+         "0/1, or -1 for unknown), then split, group and other text columns")
+
+
 def check_frame(
     frame: pd.DataFrame,
     vocab: Vocabulary | Sequence[str],
@@ -75,7 +79,9 @@ def check_frame(
     Dask DataFrame on the cluster; the label block is checked here, vectorised, either way.
     """
     labels = list(vocab)
-    extra = [c for c in frame.columns[1 + len(labels) :]] if len(frame.columns) > len(labels) else []
+    # the carried columns (split, group, ...): whatever is neither the path nor a label, wherever it stands
+    label_set = set(labels)
+    extra = [c for c in frame.columns if c != "path" and c not in label_set]
     has_labels = bool(labels) and set(labels) <= set(frame.columns)
     sparse = has_labels and is_sparse(frame, labels)
     if unknown is None:
@@ -103,7 +109,7 @@ def check_frame(
                 failures = describe_failures(exc.failure_cases)
             if failures:
                 raise SchemaError(f"frame does not match its schema: {'; '.join(failures[:5])}", file=source,
-                                  failures=failures, hint="regenerate it with labelprep convert") from None  # fmt: skip
+                                  failures=failures, hint=_HINT) from None  # fmt: skip
             return frame
     try:
         return schema(labels, unknown=unknown, columns=extra, value_checks=value_checks, sparse=sparse).validate(
@@ -114,7 +120,7 @@ def check_frame(
         shown = "; ".join(failures[:5]) + (f"; ... and {len(failures) - 5} more" if len(failures) > 5 else "")
         raise SchemaError(
             f"frame does not match its schema: {shown}", file=source, failures=failures,
-            hint="regenerate it with labelprep convert",
+            hint=_HINT,
         ) from None
 
 
@@ -140,18 +146,29 @@ def _check_label_names(frame: pd.DataFrame, labels: list[str], source: str | Non
         raise SchemaError(
             "frame columns are not path then the vocabulary in order"
             + (f" (column {bad + 2} is {got[bad]!r}, expected {labels[bad]!r})" if bad < len(got) and bad < len(labels) else ""),
-            file=source, failures=["column order"], hint="regenerate it with labelprep convert",
+            file=source, failures=["column order"], hint=_HINT,
         )  # fmt: skip
 
 
 def describe_failures(cases: pd.DataFrame) -> list[str]:
-    """One sentence per pandera failure case."""
-    out = []
+    """One sentence per pandera failure: frame-level ones (a missing, unexpected or misplaced column) in words,
+    value failures grouped per column and check with their count and first row."""
+    out: list[str] = []
+    grouped: dict[tuple[str, str], list[tuple[Any, Any]]] = {}
+    frame_level = {"column_in_schema": "unexpected column {v!r} (a frame holds path, the labels, then split, group "
+                   "and carried columns)", "column_in_dataframe": "missing column {v!r}",
+                   "column_ordered": "column {v!r} is out of order (path, then the labels in vocabulary order)"}  # fmt: skip
     for rec in cases.to_dict("records"):
-        col = rec.get("column")
-        check = rec.get("check")
-        value = rec.get("failure_case")
-        index = rec.get("index")
-        where = f"row {index}: " if index is not None and not pd.isna(index) else ""
-        out.append(f"{where}column {col!r} fails {check} (value {value!r})")
+        col, check, value, index = rec.get("column"), str(rec.get("check")), rec.get("failure_case"), rec.get("index")
+        if check in frame_level:
+            out.append(frame_level[check].format(v=value))
+            continue
+        grouped.setdefault((str(col), check), []).append((index, value))
+    for (col, check), hits in grouped.items():
+        index, value = hits[0]
+        where = f"row {index}, " if index is not None and not pd.isna(index) else ""
+        if len(hits) == 1:
+            out.append(f"column {col!r} fails {check} ({where}value {value!r})")
+        else:
+            out.append(f"column {col!r} fails {check} in {len(hits):,} rows (first: {where}value {value!r})")
     return out
