@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from labelprep.errors import InputError
-from labelprep.frameio import read_frame
+from labelprep.frameio import IMAGES_ROOT_ATTR, read_frame
 from labelprep.multihot import dense_matrix
 from labelprep.shards.writer import require_tensorflow
 from labelprep.vocabulary import Vocabulary
@@ -188,7 +188,7 @@ _FIXED = ("dataframe", "directory", "x_col", "y_col", "class_mode", "classes")
 
 def flow_from_frame(
     frame: pd.DataFrame | str | os.PathLike[str],
-    images_root: str | os.PathLike[str],
+    images_root: str | os.PathLike[str] | None = None,
     vocab: Vocabulary | Sequence[str] | None = None,
     *,
     generator: Any = None,
@@ -207,7 +207,8 @@ def flow_from_frame(
 
     Args:
         frame: a multi-hot frame (one split of it), or the path of one written by ``labelprep convert``.
-        images_root: the folder the frame's paths are relative to.
+        images_root: the folder the frame's paths are relative to; by default the one a frame file (or a
+            frame from ``read_frame``) records.
         vocab: the label columns in order; default: the frame file's vocabulary, or for a DataFrame its
             int8 columns in column order (the label columns of a converted frame).
         generator: an ``ImageDataGenerator`` (augmentation, rescale); default: one that changes nothing.
@@ -227,6 +228,10 @@ def flow_from_frame(
     if not isinstance(frame, pd.DataFrame):
         frame, file_vocab = read_frame(Path(frame), vocab=Vocabulary(vocab) if vocab is not None else None)
         vocab = vocab if vocab is not None else file_vocab
+    if images_root is None:
+        images_root = frame.attrs.get(IMAGES_ROOT_ATTR)
+        if images_root is None:
+            raise InputError("no images root for this frame", hint="pass images_root= the folder its paths are under")
     if vocab is None:
         vocab = [str(c) for c in frame.columns if str(frame[c].dtype) == "int8"]
         if not vocab:

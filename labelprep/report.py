@@ -235,7 +235,9 @@ class Report:
             )
             if failing:
                 failures += 1
-                el = ET.SubElement(case, "failure", message=f"{len(failing)} finding(s)", type=failing[0].code)
+                rest = len(found) - len(failing)  # the body lists every finding of the group, warnings too
+                message = f"{len(failing)} failing finding(s)" + (f", {rest} more not failing" if rest else "")
+                el = ET.SubElement(case, "failure", message=message, type=failing[0].code)
                 el.text = text
             elif found:
                 ET.SubElement(case, "system-out").text = text

@@ -606,6 +606,11 @@ def test_flow_from_frame_keeps_vocabulary_order_and_unlabelled_images(tmp_path: 
     labelprep.write_frame(frame, labelprep.Vocabulary(LABELS), tmp_path / "f.parquet")
     _, y3 = flow_from_frame(tmp_path / "f.parquet", tmp_path, batch_size=7, target_size=(5, 5), shuffle=False)[0]
     np.testing.assert_array_equal(y3, labels)
+    # a frame file knows its images root; a bare DataFrame must be told
+    x4, _ = flow_from_frame(tmp_path / "f.parquet", batch_size=7, target_size=(5, 5), shuffle=False)[0]
+    np.testing.assert_array_equal(x4, x)
+    with pytest.raises(labelprep.InputError, match="no images root for this frame"):
+        flow_from_frame(frame, batch_size=7)
 
 
 @pytest.mark.tf

@@ -213,6 +213,12 @@ def test_report_formats(defective: Path, tmp_path: Path) -> None:
     cases = {c.get("name"): c for c in xml.iter("testcase")}
     assert set(cases) == {"schema", "labels", "splits", "files", "images", "leakage"}
     assert cases["files"].find("failure") is not None and cases["schema"].find("failure") is None
+    labels_failure = cases["labels"].find("failure")
+    assert labels_failure is not None
+    listed = (labels_failure.text or "").count("\n") + 1
+    errors = sum(1 for f in report.findings if f.severity == "error" and CHECKS[f.code][1] == "labels")
+    # the message counts what the body lists: the failing findings and the warnings beside them
+    assert labels_failure.get("message") == f"{errors} failing finding(s), {listed - errors} more not failing"
     out = tmp_path / "report.xml"
     r = CliRunner().invoke(main, ["validate", str(defective / "train.csv"), "--output-format", "junit",
                                   "--output", str(out), "--check-images", "none"])  # fmt: skip
