@@ -71,18 +71,24 @@ def _is_list_literal(cells: pa.ChunkedArray) -> npt.NDArray[np.bool_]:
     """Cells written as a list (``[...]``), or as a Python tuple or set of quoted names that parses.
 
     ``('dog', 'cat')`` and ``{'dog'}`` are what ``to_csv`` writes for tuple and set columns; a cell
-    like ``(benign)`` is a label, and so is any parenthesised cell that is not a literal.
+    like ``(benign)`` is a label, and so is any parenthesised cell that is not a literal. Only cells
+    opening with a bracket are looked at further (one pass over the column for the rest).
     """
     t = pc.utf8_trim_whitespace(cells)
-    m = pc.and_(pc.starts_with(t, "["), pc.ends_with(t, "]"))
-    out = np.asarray(pc.fill_null(m, False).to_numpy(zero_copy_only=False), dtype=bool)
-    bracketed = pc.or_(pc.and_(pc.starts_with(t, "("), pc.ends_with(t, ")")),
-                       pc.and_(pc.starts_with(t, "{"), pc.ends_with(t, "}")))  # fmt: skip
-    quoted = pc.match_substring_regex(t, "['\"]")
-    maybe = np.flatnonzero(np.asarray(pc.fill_null(pc.and_(bracketed, quoted), False).to_numpy(zero_copy_only=False)))
-    if len(maybe):
-        for i, cell in zip(maybe.tolist(), pc.take(t, pa.array(maybe)).to_pylist(), strict=True):
-            out[i] = _parse_list(cell) is not None
+    first = pc.utf8_slice_codeunits(t, 0, 1)
+    opening = pc.fill_null(pc.is_in(first, value_set=pa.array(["[", "(", "{"])), False)
+    out = np.asarray(opening.to_numpy(zero_copy_only=False), dtype=bool)
+    idx = np.flatnonzero(out)
+    if not len(idx):
+        return out
+    sub = pc.take(t, pa.array(idx))
+    is_list = np.asarray(pc.and_(pc.starts_with(sub, "["), pc.ends_with(sub, "]")).to_numpy(zero_copy_only=False))
+    closed = pc.or_(pc.and_(pc.starts_with(sub, "("), pc.ends_with(sub, ")")),
+                    pc.and_(pc.starts_with(sub, "{"), pc.ends_with(sub, "}")))  # fmt: skip
+    maybe = np.asarray(pc.and_(closed, pc.match_substring_regex(sub, "['\"]")).to_numpy(zero_copy_only=False))
+    out[idx] = is_list
+    for k in np.flatnonzero(maybe).tolist():  # tuples and sets: rare, parsed to be sure
+        out[idx[k]] = _parse_list(sub[k].as_py()) is not None
     return out
 
 
