@@ -496,6 +496,15 @@ def test_images_a_folder_source_gives_no_labels_are_reported_left_out(tmp_path: 
     assert [f.path for f in labelprep.validate(folder).findings if f.code == "left-out"] == ["loose.jpg"]
 
 
+def test_one_source_is_the_split_train_as_export_names_it(tmp_path: Path) -> None:
+    jpeg(tmp_path / "a.jpg")
+    jpeg(tmp_path / "b.jpg", colour=(1, 2, 3))
+    one = csv_file(tmp_path / "labels.csv", [("a.jpg", "", "p1")])
+    assert [f.split for f in labelprep.validate(one).findings] == ["train"]
+    other = csv_file(tmp_path / "holdout.csv", [("b.jpg", "", "p2")])
+    assert sorted(f.split for f in labelprep.validate([one, other]).findings) == ["holdout", "labels"]
+
+
 def test_every_finding_code_is_in_the_report_schema_and_the_readme() -> None:
     schema = json.loads((ROOT / "schemas" / "validate-report.schema.json").read_text())
     assert schema["properties"]["findings"]["items"]["properties"]["code"]["enum"] == list(CHECKS)

@@ -177,7 +177,7 @@ class _Split:
     converted: bool
 
 
-def _read_frame_splits(src: Path, st: ValidateSettings, report: Report) -> list[_Split]:
+def _read_frame_splits(src: Path, st: ValidateSettings, report: Report, name: str) -> list[_Split]:
     frame, vocab = read_frame(src, vocab=st.vocab)
     root = frame_images_root(src, st.images_root)
     labels = list(vocab)
@@ -189,13 +189,13 @@ def _read_frame_splits(src: Path, st: ValidateSettings, report: Report) -> list[
     lines = (np.arange(len(frame), dtype=np.int64) + 2) if src.suffix.lower() == ".csv" else None
     if "split" in frame.columns:
         out = []
-        for name, part in frame.groupby("split", sort=False, dropna=False):
+        for value, part in frame.groupby("split", sort=False, dropna=False):
             idx = part.index.to_numpy()
             sub = part.reset_index(drop=True)
-            out.append(_Split(SplitFrame(str(name), str(src), sub, labels, None if lines is None else lines[idx],
+            out.append(_Split(SplitFrame(str(value), str(src), sub, labels, None if lines is None else lines[idx],
                                          declared=labels), root, True))  # fmt: skip
         return out
-    return [_Split(SplitFrame(src.stem, str(src), frame, labels, lines, declared=labels), root, True)]
+    return [_Split(SplitFrame(name, str(src), frame, labels, lines, declared=labels), root, True)]
 
 
 def _subset(ann: Annotations, rows: np.ndarray) -> Annotations:
@@ -220,7 +220,7 @@ _LEFT_OUT = {
 }
 
 
-def _raw_splits(src: Path, st: ValidateSettings, report: Report) -> list[_Split]:
+def _raw_splits(src: Path, st: ValidateSettings, report: Report, name: str) -> list[_Split]:
     ann = read_source(src, format=st.format, options=st.read, none_labels=st.none_label)
     for d in ann.dropped:
         if d.reason in _LEFT_OUT and is_image_name(d.path):
@@ -242,7 +242,7 @@ def _raw_splits(src: Path, st: ValidateSettings, report: Report) -> list[_Split]
         values = np.asarray(ann.columns["split"], dtype=object)
         parts = [(str(v), np.flatnonzero(values == v)) for v in dict.fromkeys(values.tolist())]
     else:
-        parts = [(src.stem, np.arange(ann.n_rows))]
+        parts = [(name, np.arange(ann.n_rows))]
     out = []
     for name, rows in parts:
         sub = _subset(ann, rows) if len(parts) > 1 else ann
@@ -406,8 +406,12 @@ def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
     report = Report(strict=st.strict, muted=frozenset(c for c, level in st.severity.items() if level == "off"))
     splits: list[_Split] = []
     for src in sources:
+        # a source without a split column is one split: named by its file (several sources), or, alone, "train",
+        # as export names it
+        name = "train" if len(sources) == 1 else Path(storage.where(str(src))).stem
         try:
-            splits += _read_frame_splits(src, st, report) if is_frame(src) else _raw_splits(src, st, report)
+            splits += (_read_frame_splits(src, st, report, name) if is_frame(src)
+                       else _raw_splits(src, st, report, name))  # fmt: skip
         except LabelprepError as exc:
             report.add("schema-error", f"cannot read the annotations: {exc.message}", hint=exc.hint or "",
                        source=exc.file or str(src), line=exc.line)  # fmt: skip
