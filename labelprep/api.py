@@ -503,8 +503,10 @@ def diff(
             raise InputError("images_root takes one folder, or two: the old version's and the new one's")
     of, ov = load_frame(old, **options)
     nf, nv = load_frame(new, **options)
-    return diff_frames(of, list(ov), nf, list(nv), old_root=roots[0] if roots else None,
-                       new_root=roots[1] if roots else None, prevalence_threshold=prevalence_threshold)  # fmt: skip
+    d = diff_frames(of, list(ov), nf, list(nv), old_root=roots[0] if roots else None,
+                    new_root=roots[1] if roots else None, prevalence_threshold=prevalence_threshold)  # fmt: skip
+    d.new_file = storage.where(str(new))
+    return d
 
 
 def _parse_size(value: str | Sequence[int] | None, where: str | None = None) -> tuple[int, int] | None:

@@ -129,6 +129,7 @@ class Diff:
     prevalence: list[PrevalenceRow] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    new_file: str | None = None  # the new version's annotation file: where GitHub annotations attach
 
     # -- reading --------------------------------------------------------------
     @property
@@ -196,9 +197,10 @@ class Diff:
         """GitHub Actions workflow commands: ``::warning title=relabel::message``; failing kinds are errors."""
         failing = parse_kinds(fail_on)
         out = []
+        where = f"file={_gh_prop(self.new_file)}," if self.new_file else ""
         for c in self.changes:
             level = "error" if c.kind in failing else KINDS[c.kind][0]
-            out.append(f"::{level} title={_gh_prop(c.kind)}::{_gh_data(c.message)}")
+            out.append(f"::{level} {where}title={_gh_prop(c.kind)}::{_gh_data(c.message)}")
         out.extend(f"::notice title=diff::{_gh_data(n)}" for n in self.notes)
         out.append(self.summary_line(fail_on))
         return "\n".join(out) + "\n"

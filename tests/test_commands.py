@@ -76,6 +76,8 @@ def test_diff_gates_on_kinds(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "content-changed compares image bytes: give --images-root" in r.output
     d = labelprep.diff(tmp_path / "v1.csv", tmp_path / "v2.csv")
     assert d.kinds() >= {"relabel", "added-image"}
+    gh = CliRunner().invoke(main, [*args, "--output-format", "github"]).output.splitlines()
+    assert f"::warning file={tmp_path / 'v2.csv'},title=relabel::a.jpg: cat, dog -> cat (-dog)" in gh  # on the file
 
 
 @pytest.mark.parametrize("name", ["split", "stats", "diff"])
