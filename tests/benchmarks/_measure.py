@@ -1,4 +1,4 @@
-"""Timing helpers shared by the benchmarks: alternating best-of runs, and a subprocess's time and peak RSS."""
+"""Helpers shared by the benchmarks: alternating best-of runs, a subprocess's time and peak RSS, photo-like images."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Proc", "best_of", "run_process"]
+import numpy as np
+from PIL import Image
+
+__all__ = ["Proc", "best_of", "photo", "run_process"]
 
 
 def best_of(repeat: int, methods: dict[str, Callable[[], Any]]) -> dict[str, tuple[float, Any]]:
@@ -50,3 +53,13 @@ def run_process(cmd: Sequence[str]) -> Proc:
         out.seek(0)
         err.seek(0)
         return Proc(seconds, int(usage.ru_maxrss) * 1024, os.waitstatus_to_exitcode(status), out.read(), err.read())
+
+
+def photo(rng: np.random.Generator, size: int = 224) -> Image.Image:
+    """A photo-like image: smooth colour gradients plus a little noise (JPEG size like real photos)."""
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    phase = rng.uniform(0, 2 * np.pi, 3)
+    freq = rng.uniform(1, 6, 3)
+    chans = [127 + 100 * np.sin(freq[c] * (x + y * (c + 1)) * np.pi + phase[c]) for c in range(3)]
+    arr = np.stack(chans, axis=-1) + rng.normal(0, 12, (size, size, 3))
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))

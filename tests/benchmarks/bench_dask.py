@@ -39,28 +39,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 try:  # run as a script, this folder is sys.path[0]
-    from _measure import best_of
+    from _measure import best_of, photo
     from _results import record
 except ImportError:  # imported from elsewhere
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _measure import best_of
+    from _measure import best_of, photo
     from _results import record
 
 TARGET = 1.3  # Dask time / local time at most this
 LABELS = ["cat", "dog", "bird", "fish", "horse"]
-
-
-def photo(rng: np.random.Generator, size: int = 224) -> Image.Image:
-    """A photo-like image: smooth colour gradients plus a little noise (JPEG size like real photos)."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    phase = rng.uniform(0, 2 * np.pi, 3)
-    freq = rng.uniform(1, 6, 3)
-    chans = [127 + 100 * np.sin(freq[c] * (x + y * (c + 1)) * np.pi + phase[c]) for c in range(3)]
-    arr = np.stack(chans, axis=-1) + rng.normal(0, 12, (size, size, 3))
-    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
 def make_data(root: Path, n: int) -> Path:

@@ -62,11 +62,11 @@ from labelprep.checks.files import check_files
 from labelprep.checks.images import ImageInfo, check_images
 
 try:  # run as a script, this folder is sys.path[0]
-    from _measure import best_of
+    from _measure import best_of, photo
     from _results import record
 except ImportError:  # imported from elsewhere
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _measure import best_of
+    from _measure import best_of, photo
     from _results import record
 
 SEED = 20240611
@@ -198,16 +198,6 @@ def bench_existence(root: Path, n_files: int, repeat: int) -> tuple[list[Row], l
 
 
 # -- images ---------------------------------------------------------------------------------------------------
-
-
-def photo(rng: np.random.Generator, size: int = 224) -> Image.Image:
-    """A photo-like image: smooth colour gradients plus a little noise (JPEG size like real photos)."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    phase = rng.uniform(0, 2 * np.pi, 3)
-    freq = rng.uniform(1, 6, 3)
-    chans = [127 + 100 * np.sin(freq[c] * (x + y * (c + 1)) * np.pi + phase[c]) for c in range(3)]
-    arr = np.stack(chans, axis=-1) + rng.normal(0, 12, (size, size, 3))
-    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
 def encode(im: Image.Image, fmt: str, **kwargs: Any) -> bytes:
