@@ -8,7 +8,6 @@ import itertools
 import json
 import tokenize
 from collections.abc import Collection
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -322,13 +321,9 @@ def delimited_separator(table: Table, opts: ReadOptions, none_labels: Collection
     return sniff_separator(plain, none_labels)
 
 
-def _all_blank(column: Any) -> bool:
-    cells = pc.fill_null(pc.utf8_trim_whitespace(column), "")
-    return bool(pc.all(pc.equal(cells, "")).as_py() is not False)
-
-
-def wide_label_columns(table: Table, exclude: Collection[str]) -> list[str]:
-    """The label columns of a wide table: cells all 1/0/-1/blank (or 1.0/0.0/-1.0), in table order.
+def wide_label_columns(table: Table, exclude: Collection[str]) -> tuple[list[str], list[str]]:
+    """The label columns of a wide table: cells all 1/0/-1/blank (or 1.0/0.0/-1.0), in table order; and
+    those of them that are blank in every row.
 
     A column left all blank (a finding nobody marked, as in CheXpert subsets) is a label when it sits
     between two label columns; one before or after them is not. A column among or next to them whose cells are
@@ -350,12 +345,14 @@ def wide_label_columns(table: Table, exclude: Collection[str]) -> list[str]:
             kinds.append((name, "near" if ok * 2 >= sum(filled.values()) else "other"))
     found = [i for i, (_, kind) in enumerate(kinds) if kind == "label"]
     if not found:
-        return []
+        return [], []
     first, last = found[0], found[-1]
-    out = []
+    out, blank = [], []
     for i, (name, kind) in enumerate(kinds):
         if kind == "label" or (kind == "blank" and first < i < last):
             out.append(name)
+            if kind == "blank":
+                blank.append(name)
         elif kind == "near" and first - 1 <= i <= last + 1:
             cells = pc.fill_null(pc.utf8_trim_whitespace(table.column(name)), "")
             bad = pc.invert(pc.is_in(cells, value_set=pa.array(list(_WIDE_VALUES), pa.string())))
@@ -368,7 +365,7 @@ def wide_label_columns(table: Table, exclude: Collection[str]) -> list[str]:
                 hint=f"fix the cell, or name the label columns with --label-cols (without {name!r} if it is "
                 "not a label)",
             )
-    return out
+    return out, blank
 
 
 def read_wide(table: Table, opts: ReadOptions) -> Annotations:
@@ -384,7 +381,7 @@ def read_wide(table: Table, opts: ReadOptions) -> Annotations:
             assert found is not None
             label_cols.append(found)
     else:
-        label_cols = wide_label_columns(table, exclude={path_col, *carried})
+        label_cols, blank = wide_label_columns(table, exclude={path_col, *carried})
         if not label_cols:
             raise InputError(
                 "no label columns found (columns whose cells are all 1, 0, -1 or blank)",
@@ -394,7 +391,6 @@ def read_wide(table: Table, opts: ReadOptions) -> Annotations:
             )
         notes.append(f"path column {path_col!r}, {len(label_cols)} label column(s) detected (--label-cols "
                      "names them): " + ", ".join(label_cols[:40]) + (" ..." if len(label_cols) > 40 else ""))  # fmt: skip
-        blank = [c for c in label_cols if _all_blank(table.column(c))]
         if blank:
             notes.append("blank in every row, taken as label(s) with no positive: " + ", ".join(blank[:20]))
     if opts.uncertain not in ("keep", "zero", "one"):
