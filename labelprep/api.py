@@ -778,8 +778,8 @@ def export(
     n_workers = int(workers or cfg.get("workers") or os.cpu_count() or 1)
     vocab_obj = Vocabulary.read(Path(vocab_arg)) if isinstance(vocab_arg, (str, os.PathLike)) else vocab_arg
 
-    # -- read every source into (export split, validate's split name, rows, images root)
-    parts: list[tuple[str, str, pd.DataFrame, Path | str]] = []
+    # -- read every source into (split, rows, images root); splits are named as validate names them
+    parts: list[tuple[str, pd.DataFrame, Path | str]] = []
     vocabs: list[Vocabulary] = []
     split_names = source_split_names(srcs)
     for src, src_split in zip(srcs, split_names):
@@ -796,11 +796,11 @@ def export(
         vocabs.append(v)
         if "split" in frame.columns:
             for split, part in frame.groupby("split", sort=False, dropna=False):
-                parts.append((str(split), str(split), part.reset_index(drop=True), root))
+                parts.append((str(split), part.reset_index(drop=True), root))
         else:
-            parts.append(("train" if len(srcs) == 1 else src_split, src_split, frame, root))
+            parts.append((src_split, frame, root))
     seen: set[str] = set()
-    for split, _, _, _ in parts:
+    for split, _, _ in parts:
         bad = check_part_name("split", split)
         if bad:
             raise InputError(bad, hint="rename the split in the source (or the source file)")
@@ -809,7 +809,7 @@ def export(
         seen.add(split)
     labels = list(dict.fromkeys(label for v in vocabs for label in v))
     vocab_all = vocabs[0] if all(v == vocabs[0] for v in vocabs) else Vocabulary(labels)
-    frames = [align_labels(p[2], labels) for p in parts]
+    frames = [align_labels(p[1], labels) for p in parts]
     source = {
         "files": [s.name for s in srcs],
         "rows": sum(len(f) for f in frames),
@@ -829,15 +829,14 @@ def export(
         errors = report.errors
         if errors and (not skip_invalid or not all(_skippable(f) for f in errors)):
             raise ExportRefused(report)
-        to_export = {vname: split for split, vname, _, _ in parts}
         skipped: dict[tuple[str, str], SkippedRow] = {}
         for f in errors:
-            split = to_export.get(f.split or "", f.split or "")
+            split = f.split or ""
             key = (split, str(f.path))
             if key not in skipped:
                 skipped[key] = SkippedRow(str(f.path), split, f.code, f.message)
         splits = []
-        for (split, _, _, root), frame in zip(parts, frames):
+        for (split, _, root), frame in zip(parts, frames):
             drop = {p for s, p in skipped if s == split}
             keep = frame[~frame["path"].isin(drop)].reset_index(drop=True) if drop else frame
             splits.append(ExportSplit(split, keep, root))

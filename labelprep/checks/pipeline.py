@@ -132,12 +132,15 @@ def _typed_config(norm: dict[str, Any], f: Path) -> dict[str, Any]:
 
 
 def source_split_names(sources: Sequence[str | Path]) -> list[str]:
-    """The split each of several sources stands for: its file stem, or its folder's name when stems repeat.
+    """The split each source without a split column stands for, in validate, export and convert alike.
 
+    One source is ``train``. Of several, each is named by its file stem, or by its folder when stems repeat:
     ``train.csv val.csv`` are the splits ``train`` and ``val``; ``train/_classes.csv valid/_classes.csv``
     (Roboflow) and ``train/metadata.jsonl test/metadata.jsonl`` (Hugging Face imagefolder) are ``train``,
     ``valid`` and ``test``. Sources whose stems and folders both repeat get ``<folder>/<stem>``.
     """
+    if len(sources) == 1:
+        return ["train"]
     where = [Path(storage.where(str(s))) for s in sources]
     stems = [w.stem for w in where]
     names = list(stems)
@@ -405,24 +408,14 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
 def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
     report = Report(strict=st.strict, muted=frozenset(c for c, level in st.severity.items() if level == "off"))
     splits: list[_Split] = []
-    for src in sources:
-        # a source without a split column is one split: named by its file (several sources), or, alone, "train",
-        # as export names it
-        name = "train" if len(sources) == 1 else Path(storage.where(str(src))).stem
+    # a source without a split column is one split, named as export names it
+    for src, name in zip(sources, source_split_names(sources), strict=True):
         try:
             splits += (_read_frame_splits(src, st, report, name) if is_frame(src)
                        else _raw_splits(src, st, report, name))  # fmt: skip
         except LabelprepError as exc:
             report.add("schema-error", f"cannot read the annotations: {exc.message}", hint=exc.hint or "",
                        source=exc.file or str(src), line=exc.line)  # fmt: skip
-    # Splits named after their source file: by folder where stems repeat (train/_classes.csv, valid/_classes.csv).
-    by_source = dict(zip(map(str, sources), source_split_names(sources)))
-    names = [sp.sf.name for sp in splits]
-    if len(set(names)) != len(names):
-        for sp in splits:
-            stem = Path(storage.where(sp.sf.source)).stem
-            if names.count(sp.sf.name) > 1 and not sp.converted and sp.sf.name == stem and sp.sf.source in by_source:
-                sp.sf.name = by_source[sp.sf.source]
     train = train_split([sp.sf.name for sp in splits])
     empty_sev = "error" if st.no_empty else None
     for sp in splits:
