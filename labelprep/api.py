@@ -126,6 +126,22 @@ def _refuse_overwriting_inputs(
         raise InputError("two outputs name the same file", file=str(outs[0]), hint="give --ledger its own path")
 
 
+def _frame_output(output: str | os.PathLike[str] | None, ledger: str | os.PathLike[str] | None,
+                  inputs: Sequence[Any]) -> Path | None:  # fmt: skip
+    """The checked output frame path (.parquet or .csv): it, its vocabulary and the ledger overwrite no input.
+
+    ``inputs`` may hold None and non-path values (a Vocabulary passed as ``vocab``), which are left out.
+    """
+    out = Path(output) if output is not None else None
+    if out is not None and out.suffix.lower() not in FRAME_SUFFIXES:
+        raise InputError(f"output must end in .parquet or .csv, not {out.suffix or 'nothing'!r}", file=str(out))
+    _refuse_overwriting_inputs(
+        outputs=[p for p in (out, out.with_suffix(".vocab.json") if out else None, ledger) if p is not None],
+        inputs=[p for p in inputs if isinstance(p, (str, os.PathLike))],
+    )
+    return out
+
+
 @storage.staged(sources=["source"], outputs={"output": "file", "ledger": "file"}, roots=["images_root"])
 def convert(
     source: str | os.PathLike[str],
@@ -189,13 +205,7 @@ def convert(
     from labelprep.engine import check_engine, open_engine
 
     check_engine(engine, scheduler)
-    out = Path(output) if output is not None else None
-    if out is not None and out.suffix.lower() not in FRAME_SUFFIXES:
-        raise InputError(f"output must end in .parquet or .csv, not {out.suffix or 'nothing'!r}", file=str(out))
-    _refuse_overwriting_inputs(
-        outputs=[p for p in (out, out.with_suffix(".vocab.json") if out else None, ledger) if p is not None],
-        inputs=[p for p in (src, label_map, vocab if isinstance(vocab, (str, os.PathLike)) else None) if p is not None],
-    )
+    out = _frame_output(output, ledger, inputs=[src, label_map, vocab])
     opts = ReadOptions(
         path_col=path_col, labels_col=labels_col, sep=sep, label_cols=list(label_cols) if label_cols else None,
         confidence_col=confidence_col, uncertain=uncertain, split_col=split_col, group_col=group_col,
@@ -278,13 +288,7 @@ def convert_splits(
     for name, src in zip(names, srcs, strict=True):
         if names.count(name) > 1:
             raise InputError(f"two sources give the split {name!r}", file=str(src), hint="rename one source")
-    out = Path(output) if output is not None else None
-    if out is not None and out.suffix.lower() not in FRAME_SUFFIXES:
-        raise InputError(f"output must end in .parquet or .csv, not {out.suffix or 'nothing'!r}", file=str(out))
-    _refuse_overwriting_inputs(
-        outputs=[p for p in (out, out.with_suffix(".vocab.json") if out else None, ledger) if p is not None],
-        inputs=srcs,
-    )
+    out = _frame_output(output, ledger, inputs=[*srcs, options.get("label_map"), options.get("vocab")])
     convs = [convert(src, **options) for src in srcs]
     if any(storage.is_url(str(c.images_root)) for c in convs):
         raise InputError("several sources as splits need local images roots", file=str(srcs[0]),
