@@ -95,17 +95,19 @@ def load_config(start: Path, explicit: Path | None = None) -> tuple[dict[str, An
     return {}, None
 
 
+def _positive_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1  # TOML's true is an int to Python
+
+
 # What each setting must be: (check, what to write instead). min-size takes 64 as well as "64x48".
 _CONFIG_TYPES: dict[str, tuple[Any, str]] = {
     "check-images": (lambda v: v in ("none", "header", "full"), '"none", "header" or "full"'),
-    "workers": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "a whole number, 1 or more"),
+    "workers": (_positive_int, "a whole number, 1 or more"),
     "strict": (lambda v: isinstance(v, bool), "true or false"),
     "no-empty": (lambda v: isinstance(v, bool), "true or false"),
-    "min-positives": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-                      "a whole number, 1 or more"),
-    "min-size": (lambda v: (isinstance(v, int) and not isinstance(v, bool) and v >= 1) or isinstance(v, str),
-                 'a size like "64x48", or 64'),
-    "max-pixels": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "a whole number of pixels"),
+    "min-positives": (_positive_int, "a whole number, 1 or more"),
+    "min-size": (lambda v: _positive_int(v) or isinstance(v, str), 'a size like "64x48", or 64'),
+    "max-pixels": (_positive_int, "a whole number of pixels"),
     "none-label": (lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
                    'a label or a list of labels, e.g. ["No Finding"]'),
     "vocab": (lambda v: isinstance(v, str), "a path (relative to the configuration file)"),
