@@ -50,7 +50,7 @@ class InputError(LabelprepError):
     """The annotation source cannot be read: missing file or column, bad encoding, malformed text."""
 
 
-class FormatDetectionError(LabelprepError):
+class FormatDetectionError(InputError):
     """The annotation form could not be detected, or the forced form does not fit the source."""
 
 

@@ -383,11 +383,13 @@ def test_sources_with_one_file_name_are_splits_named_by_their_folders(tmp_path: 
     assert source_split_names([Path("x/train.csv"), Path("x2/x/train.csv")]) == ["x/train", "x/train"]
     report = labelprep.validate(sources)
     assert report.ok and report.stats["splits"] == {"train": 3, "valid": 3, "test": 3}, report.to_text()
-    # the folder itself is not a label tree: its split folders would become the labels
+    # the folder itself is read as its annotation files, each a split (its split folders never become labels)
     result = CliRunner().invoke(main, ["convert", str(tmp_path / "rf"), "-o", str(tmp_path / "x.parquet")])
-    assert result.exit_code == 1
-    assert "holds annotation files (Roboflow multi-label CSV" in result.output
-    assert str(sources[0]) in result.output and not (tmp_path / "x.parquet").exists()
+    assert result.exit_code == 0, result.output
+    assert "Roboflow multi-label CSV" in result.output
+    whole, _ = labelprep.load_frame(tmp_path / "x.parquet")
+    assert sorted(whole["split"]) == sorted(["train"] * 3 + ["valid"] * 3 + ["test"] * 3)
+    assert set(whole.columns) == {"path", "dog", "cat", "split"}
 
 
 def test_convert_of_several_sources_makes_one_frame_with_their_splits(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 from labelprep.errors import FormatDetectionError, InputError
 from labelprep.readers import table as table_module
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions, concat_annotations
-from labelprep.readers.folders import has_sidecars, read_folder, read_sidecar, walk_files
+from labelprep.readers.cloud import read_cloud, read_json_lines
+from labelprep.readers.folders import read_folder, read_sidecar
 from labelprep.readers.jsonforms import (
-    json_kind,
     load_json,
     read_coco,
     read_fiftyone,
@@ -20,6 +20,10 @@ from labelprep.readers.jsonforms import (
     read_jsonl,
     read_labelstudio,
 )
+from labelprep.readers.layout import combine_splits, image_folder_candidates, locate_images, split_word
+from labelprep.readers.lists import read_attribute_list, read_list
+from labelprep.readers.openimages import read_openimages
+from labelprep.readers.sniff import Detected, detect
 from labelprep.readers.table import (
     LABELS_COLUMNS,
     PATH_COLUMNS,
@@ -40,13 +44,18 @@ from labelprep.readers.tables import (
     read_wide,
     separator_note,
 )
-from labelprep.readers.voc import find_voc_main, read_voc
+from labelprep.readers.tools import read_cvat, read_datumaro, read_labelme, read_vott
+from labelprep.readers.voc import read_voc, read_xml_folder
+from labelprep.readers.yolo import read_yolo
 
 __all__ = ["FORMATS", "Annotations", "LedgerEntry", "ReadOptions", "detect_format", "read_source"]
 
-FORMATS = ("folder", "sidecar", "voc", "delimited", "wide", "long", "json", "jsonl", "coco", "labelstudio", "fiftyone")
+FORMATS = ("folder", "sidecar", "voc", "yolo", "cvat", "datumaro", "labelme", "vott", "annotation-xml", "list", "attributes",
+           "openimages", "vertex", "sagemaker", "azure", "delimited", "wide", "long", "json", "jsonl", "coco",
+           "labelstudio", "fiftyone")  # fmt: skip
 _TABLE_FORMATS = ("delimited", "wide", "long")
-_JSON_FORMATS = ("json", "coco", "labelstudio", "fiftyone")
+_FOLDER_FORMATS = ("folder", "sidecar", "voc", "yolo", "labelme", "annotation-xml", "openimages")
+_CLOUD_FORMATS = ("vertex", "sagemaker", "azure")
 
 
 def detect_format(source: str | Path, opts: ReadOptions | None = None) -> str:
@@ -54,63 +63,39 @@ def detect_format(source: str | Path, opts: ReadOptions | None = None) -> str:
     return _detect(Path(source), opts or ReadOptions())[0]
 
 
-# Annotation files that exports put inside the image folders: a folder holding them is not a label tree.
-ANNOTATION_FILE_NAMES = {
-    "metadata.jsonl": "Hugging Face imagefolder",
-    "metadata.csv": "Hugging Face imagefolder",
-    "_classes.csv": "Roboflow multi-label CSV",
-    "_annotations.coco.json": "Roboflow COCO",
-    "_annotations.csv": "Roboflow CSV",
-}
-
-
-def _refuse_annotation_files(root: Path, files: list[str]) -> None:
-    """A folder whose top or split folders hold annotation files: read those, not the folder names as labels."""
-    names = [f for f in files if f.count("/") <= 1 and f.rsplit("/", 1)[-1].lower() in ANNOTATION_FILE_NAMES]
-    if not names:
-        return
-    kind = ANNOTATION_FILE_NAMES[names[0].rsplit("/", 1)[-1].lower()]
-    found = [str(root / f) for f in names]  # as the user would type them
-    shown = " ".join(found[:6]) + (" ..." if len(found) > 6 else "")
-    raise InputError(
-        f"this folder holds annotation files ({kind}: {', '.join(found[:6])}), not label folders",
-        file=str(root),
-        hint=f"pass the files as sources, each a split named by its folder (labelprep convert {shown} -o "
-        f"labels.parquet; labelprep validate {shown}; labelprep export {shown} -o shards); --format folder reads "
-        "the folder names as labels anyway",
-    )
-
-
-def _detect(path: Path, opts: ReadOptions) -> tuple[str, object]:
-    if not path.exists():
-        raise InputError("no such file or folder", file=str(path))
-    if path.is_dir():
-        files = walk_files(path)
-        if not files:
-            raise InputError("folder is empty", file=str(path), hint="expected label folders or images with tag files")
-        if find_voc_main(path) is not None:
-            return "voc", None
-        _refuse_annotation_files(path, files)
-        return ("sidecar" if has_sidecars(path, files) else "folder"), None
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        return "jsonl", None
-    if suffix == ".json":
-        data = load_json(path)
-        return json_kind(data), data
-    table = next(iter_tables(path, encoding=opts.encoding))  # the first block of a large file is enough
+def _table_format(table: Table, opts: ReadOptions) -> str:
+    """delimited, long or wide, for a table with a header line."""
     if opts.label_cols:
-        return "wide", table
+        return "wide"
     if opts.confidence_col:
-        return "long", table
+        return "long"
     path_col = find_column(table, opts.path_col, PATH_COLUMNS, role="path", option="--path-col", required=False)
     labels_col = find_column(
         table, opts.labels_col, LABELS_COLUMNS, role="labels", option="--labels-col",
         exclude=(path_col,) if path_col else (), required=False,
     )  # fmt: skip
     if labels_col is not None:
-        return ("long" if looks_long(table, opts) else "delimited"), table
-    return "wide", table
+        return "long" if looks_long(table, opts) else "delimited"
+    return "wide"
+
+
+def _detect(path: Path, opts: ReadOptions) -> tuple[str, object, str]:
+    """(form, what the reader can reuse, the evidence) of ``path``."""
+    if not path.exists():
+        raise InputError("no such file or folder", file=str(path))
+    found = detect(path, opts)
+    if found is not None:
+        if found.format in ("table",):
+            if found.parts:
+                return "parts", found, found.why
+            table = next(iter_tables(found.path, encoding=opts.encoding))
+            return _table_format(table, opts), table, found.why
+        return found.format, found, found.why
+    table = next(iter_tables(path, encoding=opts.encoding))  # the first block of a large file is enough
+    fmt = _table_format(table, opts)
+    return fmt, table, {"wide": "a table with a header and no labels column: one column per label",
+                        "long": "a table with a labels column and repeated paths: one row per (image, label)",
+                        "delimited": "a table with a path column and a labels column"}[fmt]  # fmt: skip
 
 
 def _is_large(path: Path) -> bool:
@@ -180,6 +165,87 @@ def _read_blocks(path: Path, format: str, opts: ReadOptions, none_labels: Collec
     return ann
 
 
+def _read_one(path: Path, format: str, opts: ReadOptions, none_labels: Collection[str], engine: Any,
+              cached: object) -> Annotations:  # fmt: skip
+    """Read ``path`` as ``format`` (``cached``: what detection already parsed, a Table or a Detected)."""
+    found = cached if isinstance(cached, Detected) else None
+    if format in _FOLDER_FORMATS:
+        if format == "yolo" and path.is_file():
+            return read_yolo(path.parent, opts, config=path)
+        if format == "openimages":
+            return read_openimages(path, opts)
+        if format == "annotation-xml" and path.is_file():
+            return read_xml_folder(path, opts)
+        if format == "labelme" and path.is_file():
+            return read_labelme(path, opts)
+        if not path.is_dir():
+            raise FormatDetectionError(f"--format {format} needs a folder", file=str(path))
+        reader = {"folder": read_folder, "sidecar": read_sidecar, "voc": read_voc, "yolo": read_yolo,
+                  "labelme": read_labelme, "annotation-xml": read_xml_folder}[format]  # fmt: skip
+        return reader(path, opts)
+    if path.is_dir():
+        raise FormatDetectionError(f"--format {format} needs a file, not a folder", file=str(path),
+                                   hint="pass the annotation file, or let labelprep detect the folder's form")  # fmt: skip
+    if format in ("delimited", "long") and _is_large(path):
+        return _read_blocks(path, format, opts, none_labels, engine)
+    if format in _TABLE_FORMATS:
+        whole = cached if isinstance(cached, Table) and not _is_large(path) else None
+        table = whole if whole is not None else read_table(path, encoding=opts.encoding)
+        if format == "delimited":
+            return read_delimited(table, opts, none_labels)
+        return read_wide(table, opts) if format == "wide" else read_long(table, opts)
+    if format == "list":
+        return read_list(path, opts)
+    if format == "attributes":
+        return read_attribute_list(path, opts)
+    if format == "cvat":
+        return read_cvat(path, opts)
+    if format in _CLOUD_FORMATS:
+        records = found.data if found is not None and found.data is not None else read_json_lines(path)
+        return read_cloud(path, opts, format, records)
+    if format == "jsonl":
+        return read_jsonl(path, opts)
+    data = found.data if found is not None and found.data is not None else load_json(path)
+    reader = {"json": read_json, "coco": read_coco, "labelstudio": read_labelstudio, "fiftyone": read_fiftyone,
+              "datumaro": read_datumaro, "vott": read_vott}  # fmt: skip
+    try:
+        return reader[format](path, opts, data)
+    except (AttributeError, TypeError, KeyError) as exc:
+        raise FormatDetectionError(
+            f"the file does not have the shape of --format {format} ({exc})", file=str(path),
+            hint="check --format, or let labelprep detect it",
+        ) from None  # fmt: skip
+
+
+def _locate_file_images(ann: Annotations, path: Path, opts: ReadOptions) -> None:
+    """A file form that does not know where its images are: the folder where the listed files are found."""
+    if ann.images_root is not None or ann.default_template or not path.is_file():
+        return
+    base = Path(opts.images_root) if opts.images_root else path.parent
+    sample = [str(p) for p in ann.paths[:64].tolist()]
+    found, note = locate_images(base, sample, image_folder_candidates(base, split_word(path.stem)))
+    if found != base:
+        ann.images_root = str(found)
+        if note:
+            ann.notes.append(note + " (--images-root names another folder)")
+
+
+def _read_parts(found: Detected, opts: ReadOptions, none_labels: Collection[str]) -> Annotations:
+    """Several annotation files of one form in a folder: each a split."""
+    parts = []
+    for split, file in found.parts:
+        fmt, cached, _why = _detect(file, opts)
+        ann = _read_one(file, fmt, opts, none_labels, None, cached)
+        _locate_file_images(ann, file, opts)
+        if ann.images_root is None:
+            ann.images_root = str(file.parent)
+        parts.append((split, ann))
+    fmt = parts[0][1].format
+    ann = combine_splits(parts, str(found.path), fmt)
+    ann.raw_path_is_final = True
+    return ann
+
+
 def read_source(
     source: str | Path,
     *,
@@ -191,6 +257,8 @@ def read_source(
     """Read any annotation source into :class:`Annotations`, detecting the form unless given.
 
     ``engine``: a :class:`labelprep.engine.DaskEngine` reads the blocks of a large table as Dask tasks.
+    Detection takes a form only on positive evidence and says what it found; when the evidence is missing or
+    points two ways it raises :class:`FormatDetectionError` naming what it found and the command that reads it.
     """
     opts = options or ReadOptions()
     path = Path(source)
@@ -198,42 +266,26 @@ def read_source(
         raise FormatDetectionError(f"unknown format {format!r}", hint=f"choose one of: {', '.join(FORMATS)}")
     detected = format is None
     cached: object = None
+    why = ""
     if format is None:
-        format, cached = _detect(path, opts)
+        format, cached, why = _detect(path, opts)
     elif not path.exists():
         raise InputError("no such file or folder", file=str(path))
-
-    if format in ("folder", "sidecar", "voc"):
-        if not path.is_dir():
-            raise FormatDetectionError(f"--format {format} needs a folder", file=str(path))
-        folder_reader = {"folder": read_folder, "sidecar": read_sidecar, "voc": read_voc}[format]
-        ann = folder_reader(path, opts)
-    elif path.is_dir():
-        raise FormatDetectionError(f"--format {format} needs a file, not a folder", file=str(path),
-                                   hint="use --format folder or sidecar for folders")  # fmt: skip
-    elif format in ("delimited", "long") and _is_large(path):
-        ann = _read_blocks(path, format, opts, none_labels, engine)
-    elif format in _TABLE_FORMATS:
-        whole = cached if cached is not None and not _is_large(path) else None
-        table = whole if whole is not None else read_table(path, encoding=opts.encoding)
-        if format == "delimited":
-            ann = read_delimited(table, opts, none_labels)  # type: ignore[arg-type]
-        elif format == "wide":
-            ann = read_wide(table, opts)  # type: ignore[arg-type]
-        else:
-            ann = read_long(table, opts)  # type: ignore[arg-type]
-    elif format == "jsonl":
-        ann = read_jsonl(path, opts)
+    if format == "parts":
+        assert isinstance(cached, Detected)
+        ann = _read_parts(cached, opts, none_labels)
+        format = ann.format
     else:
-        data = cached if cached is not None else load_json(path)
-        reader = {"json": read_json, "coco": read_coco, "labelstudio": read_labelstudio, "fiftyone": read_fiftyone}
-        try:
-            ann = reader[format](path, opts, data)
-        except (AttributeError, TypeError, KeyError) as exc:
-            raise FormatDetectionError(
-                f"the file does not have the shape of --format {format} ({exc})", file=str(path),
-                hint="check --format, or let labelprep detect it",
-            ) from None  # fmt: skip
-    how = "detected; force it with --format" if detected else "as given"
+        target = cached.path if isinstance(cached, Detected) and format not in _FOLDER_FORMATS else path
+        if isinstance(cached, Detected) and format in ("yolo", "annotation-xml", "labelme") and cached.path.is_file():
+            target = cached.path
+        if isinstance(cached, Detected) and cached.parts:
+            ann = _read_parts(cached, opts, none_labels)
+        else:
+            ann = _read_one(target, format, opts, none_labels, engine, cached)
+            _locate_file_images(ann, target, opts)
+    if ann.n_rows == 0:
+        raise InputError("the source lists no image", file=str(path), hint="an empty result is not a dataset")
+    how = f"detected: {why}; force it with --format" if detected else "as given"
     ann.notes.insert(0, f"format: {format} ({how})")
     return ann

@@ -46,12 +46,14 @@ class ReadOptions:
     sep: str | None = None
     label_cols: list[str] | None = None
     confidence_col: str | None = None
-    uncertain: str = "keep"
+    uncertain: str | None = None  # None: -1 is uncertain, except in tables of only 1 and -1 (absent)
     split_col: str | None = None
     group_col: str | None = None
     keep_cols: list[str] = field(default_factory=list)
     encoding: str = "utf-8"
     folder_conflicts: str = "error"
+    path_prefix: str | None = None  # taken off every path (a bucket or another machine's folder)
+    images_root: str | None = None  # a local images root the user gave: readers look for images under it
 
 
 @dataclass

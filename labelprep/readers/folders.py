@@ -13,7 +13,7 @@ import numpy as np
 from labelprep.errors import ConflictError, InputError
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
 
-__all__ = ["IMAGE_EXTENSIONS", "SPLIT_NAMES", "has_sidecars", "read_folder", "read_sidecar", "walk_files"]
+__all__ = ["IMAGE_EXTENSIONS", "SPLIT_NAMES", "STRUCTURAL", "folder_label", "has_sidecars", "read_folder", "read_sidecar", "walk_files"]
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff",
@@ -23,6 +23,22 @@ SPLIT_NAMES = frozenset(
     {"train", "training", "val", "valid", "validation", "test", "testing", "dev", "trainval", "eval"}
 )
 SIDECAR_EXTENSION = ".txt"
+# Folder names that say what a folder holds (images, masks, annotations), not a label.
+STRUCTURAL = frozenset({
+    "images", "image", "imgs", "img", "jpegimages", "jpeg", "jpg", "png", "pngimages", "pictures", "data", "dataset",
+    "default", "masks", "mask", "segmentationclass", "segmentationobject", "segmentationclassaug", "segmentation",
+    "annotations", "annotation", "anno", "labels", "gt", "groundtruth", "gtfine", "gtcoarse", "leftimg8bit", "depth",
+    "thumbnails", "thumbs", "raw", "media", "frames", "videos", "video", "all", "samples", "unlabeled", "unlabelled",
+    "unsorted", "todo", "instances", "semantic", "panoptic", "obj_train_data", "obj_valid_data",
+})  # fmt: skip
+
+
+def folder_label(folders: list[str]) -> str:
+    """The label of an image in nested label folders: the full relative folder (``dog/puppy``), as
+    ImageNet-style tools name classes, less folders that say what they hold (``cat/images/x.jpg`` is ``cat``)."""
+    kept = [f for f in folders if f.lower() not in STRUCTURAL]
+    return "/".join(kept or folders)
+
 
 
 def is_image_name(name: str) -> bool:
@@ -114,6 +130,7 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
     dropped: list[LedgerEntry] = []
     copies: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (split, name) -> [(label, path)]
     labels_seen: set[str] = set()
+    nested: set[str] = set()
     for f in files:
         parts = f.split("/")
         need = 3 if split_level else 2
@@ -121,8 +138,12 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
             dropped.append(LedgerEntry(source, None, f, "not in a label folder", "file ignored"))
             continue
         split = parts[0] if split_level else ""
-        label = parts[need - 2]
-        name = "/".join(parts[need - 1 :])
+        # nested label folders (dog/puppy/x.jpg): the full relative folder is the label, as ImageNet-style tools
+        # name classes; the outer folder alone would silently label the puppies 'dog'
+        label = folder_label(parts[need - 2 : -1])
+        name = parts[-1]
+        if "/" in label:
+            nested.add(label)
         if not is_image_name(name):
             dropped.append(LedgerEntry(source, None, f, "not an image file name", "file ignored"))
             continue
@@ -169,6 +190,9 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
         )
     if conflicts:
         notes.append(f"{len(conflicts)} name(s) with different bytes under several labels kept as separate images")
+    if nested:
+        notes.append(f"{len(nested)} nested label folder(s), each a label by its full path: "
+                     + ", ".join(sorted(nested)[:5]) + (" ..." if len(nested) > 5 else ""))  # fmt: skip
     n_merged = len(merged)
     if n_merged:
         notes.append(f"{n_merged} copies of one image under several label folders merged")

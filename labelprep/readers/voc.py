@@ -1,60 +1,244 @@
-"""Pascal VOC classification lists: ``ImageSets/Main/<class>_<set>.txt`` holding ``<id> <flag>``."""
+"""Pascal VOC: ``Annotations/<id>.xml`` (``<object><name>``), ``ImageSets/Main`` set lists and per-class lists.
+
+Rows come from the set lists (``train.txt``, ``val.txt``, ``test.txt``, ``trainval.txt``) when there are any:
+every id listed is a row, with the classes its XML names, or none. Without set lists every XML is a row. A VOC
+folder without XML files is read from the per-class lists ``<class>_<set>.txt`` of ``<id> <flag>``.
+"""
 
 from __future__ import annotations
 
+import os
+import posixpath
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 
 from labelprep.errors import InputError
-from labelprep.readers.base import ABSENT, POSITIVE, UNCERTAIN, Annotations, ReadOptions
+from labelprep.readers.base import ABSENT, POSITIVE, UNCERTAIN, Annotations, LedgerEntry, ReadOptions
 
-__all__ = ["find_voc_main", "read_voc"]
+__all__ = ["find_voc_main", "find_voc_root", "read_voc", "read_xml_folder", "voc_xml_labels"]
 
 _CLASS_FILE = re.compile(r"^(?P<cls>.+)_(?P<set>train|val|trainval|test)\.txt$")
+_SET_FILE = re.compile(r"^(?P<set>[A-Za-z0-9_.-]+)\.txt$")
+_SET_ORDER = ("train", "val", "test")
 
 
 def _has_class_lists(folder: Path) -> bool:
     return folder.is_dir() and any(_CLASS_FILE.match(p.name) for p in folder.iterdir() if p.is_file())
 
 
-def find_voc_main(root: Path) -> Path | None:
-    """The folder holding the per-class lists: ``root/ImageSets/Main``, ``root`` itself, or, for the devkit
-    folder (``VOCdevkit/VOC2012``), the one year below it; two years there are an error naming them."""
-    for cand in (root / "ImageSets" / "Main", root):
-        if _has_class_lists(cand):
-            return cand
+def _has_xml(folder: Path) -> bool:
+    return folder.is_dir() and any(p.suffix.lower() == ".xml" for p in folder.iterdir() if p.is_file())
+
+
+def _is_voc_root(folder: Path) -> bool:
+    return _has_xml(folder / "Annotations") or _has_class_lists(folder / "ImageSets" / "Main")
+
+
+def find_voc_root(root: Path) -> Path | None:
+    """The VOC root (the folder holding ``Annotations/`` or ``ImageSets/Main``): ``root`` itself, ``root`` when
+    it is ``ImageSets/Main`` or ``ImageSets``, or, for the devkit folder (``VOCdevkit``), the one year below it;
+    two years there are an error naming them."""
     if not root.is_dir():
         return None
-    years = sorted(d for d in root.iterdir() if d.is_dir() and _has_class_lists(d / "ImageSets" / "Main"))
+    if _is_voc_root(root):
+        return root
+    if root.name == "Main" and root.parent.name == "ImageSets" and _has_class_lists(root):
+        return root.parent.parent
+    if root.name == "ImageSets" and _has_class_lists(root / "Main"):
+        return root.parent
+    years = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".") and _is_voc_root(d))
     if len(years) > 1:
         raise InputError(f"{len(years)} VOC datasets here: {', '.join(d.name for d in years)}", file=str(root),
                          hint=f"pass one of them, e.g. {years[-1]}")  # fmt: skip
-    return years[0] / "ImageSets" / "Main" if years else None
+    return years[0] if years else None
+
+
+def find_voc_main(root: Path) -> Path | None:
+    """The folder holding the per-class lists of the VOC dataset at ``root``, if it has them."""
+    voc = find_voc_root(root)
+    if voc is None:
+        return root if _has_class_lists(root) else None
+    main = voc / "ImageSets" / "Main"
+    return main if _has_class_lists(main) else None
+
+
+def voc_xml_labels(path: Path) -> tuple[list[str], str | None]:
+    """The class names of a VOC (or LabelMe XML) annotation's objects, in order, and its ``<filename>``.
+
+    Objects marked ``<deleted>1</deleted>`` (LabelMe) are not objects. A file that is not XML, or whose root is
+    not ``<annotation>``, is an error naming the file.
+    """
+    try:
+        tree = ET.parse(path)
+    except ET.ParseError as exc:
+        line = exc.position[0] if exc.position else None
+        raise InputError(f"malformed XML: {exc}", file=str(path), line=line, hint="fix or remove the file") from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", file=str(path)) from None
+    root = tree.getroot()
+    if root.tag != "annotation":
+        raise InputError(f"expected a VOC <annotation>, found <{root.tag}>", file=str(path))
+    names = []
+    for obj in root.findall("object"):
+        if (obj.findtext("deleted") or "0").strip() == "1":
+            continue
+        name = (obj.findtext("name") or "").strip()
+        if name:
+            names.append(name)
+    filename = (root.findtext("filename") or "").strip() or None
+    return names, filename
+
+
+def _read_lines(path: Path) -> list[tuple[int, str]]:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", file=str(path),
+                         line=raw.count(b"\n", 0, exc.start) + 1, hint="VOC lists are ASCII ids") from None  # fmt: skip
+    return [(n, line) for n, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1) if line.strip()]
+
+
+def _set_lists(main: Path) -> dict[str, Path]:
+    """``train.txt``-style lists of ids in ``ImageSets/Main`` (per-class lists excluded)."""
+    if not main.is_dir():
+        return {}
+    out = {}
+    for p in sorted(main.iterdir()):
+        m = _SET_FILE.match(p.name)
+        if m and p.is_file() and not _CLASS_FILE.match(p.name):
+            out[m["set"]] = p
+    return out
+
+
+def _chosen_sets(available: list[str]) -> list[str]:
+    """train/val/test when train or val is there (trainval is their union), else every set there is."""
+    if {"train", "val"} & set(available):
+        return [s for s in _SET_ORDER if s in available] + sorted(s for s in available
+                                                                 if s not in (*_SET_ORDER, "trainval"))  # fmt: skip
+    return sorted(available)
+
+
+def _declared_classes(voc: Path, seen: list[str]) -> tuple[list[str], str | None]:
+    """Classes the dataset declares: ``labelmap.txt`` (Datumaro's VOC export; ``background`` left out), else
+    the per-class lists' names, else the classes the XML files name (sorted)."""
+    labelmap = voc / "labelmap.txt"
+    if labelmap.is_file():
+        names = []
+        for _, line in _read_lines(labelmap):
+            if line.lstrip().startswith("#"):
+                continue
+            name = line.split(":", 1)[0].strip()
+            if name and name != "background" and name not in names:
+                names.append(name)
+        if names:
+            return names, f"classes from {labelmap.name}"
+    main = voc / "ImageSets" / "Main"
+    if _has_class_lists(main):
+        names = sorted({m["cls"] for p in main.iterdir() if (m := _CLASS_FILE.match(p.name))})
+        return sorted(set(names) | set(seen)), "classes from the per-class lists"
+    return sorted(set(seen)), None
 
 
 def read_voc(root: Path, opts: ReadOptions) -> Annotations:
-    """Flags: 1 present, -1 absent, 0 "difficult" only (uncertain: ``--uncertain`` decides, default keep).
+    """A Pascal VOC dataset: XML annotations with set lists, or per-class flag lists.
 
-    With ``train`` and ``val`` lists both present, each becomes a split; otherwise
-    the one set there is (usually ``trainval``) is read. Ids become
-    ``JPEGImages/<id>.jpg`` under the VOC root unless ``--path-template`` says otherwise.
+    Image paths: each XML's ``<filename>`` under ``JPEGImages/`` (``JPEGImages/<id>.jpg`` when it has none or
+    there is no XML). "Difficult" objects still name their class.
     """
-    main = find_voc_main(root)
-    if main is None:
-        raise InputError("no ImageSets/Main/<class>_<set>.txt files here", file=str(root),
-                         hint="pass the VOC root (the folder holding ImageSets and JPEGImages)")  # fmt: skip
+    voc = find_voc_root(root)
+    if voc is None and _has_class_lists(root):  # a folder of class lists, passed on its own
+        ann = _read_class_lists(root, root, opts)
+        ann.images_root = str(root)
+        return ann
+    if voc is None:
+        raise InputError("no Annotations/*.xml or ImageSets/Main/<class>_<set>.txt files here", file=str(root),
+                         hint="pass the VOC root (the folder holding Annotations, ImageSets and JPEGImages)")  # fmt: skip
+    if _has_xml(voc / "Annotations"):
+        return _read_xml(voc, opts)
+    main = voc / "ImageSets" / "Main"
+    return _read_class_lists(voc, main, opts)
+
+
+def _read_xml(voc: Path, opts: ReadOptions) -> Annotations:
+    ann_dir = voc / "Annotations"
+    xml_ids = {p.stem: p for p in sorted(ann_dir.glob("*.xml")) if p.is_file()}
+    lists = _set_lists(voc / "ImageSets" / "Main")
+    sets = _chosen_sets(list(lists))
+    rows: list[tuple[str, str, str, int]] = []  # (id, set, file, line)
+    if sets:
+        seen_ids: set[tuple[str, str]] = set()
+        for s in sets:
+            for lineno, line in _read_lines(lists[s]):
+                ident = line.split()[0]
+                if (s, ident) not in seen_ids:
+                    seen_ids.add((s, ident))
+                    rows.append((ident, s, str(lists[s]), lineno))
+    else:
+        rows = [(ident, "", str(p), 0) for ident, p in xml_ids.items()]
+    dropped: list[LedgerEntry] = []
+    listed = {r[0] for r in rows}
+    for ident, p in xml_ids.items():
+        if ident not in listed:
+            dropped.append(LedgerEntry(str(p), None, ident, "not in any set list",
+                                       f"{p.name} is in no ImageSets/Main list ({', '.join(sets)})"))  # fmt: skip
+    paths: list[str] = []
+    labels: list[list[str]] = []
+    no_xml = 0
+    cache: dict[str, tuple[list[str], str | None]] = {}
+    seen_names: list[str] = []
+    for ident, _s, _f, _ln in rows:
+        xml = xml_ids.get(ident)
+        if xml is None:
+            no_xml += 1
+            names, filename = [], None
+        else:
+            if ident not in cache:
+                cache[ident] = voc_xml_labels(xml)
+            names, filename = cache[ident]
+        paths.append(f"JPEGImages/{filename or ident + '.jpg'}")
+        labels.append(sorted(set(names)))
+        seen_names += [n for n in names if n not in seen_names]
+    if not rows:
+        raise InputError("the VOC set lists name no image", file=str(voc / "ImageSets" / "Main"),
+                         hint="check ImageSets/Main/*.txt")  # fmt: skip
+    declared, declared_how = _declared_classes(voc, seen_names)
+    ann = Annotations.from_lists(str(voc), "voc", paths, labels, [r[3] for r in rows])
+    ann.files = np.array([str(xml_ids[r[0]]) if r[0] in xml_ids else r[2] for r in rows], dtype=object)
+    ann.declared = declared + [n for n in seen_names if n not in declared]
+    split_names = [r[1] for r in rows]
+    if sets and not (len(sets) == 1 and sets[0] in ("default", "trainval", "train")):
+        ann.columns = {"split": np.array(split_names, dtype=object)}
+    notes = [f"Pascal VOC XML in {ann_dir}: {len(xml_ids)} annotation file(s); "
+             + (f"rows from ImageSets/Main lists {', '.join(sets)}" if sets else "no set lists: every XML is a row")]
+    if declared_how:
+        notes.append(declared_how)
+    if no_xml:
+        notes.append(f"{no_xml} listed id(s) have no XML file: images without objects (all-zero rows)")
+    if dropped:
+        notes.append(f"{len(dropped)} XML file(s) in no set list left out (in the ledger)")
+    ann.notes = notes
+    ann.dropped = dropped
+    ann.images_root = str(voc)
+    ann.raw_path_is_final = True
+    return ann
+
+
+def _read_class_lists(voc: Path, main: Path, opts: ReadOptions) -> Annotations:
+    """Flags: 1 present, -1 absent, 0 "difficult" only (uncertain: ``--uncertain`` decides, default keep)."""
     by_set: dict[str, dict[str, Path]] = {}
     for p in sorted(main.iterdir()):
         m = _CLASS_FILE.match(p.name)
         if m and p.is_file():
             by_set.setdefault(m["set"], {})[m["cls"]] = p
-    sets: list[str] = [s for s in ("train", "val", "test") if s in by_set] if {"train", "val"} & by_set.keys() else sorted(by_set)
+    sets: list[str] = [s for s in _SET_ORDER if s in by_set] if {"train", "val"} & by_set.keys() else sorted(by_set)
     if len(sets) > 1 and "trainval" in sets:
         sets.remove("trainval")
     classes = sorted({c for s in sets for c in by_set[s]})
-    uncertain_to = {"keep": UNCERTAIN, "zero": ABSENT, "one": POSITIVE}[opts.uncertain]
+    uncertain_to = {"keep": UNCERTAIN, "zero": ABSENT, "one": POSITIVE}[opts.uncertain or "keep"]
     index: dict[tuple[str, str], int] = {}
     paths: list[str] = []
     splits: list[str] = []
@@ -69,10 +253,8 @@ def read_voc(root: Path, opts: ReadOptions) -> Annotations:
             f = by_set[s].get(cls)
             if f is None:
                 continue
-            for lineno, raw in enumerate(f.read_text(encoding="utf-8").split("\n"), start=1):
+            for lineno, raw in _read_lines(f):
                 parts = raw.split()
-                if not parts:
-                    continue
                 if len(parts) != 2 or parts[1] not in ("1", "-1", "0"):
                     raise InputError(f"expected '<id> <flag>' with flag 1, -1 or 0, got {raw.strip()!r}",
                                      file=str(f), line=lineno)  # fmt: skip
@@ -90,6 +272,8 @@ def read_voc(root: Path, opts: ReadOptions) -> Annotations:
                 if flag == 0:
                     n_difficult += 1
                 values.append(POSITIVE if flag == 1 else (ABSENT if flag == -1 else uncertain_to))
+    if not paths:
+        raise InputError("the VOC class lists name no image", file=str(main), hint="check ImageSets/Main/*.txt")
     notes = [f"Pascal VOC lists in {main}: sets {', '.join(sets)}, {len(classes)} classes"]
     # Every class list of a set names every image of it; an id one list lacks is read as not mentioned (0).
     pair_count = np.bincount(np.asarray(rows, dtype=np.int64), minlength=len(paths)) if rows else np.zeros(0, int)
@@ -102,16 +286,66 @@ def read_voc(root: Path, opts: ReadOptions) -> Annotations:
         notes.append(f"{len(short)} image(s) missing from some class lists, read as not having those classes: "
                      f"{paths[r]!r} is not in {by_set[splits[r]][lacking[0]].name}")  # fmt: skip
     if n_difficult:
-        notes.append(f"{n_difficult} 'difficult' (0) flag(s): --uncertain {opts.uncertain}")
+        notes.append(f"{n_difficult} 'difficult' (0) flag(s): --uncertain {opts.uncertain or 'keep'}")
     ann = Annotations(
-        source=str(root), format="voc", paths=np.array(paths, dtype=object), lines=np.array(lines),
+        source=str(voc), format="voc", paths=np.array(paths, dtype=object), lines=np.array(lines),
         row=np.array(rows), code=np.array(codes), names=classes, value=np.array(values, dtype=np.int8),
         declared=classes, files=np.array(files, dtype=object),
     )  # fmt: skip
     if len(sets) > 1:
         ann.columns = {"split": np.array(splits, dtype=object)}
     ann.notes = notes
-    voc_root = main.parent.parent if main.name == "Main" and main.parent.name == "ImageSets" else main
-    ann.images_root = str(voc_root)
+    ann.images_root = str(voc)
     ann.default_template = "JPEGImages/{}.jpg"
+    return ann
+
+
+def _xml_image(base: Path, xml: Path, filename: str) -> str:
+    """Where the image of a per-image XML is: beside it, or where VOC and LabelMe keep images
+    (``Annotations/<dir>/x.xml`` -> ``Images/<dir>/x.jpg`` or ``JPEGImages/x.jpg``)."""
+    rel_dir = os.path.relpath(xml.parent, base).replace(os.sep, "/")
+    parts = [] if rel_dir == "." else rel_dir.split("/")
+    cands = [posixpath.join(rel_dir, filename)]
+    for i, part in enumerate(parts):
+        if part.lower() in ("annotations", "annotation", "anno", "xml"):
+            for images in ("Images", "JPEGImages", "images", "img"):
+                cands.append("/".join([*parts[:i], images, *parts[i + 1 :], filename]))
+    cands += [filename, f"JPEGImages/{filename}", f"Images/{filename}", f"images/{filename}"]
+    for c in cands:
+        c = posixpath.normpath(c)
+        if (base / c).is_file():
+            return c
+    return posixpath.normpath(cands[0])
+
+
+def read_xml_folder(root: Path, opts: ReadOptions) -> Annotations:
+    """A folder of per-image XML annotations (Pascal VOC ``<annotation>`` files outside a VOC tree, or MIT
+    LabelMe XML, whose ``<deleted>`` objects are skipped), or one such file."""
+    from labelprep.readers.folders import walk_files
+
+    base = root.parent if root.is_file() else root
+    files = [root] if root.is_file() else [root / f for f in walk_files(root) if f.lower().endswith(".xml")]
+    paths, labels, sources = [], [], []
+    dropped: list[LedgerEntry] = []
+    for xml in files:
+        try:
+            names, filename = voc_xml_labels(xml)
+        except InputError as exc:
+            if "expected a VOC <annotation>" not in exc.message:
+                raise
+            dropped.append(LedgerEntry(str(xml), None, os.path.relpath(xml, base), "not an <annotation> XML",
+                                       "file ignored"))  # fmt: skip
+            continue
+        paths.append(_xml_image(base, xml, filename or xml.stem + ".jpg"))
+        labels.append(list(dict.fromkeys(names)))
+        sources.append(str(xml))
+    if not paths:
+        raise InputError("no <annotation> XML file here", file=str(root))
+    ann = Annotations.from_lists(str(root), "annotation-xml", paths, labels)
+    ann.files = np.array(sources, dtype=object)
+    ann.declared = sorted({n for labs in labels for n in labs})
+    ann.dropped = dropped
+    ann.notes = [f"per-image XML annotations: {len(paths)} file(s)"]
+    ann.images_root = str(base)
+    ann.raw_path_is_final = True
     return ann

@@ -1,0 +1,163 @@
+"""What every folder form needs: split words, where the images are, and several files as the splits of one.
+
+Nothing here guesses: a split is named only by a split word the name holds, and an images folder is taken only
+when the listed files are found in it.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from labelprep.errors import InputError
+from labelprep.readers.base import Annotations, LedgerEntry
+
+__all__ = [
+    "SPLIT_WORDS",
+    "combine_splits",
+    "is_doc_file",
+    "lines_of",
+    "locate_images",
+    "read_text_file",
+    "split_word",
+]
+
+# Words that name a split in file and folder names ("instances_train2017", "labels_val", "oidv6-train-...").
+SPLIT_WORDS = ("trainval", "training", "train", "validation", "valid", "val", "testing", "test", "dev", "eval")
+_SPLIT_SET = frozenset(SPLIT_WORDS)
+_DOC_STEMS = frozenset({"readme", "license", "licence", "changelog", "citation", "notice", "authors", "copying"})
+_DOC_SUFFIXES = frozenset({".md", ".rst", ".pdf", ".html", ".htm", ".py", ".ipynb", ".sh", ".cfg", ".ini", ".toml"})
+
+
+def split_word(name: str) -> str | None:
+    """The split word a file or folder name holds (``instances_train2017`` -> ``train``), or None.
+
+    Names are cut into words at anything that is not a letter (so ``train2017`` holds ``train``); a name with
+    two different split words (``train_test``) holds none, since it does not say which.
+    """
+    words = {w for w in re.split(r"[^a-z]+", name.lower()) if w in _SPLIT_SET}
+    return words.pop() if len(words) == 1 else None
+
+
+def is_doc_file(rel: str) -> bool:
+    """README, LICENSE, notebooks and the like: files beside a dataset that are not annotations."""
+    base = rel.rsplit("/", 1)[-1].lower()
+    stem, suffix = os.path.splitext(base)
+    return stem.split(".")[0] in _DOC_STEMS or suffix in _DOC_SUFFIXES
+
+
+def lines_of(text: str) -> list[str]:
+    """The lines of a text file: split at LF, CRLF or a bare CR only (``str.splitlines`` also splits at
+    Unicode separators such as U+0085, which may be part of a label)."""
+    return re.split(r"\r\n|\n|\r", text)
+
+
+def read_text_file(path: Path, *, what: str = "file") -> str:
+    """A small text file as UTF-8 (BOM accepted); a clear error naming the byte otherwise."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror}", file=str(path)) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what} is not UTF-8 (byte 0x{raw[exc.start]:02x})", file=str(path),
+                         line=raw.count(b"\n", 0, exc.start) + 1, hint="save it as UTF-8") from None  # fmt: skip
+
+
+def _exists(root: Path, rel: str) -> bool:
+    return (root / rel).is_file()
+
+
+def locate_images(
+    base: Path, rel_paths: Sequence[str], candidates: Iterable[Path] = (), *, sample: int = 64
+) -> tuple[Path, str | None]:
+    """The folder the listed paths are found under: ``base`` first, then each of ``candidates``.
+
+    A folder is taken only when listed files are found in it (evidence, not a guess); the one where most of a
+    sample are found wins, ``base`` on a tie. Returns the folder and a note saying where the images were found
+    (None when they are under ``base``, or found nowhere: validate then reports them missing).
+    """
+    picks = [p for p in rel_paths[:sample] if p and not p.startswith(("/", "..")) and "://" not in p]
+    if not picks:
+        return base, None
+    best, best_hits = base, sum(_exists(base, p) for p in picks)
+    if best_hits == len(picks):
+        return base, None
+    for cand in candidates:
+        if cand == base or not cand.is_dir():
+            continue
+        hits = sum(_exists(cand, p) for p in picks)
+        if hits > best_hits:
+            best, best_hits = cand, hits
+    if best == base or best_hits == 0:
+        return base, None
+    shown = os.path.relpath(best, base).replace(os.sep, "/")
+    return best, f"images found under {shown}/ ({best_hits} of the first {len(picks)} listed)"
+
+
+def image_folder_candidates(base: Path, split: str | None = None) -> list[Path]:
+    """Where exports put images relative to their annotation file's folder (and its parent)."""
+    names = ["images", "Images", "JPEGImages", "imgs", "img", "data", "media"]
+    out: list[Path] = []
+    for root in (base, base.parent):
+        if split:
+            out += [root / n / split for n in names] + [root / split / n for n in names] + [root / split]
+        out += [root / n for n in names]
+        out.append(root)
+    seen: set[Path] = set()
+    return [p for p in out if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
+
+
+def combine_splits(parts: Sequence[tuple[str, Annotations]], source: str, format: str) -> Annotations:
+    """Several annotation files of one form as the splits of one :class:`Annotations`.
+
+    Each part's paths (relative to its own images root) become relative to the roots' common folder; each row
+    gets its part's split name (``default`` and '' give no split). Labels are united in the parts' order.
+    """
+    roots = [os.path.abspath(p.images_root or os.path.dirname(p.source) or ".") for _, p in parts]
+    common = os.path.commonpath(roots)
+    names: list[str] = []
+    index: dict[str, int] = {}
+    paths, lines, files, splits, rows, codes, values = [], [], [], [], [], [], []
+    declared: list[str] | None = [] if all(p.declared is not None for _, p in parts) else None
+    dropped: list[LedgerEntry] = []
+    notes: list[str] = []
+    offset = 0
+    for (split, part), root in zip(parts, roots, strict=True):
+        rel = os.path.relpath(root, common).replace(os.sep, "/")
+        raw = [str(p) for p in part.paths]
+        if part.default_template:
+            raw = [part.default_template.replace("{}", p) for p in raw]
+        paths += [p if rel == "." else posixpath.join(rel, p) for p in raw]
+        lines.append(part.lines)
+        files += [part.file_of(i) for i in range(part.n_rows)]
+        splits += [split] * part.n_rows
+        remap = np.empty(len(part.names), dtype=np.int64)
+        for i, name in enumerate(part.names):
+            if name not in index:
+                index[name] = len(names)
+                names.append(name)
+            remap[i] = index[name]
+        rows.append(part.row.astype(np.int64) + offset)
+        codes.append(remap[part.code] if len(part.code) else np.zeros(0, np.int64))
+        values.append(part.value)
+        if declared is not None:
+            declared += [d for d in part.declared or () if d not in declared]
+        dropped += part.dropped
+        notes += [f"{split or part.source}: {n}" for n in part.notes]
+        offset += part.n_rows
+    ann = Annotations(
+        source=source, format=format, paths=np.array(paths, dtype=object), lines=np.concatenate(lines),
+        row=np.concatenate(rows), code=np.concatenate(codes), names=names, value=np.concatenate(values),
+        declared=declared, files=np.array(files, dtype=object), dropped=dropped, notes=notes,
+    )  # fmt: skip
+    if any(s not in ("", "default") for s in splits):
+        ann.columns = {"split": np.array(splits, dtype=object)}
+    ann.images_root = common
+    return ann
