@@ -102,6 +102,13 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _local_root(images_root: str | os.PathLike[str] | None) -> str | None:
+    """A local images root as readers take it (they look for the listed images under it); None for a URL."""
+    if images_root is None or storage.is_url(str(images_root)):
+        return None
+    return os.path.abspath(images_root)
+
+
 def _checked_root(images_root: str | os.PathLike[str]) -> Path | str:
     """An images root given by the user: a folder here, or a folder (prefix) at a remote URL."""
     root = storage.to_root(images_root)
@@ -153,9 +160,10 @@ def convert(
     sep: str | None = None,
     label_cols: Sequence[str] | None = None,
     confidence_col: str | None = None,
-    uncertain: str = "keep",
+    uncertain: str | None = None,
     images_root: str | os.PathLike[str] | None = None,
     path_template: str | None = None,
+    path_prefix: str | None = None,
     find_images: bool = False,
     none_label: Sequence[str] = (),
     label_map: str | os.PathLike[str] | None = None,
@@ -192,7 +200,7 @@ def convert(
         ['path', 'cat', 'dog']
     """
     src = Path(source)
-    if uncertain not in ("keep", "zero", "one"):
+    if uncertain not in (None, "keep", "zero", "one"):
         raise InputError(f"uncertain must be keep, zero or one, not {uncertain!r}")
     if unknown not in ("error", "drop"):
         raise InputError(f"unknown must be error or drop, not {unknown!r}")
@@ -206,10 +214,18 @@ def convert(
 
     check_engine(engine, scheduler)
     out = _frame_output(output, ledger, inputs=[src, label_map, vocab])
+    if isinstance(vocab, (str, os.PathLike)):
+        vocab_obj: Vocabulary | None = Vocabulary.read(Path(vocab))
+        vocab_src = str(vocab)
+    else:
+        vocab_obj, vocab_src = vocab, None
+    lmap = load_label_map(label_map) if label_map is not None else None
+    known = set(lmap) if lmap is not None else set(vocab_obj) if vocab_obj is not None else None
     opts = ReadOptions(
         path_col=path_col, labels_col=labels_col, sep=sep, label_cols=list(label_cols) if label_cols else None,
         confidence_col=confidence_col, uncertain=uncertain, split_col=split_col, group_col=group_col,
-        keep_cols=list(keep_cols), encoding=encoding, folder_conflicts=on_conflict,
+        keep_cols=list(keep_cols), encoding=encoding, folder_conflicts=on_conflict, path_prefix=path_prefix,
+        images_root=_local_root(images_root), known_labels=frozenset(known) if known is not None else None,
     )  # fmt: skip
     with open_engine(engine, scheduler) as eng:
         ann = read_source(src, format=format, options=opts, none_labels=none_label, engine=eng)
@@ -224,16 +240,10 @@ def convert(
             raise InputError("--find-images needs a local images root", file=str(root),
                              hint="list each image's path relative to the images root instead")  # fmt: skip
         if ann.raw_path_is_final and images_root is not None:
-            # folder forms list paths relative to the source folder; re-express them under the given root
-            rel = storage.source_rel(src, root)
+            # folder forms list paths relative to their own folder; re-express them under the given root
+            rel = storage.source_rel(Path(ann.images_root) if ann.images_root else src, root)
             if rel != ".":
                 ann.paths = pd.Series(ann.paths, dtype=object).map(lambda p: f"{rel}/{p}").to_numpy(dtype=object)
-        if isinstance(vocab, (str, os.PathLike)):
-            vocab_obj: Vocabulary | None = Vocabulary.read(Path(vocab))
-            vocab_src = str(vocab)
-        else:
-            vocab_obj, vocab_src = vocab, None
-        lmap = load_label_map(label_map) if label_map is not None else None
         try:
             enc = encode(
                 ann, images_root=root, vocab=vocab_obj, unknown=unknown, none_labels=none_label, label_map=lmap,
@@ -245,7 +255,8 @@ def convert(
             if vocab_src and exc.hint and "did you mean" not in exc.hint:
                 exc.hint = f"{exc.hint}; the vocabulary is {vocab_src}"
             raise
-        check_frame(enc.frame, enc.vocabulary, unknown=uncertain == "keep" and enc.summary.uncertain > 0, source=str(src),
+        check_frame(enc.frame, enc.vocabulary, unknown=uncertain in (None, "keep") and enc.summary.uncertain > 0,
+                    source=str(src),
                     engine=eng)
     conv = Conversion(enc.frame, enc.vocabulary, ann.format, enc.summary, enc.ledger, enc.notes, root)
     if out is not None:
@@ -541,9 +552,10 @@ def validate(
     sep: str | None = None,
     label_cols: Sequence[str] | None = None,
     confidence_col: str | None = None,
-    uncertain: str = "keep",
+    uncertain: str | None = None,
     images_root: str | os.PathLike[str] | None = None,
     path_template: str | None = None,
+    path_prefix: str | None = None,
     find_images: bool = False,
     none_label: Sequence[str] | None = None,
     label_map: str | os.PathLike[str] | None = None,
@@ -624,7 +636,8 @@ def validate(
         read=ReadOptions(path_col=path_col, labels_col=labels_col, sep=sep,
                          label_cols=list(label_cols) if label_cols else None, confidence_col=confidence_col,
                          uncertain=uncertain, split_col=split_col, group_col=group_col, encoding=encoding,
-                         folder_conflicts=on_conflict),
+                         folder_conflicts=on_conflict, path_prefix=path_prefix,
+                         images_root=_local_root(root_arg)),
         format=format,
         images_root=root_obj,
         path_template=path_template,
@@ -684,9 +697,10 @@ def export(
     sep: str | None = None,
     label_cols: Sequence[str] | None = None,
     confidence_col: str | None = None,
-    uncertain: str = "keep",
+    uncertain: str | None = None,
     images_root: str | os.PathLike[str] | None = None,
     path_template: str | None = None,
+    path_prefix: str | None = None,
     find_images: bool = False,
     none_label: Sequence[str] | None = None,
     label_map: str | os.PathLike[str] | None = None,
@@ -793,7 +807,7 @@ def export(
         else:
             conv = convert(src, format=format, path_col=path_col, labels_col=labels_col, sep=sep, label_cols=label_cols,
                            confidence_col=confidence_col, uncertain=uncertain, images_root=root_arg,
-                           path_template=path_template, find_images=find_images, none_label=none_arg,
+                           path_template=path_template, path_prefix=path_prefix, find_images=find_images, none_label=none_arg,
                            label_map=label_map, vocab=vocab_obj, split_col=split_col, group_col=group_col,
                            encoding=encoding, on_conflict=on_conflict)  # fmt: skip
             frame, v, root = conv.frame, conv.vocabulary, conv.images_root
@@ -825,7 +839,7 @@ def export(
         # -- validate with validate's checks; refuse, or leave out the unusable rows
         report = validate(srcs, format=format, path_col=path_col, labels_col=labels_col, sep=sep, label_cols=label_cols,
                           confidence_col=confidence_col, uncertain=uncertain, images_root=root_arg,
-                          path_template=path_template, find_images=find_images, none_label=none_arg or None,
+                          path_template=path_template, path_prefix=path_prefix, find_images=find_images, none_label=none_arg or None,
                           label_map=label_map, vocab=vocab_obj, split_col=split_col, group_col=group_col,
                           encoding=encoding, on_conflict=on_conflict, check_images=level, workers=n_workers,
                           engine=eng or "local", cache=cache,

@@ -81,11 +81,15 @@ def _source_options(func: F, exclude: tuple[str, ...]) -> F:
         click.option("--label-cols", multiple=True, callback=_split_list,
                      help="Wide tables: the label columns, comma separated (detected when left out)."),
         click.option("--confidence-col", help="Long tables: confidence column; 0 means verified absent."),
-        click.option("--uncertain", type=click.Choice(["keep", "zero", "one"]), default="keep", show_default=True,
-                     help="Wide tables: what -1 becomes (keep = -1 in the frame)."),
+        click.option("--uncertain", type=click.Choice(["keep", "zero", "one"]),
+                     help="Wide tables, VOC and attribute lists: what -1 becomes (keep = -1 in the frame) [default: "
+                     "keep; in a table of only 1 and -1, -1 is absent]."),
         click.option("--images-root", type=Location(click.Path(file_okay=False)),
                      help="Folder (or URL) the image paths are relative to [default: the source's folder]."),
         click.option("--path-template", help="Turn ids into paths, e.g. '{}.jpg' or 'train-jpg/{}.jpg'."),
+        click.option("--path-prefix", metavar="PREFIX",
+                     help="Take PREFIX off every image path (gs://bucket/dir/, /data/); paths are then relative to "
+                     "the images root [default for bucket URLs: the folder they all share]."),
         click.option("--find-images", is_flag=True, help="Find bare file names anywhere under the images root."),
         click.option("--none-label", multiple=True, help="A label meaning 'no labels' (repeatable), e.g. 'No Finding'."),
         click.option("--label-map", type=click.Path(dir_okay=False), help="id -> name map: two-column CSV or JSON."),

@@ -239,7 +239,7 @@ def _raw_splits(src: Path, st: ValidateSettings, report: Report, name: str) -> l
     else:
         root = storage.default_root(src)  # a source fetched from a URL: that URL's folder
     if st.images_root is not None and ann.raw_path_is_final:
-        rel = storage.source_rel(src, root)
+        rel = storage.source_rel(Path(ann.images_root) if ann.images_root else src, root)
         if rel != ".":
             ann.paths = np.array([f"{rel}/{p}" for p in ann.paths], dtype=object)
     if "split" in ann.columns:

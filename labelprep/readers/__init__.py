@@ -7,10 +7,12 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from labelprep.errors import FormatDetectionError, InputError
 from labelprep.readers import table as table_module
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions, concat_annotations
-from labelprep.readers.cloud import read_cloud, read_json_lines
+from labelprep.readers.cloud import map_prefix, read_cloud, read_json_lines
 from labelprep.readers.folders import read_folder, read_sidecar
 from labelprep.readers.jsonforms import (
     load_json,
@@ -283,6 +285,10 @@ def read_source(
             ann = _read_parts(cached, opts, none_labels)
         else:
             ann = _read_one(target, format, opts, none_labels, engine, cached)
+            if opts.path_prefix and format not in ("list", *_CLOUD_FORMATS):
+                mapped, _unmapped, note = map_prefix([str(p) for p in ann.paths], opts.path_prefix)
+                ann.paths = np.array(mapped, dtype=object)
+                ann.notes.append(str(note))
             _locate_file_images(ann, target, opts)
     if ann.n_rows == 0:
         raise InputError("the source lists no image", file=str(path), hint="an empty result is not a dataset")

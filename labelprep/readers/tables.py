@@ -321,34 +321,78 @@ def delimited_separator(table: Table, opts: ReadOptions, none_labels: Collection
     return sniff_separator(plain, none_labels)
 
 
-def wide_label_columns(table: Table, exclude: Collection[str]) -> tuple[list[str], list[str]]:
-    """The label columns of a wide table: cells all 1/0/-1/blank (or 1.0/0.0/-1.0), in table order; and
-    those of them that are blank in every row.
+# Header names of 0/1 columns that describe an image or a box, not a label of it.
+METADATA_COLUMNS = frozenset({
+    "rotation", "width", "height", "w", "h", "x", "y", "xmin", "ymin", "xmax", "ymax", "age", "size", "filesize",
+    "bytes", "confidence", "score", "index", "idx", "id", "count", "year", "month", "day", "frame", "fold", "split",
+    "subset", "group", "patient", "study", "view", "source", "license", "orientation", "channels", "depth",
+    "isoccluded", "istruncated", "isgroupof", "isdepiction", "isinside", "iscrowd", "area", "quality", "difficult",
+    "truncated", "occluded", "followup", "flag", "verified", "reviewed", "checked", "deleted", "ignore", "valid",
+})  # fmt: skip
 
-    A column left all blank (a finding nobody marked, as in CheXpert subsets) is a label when it sits
-    between two label columns; one before or after them is not. A column among or next to them whose cells are
-    mostly 1/0/-1 but not all is an error naming the cell: leaving it out would silently lose a label.
+
+def wide_label_columns(table: Table, exclude: Collection[str],
+                       known: Collection[str] | None = None) -> tuple[list[str], list[str], list[str]]:  # fmt: skip
+    """The label columns of a wide table: cells all 1/0/-1/blank (or 1.0/0.0/-1.0), in table order; those of
+    them that are blank in every row; and the 0/1 columns left out for want of evidence (with why).
+
+    A 0/1 column is a label only with evidence: its header is not a metadata name (``Rotation``, ``Width``),
+    and its block of neighbouring label columns holds at least one positive (an all-zero ``Rotation`` column
+    alone is not a label). With ``known`` (a label map's ids or a vocabulary) only the columns it names are
+    labels. A column left all blank (a finding nobody marked, as in CheXpert subsets) is a label when it sits
+    between two label columns. A column among or next to them whose cells are mostly 1/0/-1 but not all is an
+    error naming the cell: leaving it out would silently lose a label.
     """
-    kinds: list[tuple[str, str]] = []  # (column, "label" | "blank" | "near" | "other")
+    kinds: list[tuple[str, str, bool]] = []  # (column, "label" | "blank" | "near" | "other", has a positive)
     for name in table.columns:
         if name in exclude or name.startswith("_extra_"):
             continue
         cells = pc.utf8_trim_whitespace(table.column(name))
         counts = pc.value_counts(cells).to_pylist()
         filled = {c["values"]: c["counts"] for c in counts if c["values"] not in (None, "")}
+        positive = any(_WIDE_VALUES.get(v) == 1 for v in filled)
         if not filled:
-            kinds.append((name, "blank"))
+            kinds.append((name, "blank", False))
         elif all(v in _WIDE_VALUES for v in filled):
-            kinds.append((name, "label"))
+            kinds.append((name, "label", positive))
         else:
             ok = sum(n for v, n in filled.items() if v in _WIDE_VALUES)
-            kinds.append((name, "near" if ok * 2 >= sum(filled.values()) else "other"))
-    found = [i for i, (_, kind) in enumerate(kinds) if kind == "label"]
+            kinds.append((name, "near" if ok * 2 >= sum(filled.values()) else "other", False))
+    left: list[str] = []
+    if known is not None:
+        known_set = {k.strip() for k in known}
+        for i, (name, kind, pos) in enumerate(kinds):
+            if kind in ("label", "blank", "near") and name.strip() not in known_set:
+                if kind != "blank":
+                    left.append(f"{name} (not in the label map or vocabulary)")
+                kinds[i] = (name, "other", pos)
+    else:
+        for i, (name, kind, pos) in enumerate(kinds):
+            if kind == "label" and norm_name(name) in METADATA_COLUMNS:
+                left.append(f"{name} (a metadata name)")
+                kinds[i] = (name, "other", pos)
+        # blocks of neighbouring label (or blank) columns: a block with no positive at all is no evidence
+        i = 0
+        while i < len(kinds):
+            if kinds[i][1] not in ("label", "blank"):
+                i += 1
+                continue
+            j = i
+            while j < len(kinds) and kinds[j][1] in ("label", "blank"):
+                j += 1
+            block = kinds[i:j]
+            if not any(pos for _, _, pos in block):
+                for k in range(i, j):
+                    if kinds[k][1] == "label":
+                        left.append(f"{kinds[k][0]} (no positive in its block of 0/1 columns)")
+                    kinds[k] = (kinds[k][0], "other", False)
+            i = j
+    found = [i for i, (_, kind, _) in enumerate(kinds) if kind == "label"]
     if not found:
-        return [], []
+        return [], [], left
     first, last = found[0], found[-1]
     out, blank = [], []
-    for i, (name, kind) in enumerate(kinds):
+    for i, (name, kind, _) in enumerate(kinds):
         if kind == "label" or (kind == "blank" and first < i < last):
             out.append(name)
             if kind == "blank":
@@ -365,7 +409,18 @@ def wide_label_columns(table: Table, exclude: Collection[str]) -> tuple[list[str
                 hint=f"fix the cell, or name the label columns with --label-cols (without {name!r} if it is "
                 "not a label)",
             )
-    return out, blank
+    return out, blank, left
+
+
+def _plus_minus_one(table: Table, columns: list[str]) -> bool:
+    """True when the label cells hold 1 and -1 and nothing else (no 0, no blank)."""
+    seen: set[str] = set()
+    for name in columns:
+        cells = pc.fill_null(pc.utf8_trim_whitespace(table.column(name)), "")
+        seen.update(str(v) for v in pc.unique(cells).to_pylist())
+        if seen - {"1", "-1", "1.0", "-1.0", "1.", "-1."}:
+            return False
+    return bool(seen & {"-1", "-1.0", "-1."})
 
 
 def read_wide(table: Table, opts: ReadOptions) -> Annotations:
@@ -381,21 +436,33 @@ def read_wide(table: Table, opts: ReadOptions) -> Annotations:
             assert found is not None
             label_cols.append(found)
     else:
-        label_cols, blank = wide_label_columns(table, exclude={path_col, *carried})
+        label_cols, blank, left = wide_label_columns(table, exclude={path_col, *carried}, known=opts.known_labels)
         if not label_cols:
+            others = [c for c in table.columns if c not in (path_col, *carried) and not c.startswith("_extra_")]
             raise InputError(
-                "no label columns found (columns whose cells are all 1, 0, -1 or blank)",
+                f"no label column: this table lists {table.n_rows} image(s) in {path_col!r} without labels"
+                + (f" (its other columns: {', '.join(map(repr, others[:8]))}"
+                   + (f"; 0/1 columns without evidence of being labels: {'; '.join(left[:4])}" if left else "")
+                   + ")" if others else ""),
                 file=table.source,
                 line=1,
-                hint="name them with --label-cols",
-            )
+                hint="a list of unlabelled images; pass the file that holds their labels, or name the label "
+                "columns with --label-cols",
+            )  # fmt: skip
+        if left:
+            notes.append("0/1 column(s) not taken as labels: " + "; ".join(left[:6])
+                         + " (--label-cols names the label columns)")  # fmt: skip
         notes.append(f"path column {path_col!r}, {len(label_cols)} label column(s) detected (--label-cols "
                      "names them): " + ", ".join(label_cols[:40]) + (" ..." if len(label_cols) > 40 else ""))  # fmt: skip
         if blank:
             notes.append("blank in every row, taken as label(s) with no positive: " + ", ".join(blank[:20]))
-    if opts.uncertain not in ("keep", "zero", "one"):
+    if opts.uncertain not in (None, "keep", "zero", "one"):
         raise InputError(f"--uncertain must be keep, zero or one, not {opts.uncertain!r}")
-    uncertain_to = {"keep": -1, "zero": 0, "one": 1}[opts.uncertain]
+    uncertain_to = {None: -1, "keep": -1, "zero": 0, "one": 1}[opts.uncertain]
+    if opts.uncertain is None and _plus_minus_one(table, label_cols):
+        uncertain_to = 0
+        notes.append("label cells are only 1 and -1 (no 0, no blank): -1 read as absent, as in CelebA's attribute "
+                     "lists (--uncertain keep reads -1 as uncertain)")  # fmt: skip
     lines = table.lines()
     rows_all, codes_all, vals_all = [], [], []
     keys = pa.array(list(_WIDE_VALUES), pa.string())
@@ -421,8 +488,8 @@ def read_wide(table: Table, opts: ReadOptions) -> Annotations:
         rows_all.append(present)
         codes_all.append(np.full(len(present), k, dtype=np.int64))
         vals_all.append(vals[present])
-    if n_uncertain:
-        notes.append(f"{n_uncertain} uncertain (-1) cell(s): --uncertain {opts.uncertain}")
+    if n_uncertain and not (opts.uncertain is None and uncertain_to == 0):
+        notes.append(f"{n_uncertain} uncertain (-1) cell(s): --uncertain {opts.uncertain or 'keep'}")
     return Annotations(
         source=table.source,
         format="wide",
