@@ -29,6 +29,7 @@ from labelprep.frameio import (
 from labelprep.multihot import align_labels
 from labelprep.readers import ReadOptions, read_source
 from labelprep.readers.base import LedgerEntry
+from labelprep.readers.layout import named_sources
 from labelprep.report import Finding, Report
 from labelprep.schemas import check_frame
 from labelprep.shards.manifest import Manifest
@@ -199,7 +200,7 @@ def convert(
         >>> conv.frame.columns[:3].tolist()  # doctest: +SKIP
         ['path', 'cat', 'dog']
     """
-    src = Path(source)
+    src = named_sources(source)[0][0]  # a split name given to one source (train=a.csv) names nothing here
     if uncertain not in (None, "keep", "zero", "one"):
         raise InputError(f"uncertain must be keep, zero or one, not {uncertain!r}")
     if unknown not in ("error", "drop"):
@@ -289,13 +290,13 @@ def convert_splits(
     """
     from labelprep.checks.pipeline import source_split_names
 
-    srcs = [Path(s) for s in sources]
+    srcs, given = named_sources(sources)
     if len(srcs) < 2:
         raise InputError("convert_splits takes two or more sources", hint="convert one source with convert()")
     if options.get("split_col"):
         raise InputError("with several sources each source is a split: leave out --split-col",
                          hint="or convert each source on its own")  # fmt: skip
-    names = source_split_names(srcs)
+    names = source_split_names(srcs, given)
     for name, src in zip(names, srcs, strict=True):
         if names.count(name) > 1:
             raise InputError(f"two sources give the split {name!r}", file=str(src), hint="rename one source")
@@ -601,7 +602,7 @@ def validate(
     from labelprep.checks.pipeline import ValidateSettings, check_severity, load_config, run_validation
     from labelprep.engine import check_engine, open_engine
 
-    srcs = [Path(sources)] if isinstance(sources, (str, os.PathLike)) else [Path(s) for s in sources]
+    srcs, given = named_sources(sources)
     if not srcs:
         raise InputError("no source to validate", hint="pass one or more annotation files, folders or frames")
     check_engine(engine, scheduler)
@@ -658,7 +659,7 @@ def validate(
         progress=progress,
     )  # fmt: skip
     with open_engine(engine, scheduler, workers=st.workers) as st.engine:
-        return run_validation(srcs, st)
+        return run_validation(srcs, st, given)
 
 
 def _skippable(f: Finding) -> bool:
@@ -765,7 +766,7 @@ def export(
     from labelprep.shards.writer import check_tensorflow_installed
 
     check_tensorflow_installed()  # before the sources are read and validated
-    srcs = [Path(sources)] if isinstance(sources, (str, os.PathLike)) else [Path(s) for s in sources]
+    srcs, given = named_sources(sources)
     if not srcs:
         raise InputError("no source to export", hint="pass a converted frame or an annotation source")
     for s in srcs:
@@ -799,7 +800,7 @@ def export(
     # -- read every source into (split, rows, images root); splits are named as validate names them
     parts: list[tuple[str, pd.DataFrame, Path | str]] = []
     vocabs: list[Vocabulary] = []
-    split_names = source_split_names(srcs)
+    split_names = source_split_names(srcs, given)
     for src, src_split in zip(srcs, split_names):
         if is_frame(src):
             frame, v = read_frame(src, vocab=vocab_obj)

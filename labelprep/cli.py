@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -54,6 +55,10 @@ class Location(click.ParamType):
 
         if isinstance(value, str) and is_url(value):
             return value
+        if isinstance(value, str) and "=" in value and not os.path.exists(value):
+            name, _, rest = value.partition("=")
+            if name and rest:  # a source named as a split: train=annotations/a.json
+                return f"{name}={self.path_type.convert(rest, param, ctx)}"
         return self.path_type.convert(value, param, ctx)
 
 

@@ -380,7 +380,8 @@ def test_sources_with_one_file_name_are_splits_named_by_their_folders(tmp_path: 
     sources = _roboflow(tmp_path / "rf")
     assert source_split_names(sources) == ["train", "valid", "test"]
     assert source_split_names([Path("a/train.csv"), Path("b/val.csv")]) == ["train", "val"]
-    assert source_split_names([Path("x/train.csv"), Path("x2/x/train.csv")]) == ["x/train", "x/train"]
+    with pytest.raises(labelprep.InputError, match="two sources name the split 'train'"):
+        source_split_names([Path("x/train.csv"), Path("x2/x/train.csv")])
     report = labelprep.validate(sources)
     assert report.ok and report.stats["splits"] == {"train": 3, "valid": 3, "test": 3}, report.to_text()
     # the folder itself is read as its annotation files, each a split (its split folders never become labels)
@@ -406,7 +407,7 @@ def test_convert_of_several_sources_makes_one_frame_with_their_splits(tmp_path: 
     extra = tmp_path / "rf" / "extra" / "_classes.csv"
     extra.parent.mkdir()
     extra.write_text("filename,bird\nx.jpg,1\n")
-    conv = labelprep.convert_splits([sources[0], extra])
+    conv = labelprep.convert_splits([sources[0], f"extra={extra}"])
     assert list(conv.vocabulary) == ["dog", "cat", "bird"] and conv.frame["bird"].tolist() == [0, 0, 0, 1]
     with pytest.raises(labelprep.InputError, match="each source is a split"):
         labelprep.convert_splits(sources, split_col="split")
@@ -415,7 +416,7 @@ def test_convert_of_several_sources_makes_one_frame_with_their_splits(tmp_path: 
         (folders / split / "cat").mkdir(parents=True)
         Image.new("RGB", (8, 8), (len(split), 1, 1)).save(folders / split / "cat" / f"{split}.jpg")
     with pytest.raises(labelprep.InputError, match="has splits of its own"):
-        labelprep.convert_splits([folders, sources[0]])
+        labelprep.convert_splits([f"other={folders}", sources[0]])
 
 
 @pytest.mark.tf
@@ -451,7 +452,7 @@ def test_a_split_folder_named_training_is_the_training_split(tmp_path: Path) -> 
     from labelprep.checks.pipeline import train_split
 
     assert train_split(["testing", "training", "validation"]) == "training"
-    assert train_split(["val", "Train"]) == "Train" and train_split(["b", "a"]) == "b" and train_split([]) == ""
+    assert train_split(["val", "Train"]) == "Train" and train_split(["b", "a"]) == "" and train_split([]) == ""
     root = tmp_path / "data"
     for k, (split, label) in enumerate([("training", "cat"), ("training", "fox"), ("testing", "cat"),
                                         ("validation", "fox")]):  # fmt: skip
@@ -504,7 +505,10 @@ def test_one_source_is_the_split_train_as_export_names_it(tmp_path: Path) -> Non
     one = csv_file(tmp_path / "labels.csv", [("a.jpg", "", "p1")])
     assert [f.split for f in labelprep.validate(one).findings] == ["train"]
     other = csv_file(tmp_path / "holdout.csv", [("b.jpg", "", "p2")])
-    assert sorted(f.split for f in labelprep.validate([one, other]).findings) == ["holdout", "labels"]
+    with pytest.raises(labelprep.InputError, match="holds no split word"):
+        labelprep.validate([one, other])  # neither name says which split it is: never guessed
+    named = labelprep.validate([f"train={one}", f"holdout={other}"])
+    assert sorted(f.split for f in named.findings) == ["holdout", "train"]
 
 
 def test_every_finding_code_is_in_the_report_schema_and_the_readme() -> None:

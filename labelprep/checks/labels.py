@@ -106,7 +106,7 @@ def cross_split_findings(
         shown = " and ".join(repr(x) for x in group)
         out.append(_f("label-variant", f"{shown} look like two spellings of one label",
                       "map them to one name with --label-map", label=group[0]))  # fmt: skip
-    if len(splits) > 1:
+    if len(splits) > 1 and train:  # no split named train: none is compared with it
         train_pos = pos.get(train, {})
         for sf in splits:
             if sf.name == train:
@@ -123,6 +123,7 @@ def cross_split_findings(
                                   f"but absent from split {sf.name!r}", "its metrics on this split are undefined; "
                                   "re-split with stratification", label=lab, split=sf.name,
                                   source=sf.source))  # fmt: skip
+    if len(splits) > 1:
         names = list(converted)
         for other in names[1:]:
             a, b = converted[names[0]], converted[other]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -19,7 +20,8 @@ from labelprep.errors import InputError, LabelprepError, SchemaError
 from labelprep.frameio import frame_images_root, is_frame, read_frame
 from labelprep.readers import ReadOptions, read_source
 from labelprep.readers.base import POSITIVE, Annotations
-from labelprep.readers.folders import is_image_name
+from labelprep.readers.folders import SPLIT_NAMES, is_image_name
+from labelprep.readers.layout import split_word
 from labelprep.report import CHECKS, SEVERITIES, Finding, Report
 from labelprep.schemas import check_frame
 from labelprep.vocabulary import Vocabulary
@@ -133,34 +135,55 @@ def _typed_config(norm: dict[str, Any], f: Path) -> dict[str, Any]:
     return out
 
 
-def source_split_names(sources: Sequence[str | Path]) -> list[str]:
+def source_split_names(sources: Sequence[str | Path], given: Sequence[str | None] | None = None) -> list[str]:
     """The split each source without a split column stands for, in validate, export and convert alike.
 
-    One source is ``train``. Of several, each is named by its file stem, or by its folder when stems repeat:
-    ``train.csv val.csv`` are the splits ``train`` and ``val``; ``train/_classes.csv valid/_classes.csv``
-    (Roboflow) and ``train/metadata.jsonl test/metadata.jsonl`` (Hugging Face imagefolder) are ``train``,
-    ``valid`` and ``test``. Sources whose stems and folders both repeat get ``<folder>/<stem>``.
+    A split is named on the command line (``train=a.json``, ``given``), else by the split word its file stem
+    holds (``instances_train2017.json`` is ``train``, ``labels_val.json`` is ``val``,
+    ``oidv6-train-annotations-human-imagelabels.csv`` is ``train``), else by its folder when that folder's
+    name is a split name (Roboflow's ``train/_classes.csv valid/_classes.csv``). One source with no split word is ``train``. Of
+    several, one whose name holds no split word, or two that name one split, are an error saying how to name
+    them: a test split is never taken for training because it was listed first.
     """
-    if len(sources) == 1:
-        return ["train"]
+    given = list(given) if given is not None else [None] * len(sources)
     where = [Path(storage.where(str(s))) for s in sources]
-    stems = [w.stem for w in where]
-    names = list(stems)
-    for i, w in enumerate(where):
-        if stems.count(stems[i]) > 1:
-            folders = [where[j].parent.name for j in range(len(where)) if stems[j] == stems[i]]
-            unique = all(folders) and len(set(folders)) == len(folders)
-            names[i] = w.parent.name if unique else f"{w.parent.name}/{w.stem}"
-    return names
+    names: list[str | None] = []
+    for w, explicit in zip(where, given, strict=True):
+        if explicit:
+            names.append(explicit)
+            continue
+        word = split_word(w.stem)
+        if word is not None:
+            names.append(next(t for t in re.split(r"[^A-Za-z]+", w.stem) if t.lower() == word))
+        elif w.parent.name.lower() in SPLIT_NAMES:  # train/_classes.csv: a folder named as a split, nothing more
+            names.append(w.parent.name)
+        else:
+            names.append(None)
+    if len(sources) == 1:
+        return [names[0] or "train"]
+    unnamed = [str(s) for s, n in zip(sources, names, strict=True) if n is None]
+    example = " ".join(f"{n or 'SPLIT'}={s}" for s, n in zip(list(sources)[:3], names[:3], strict=True))
+    if unnamed:
+        raise InputError(f"cannot tell which split {unnamed[0]!r} is: its name holds no split word (train, val, "
+                         "valid, validation, test, dev, trainval ...)",
+                         hint=f"name each source's split, e.g. {example}")  # fmt: skip
+    final = [str(n) for n in names]
+    dup = [n for n in dict.fromkeys(final) if final.count(n) > 1]
+    if dup:
+        both = [str(s) for s, n in zip(sources, final, strict=True) if n == dup[0]]
+        raise InputError(f"two sources name the split {dup[0]!r}: {', '.join(both)}",
+                         hint=f"name each source's split, e.g. {example}")  # fmt: skip
+    return final
 
 
 def train_split(names: Sequence[str]) -> str:
-    """The training split among ``names``: ``train``, else ``training``, else ``trainval``, else the first."""
+    """The training split among ``names``: ``train``, else ``training``, else ``trainval``; '' when there is
+    none (the checks that compare splits with train are then not run: no split is taken for it by position)."""
     for want in ("train", "training", "trainval"):
         for name in names:
             if name.lower() == want:
                 return name
-    return names[0] if names else ""
+    return ""
 
 
 def check_severity(code: str, level: str, where: str | None = None) -> None:
@@ -407,11 +430,11 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
     return {p for _, p in sorted(unusable)}
 
 
-def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
+def run_validation(sources: Sequence[Path], st: ValidateSettings, names: Sequence[str | None] | None = None) -> Report:
     report = Report(strict=st.strict, muted=frozenset(c for c, level in st.severity.items() if level == "off"))
     splits: list[_Split] = []
     # a source without a split column is one split, named as export names it
-    for src, name in zip(sources, source_split_names(sources), strict=True):
+    for src, name in zip(sources, source_split_names(sources, names), strict=True):
         try:
             splits += (_read_frame_splits(src, st, report, name) if is_frame(src)
                        else _raw_splits(src, st, report, name))  # fmt: skip
@@ -435,7 +458,7 @@ def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
         "sources": len(sources),
         "splits": {sp.sf.name: len(sp.sf.frame) for sp in splits},
         "images": int(sum(len(sp.sf.frame) for sp in splits)),
-        "train_split": train,
+        "train_split": train or None,
         "check_images": st.check_images,
     }
     if st.severity:

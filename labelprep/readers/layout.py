@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,7 @@ __all__ = [
     "is_doc_file",
     "lines_of",
     "locate_images",
+    "named_sources",
     "read_text_file",
     "split_word",
 ]
@@ -32,6 +34,32 @@ SPLIT_WORDS = ("trainval", "training", "train", "validation", "valid", "val", "t
 _SPLIT_SET = frozenset(SPLIT_WORDS)
 _DOC_STEMS = frozenset({"readme", "license", "licence", "changelog", "citation", "notice", "authors", "copying"})
 _DOC_SUFFIXES = frozenset({".md", ".rst", ".pdf", ".html", ".htm", ".py", ".ipynb", ".sh", ".cfg", ".ini", ".toml"})
+
+
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def named_sources(sources: Any) -> tuple[list[Path], list[str | None]]:
+    """Sources as paths, and the split each was named on the command line (``train=a.json``) or None.
+
+    ``sources`` is one path, a list of paths and ``NAME=PATH`` strings, or a mapping ``{name: path}``. A string
+    that exists as a path is a path even when it holds ``=``.
+    """
+    if isinstance(sources, Mapping):
+        return [Path(p) for p in sources.values()], [str(k) for k in sources]
+    items = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
+    paths: list[Path] = []
+    names: list[str | None] = []
+    for item in items:
+        text = os.fspath(item)
+        name, sep, rest = text.partition("=")
+        if sep and rest and _NAME.match(name) and not os.path.exists(text):
+            paths.append(Path(rest))
+            names.append(name)
+        else:
+            paths.append(Path(text))
+            names.append(None)
+    return paths, names
 
 
 def split_word(name: str) -> str | None:
