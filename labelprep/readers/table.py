@@ -103,6 +103,13 @@ def find_column(
 ) -> str | None:
     """Resolve a column by explicit name (exact, then case/space-insensitive) or by known names."""
     cols = [c for c in table.columns if c not in exclude]
+    data_like = [c for c in table.columns if _looks_like_data(c)]
+    if requested is not None and requested in data_like:
+        raise InputError(
+            f"the header cell {requested!r} looks like data, not a column name: the file has no header line, and "
+            "reading one would drop its first row",
+            file=table.source, line=1, hint="convert it as a list without a header: --format list",
+        )  # fmt: skip
     if requested is not None:
         if requested in table.columns:
             return requested
@@ -121,6 +128,11 @@ def find_column(
         if cand in by_norm:
             return by_norm[cand]
     if required:
+        if data_like:
+            raise InputError(
+                f"no {role} column: the first line ({_list(table.columns, 4)}) looks like a row, not a header",
+                file=table.source, line=1, hint="convert it as a list without a header: --format list",
+            )  # fmt: skip
         raise InputError(
             f"no {role} column found among: {_list(table.columns)}",
             file=table.source,
@@ -128,6 +140,14 @@ def find_column(
             hint=f"name it with {option}",
         )
     return None
+
+
+_DATA_CELL = re.compile(r"^([a-z][a-z0-9+.-]*://.*|.*\.(jpe?g|png|gif|bmp|webp|tiff?|ppm|pgm|jp2))$", re.IGNORECASE)
+
+
+def _looks_like_data(cell: str) -> bool:
+    """A header cell that can only be data: an image file name or a URL (numbers may name class columns)."""
+    return bool(_DATA_CELL.match(cell.strip()))
 
 
 def _list(items: list[str], n: int = 12) -> str:
