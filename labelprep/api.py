@@ -82,11 +82,16 @@ def load_label_map(path: str | os.PathLike[str]) -> dict[str, str]:
         return {str(k).strip(): v.strip() for k, v in data.items()}
     out: dict[str, str] = {}
     dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
-    for lineno, row in enumerate(csv.reader(io.StringIO(text), dialect=dialect), start=1):
-        if not row or not any(c.strip() for c in row):
-            continue
+    rows = [(n, r) for n, r in enumerate(csv.reader(io.StringIO(text), dialect=dialect), start=1)
+            if r and any(c.strip() for c in r)]  # fmt: skip
+    if rows and all(len(r) == 1 for _, r in rows):
+        # one name a line (ImageNet's synsets.txt, darknet's obj.names, classes.txt): class n is line n + 1
+        names = [r[0].strip() for _, r in rows]
+        return {str(i): name for i, name in enumerate(names)}
+    for lineno, row in rows:
         if len(row) < 2:
-            raise InputError("expected two columns: id, name", file=str(p), line=lineno)
+            raise InputError("expected two columns: id, name (or one name a line, class 0 first)", file=str(p),
+                             line=lineno)  # fmt: skip
         key, name = row[0].strip(), row[1].strip()
         if key in out and out[key] != name:
             raise InputError(f"id {key!r} is mapped twice ({out[key]!r} and {name!r})", file=str(p), line=lineno)
@@ -227,6 +232,7 @@ def convert(
         confidence_col=confidence_col, uncertain=uncertain, split_col=split_col, group_col=group_col,
         keep_cols=list(keep_cols), encoding=encoding, folder_conflicts=on_conflict, path_prefix=path_prefix,
         images_root=_local_root(images_root), known_labels=frozenset(known) if known is not None else None,
+        path_template=path_template,
     )  # fmt: skip
     with open_engine(engine, scheduler) as eng:
         ann = read_source(src, format=format, options=opts, none_labels=none_label, engine=eng)
@@ -637,7 +643,7 @@ def validate(
         read=ReadOptions(path_col=path_col, labels_col=labels_col, sep=sep,
                          label_cols=list(label_cols) if label_cols else None, confidence_col=confidence_col,
                          uncertain=uncertain, split_col=split_col, group_col=group_col, encoding=encoding,
-                         folder_conflicts=on_conflict, path_prefix=path_prefix,
+                         folder_conflicts=on_conflict, path_prefix=path_prefix, path_template=path_template,
                          images_root=_local_root(root_arg)),
         format=format,
         images_root=root_obj,

@@ -22,7 +22,7 @@ from labelprep.readers.jsonforms import (
     read_jsonl,
     read_labelstudio,
 )
-from labelprep.readers.layout import combine_splits, image_folder_candidates, locate_images, split_word
+from labelprep.readers.layout import combine_splits, image_folder_candidates, locate_ids, locate_images, split_word
 from labelprep.readers.lists import read_attribute_list, read_list
 from labelprep.readers.openimages import read_openimages
 from labelprep.readers.sniff import Detected, detect
@@ -46,17 +46,17 @@ from labelprep.readers.tables import (
     read_wide,
     separator_note,
 )
-from labelprep.readers.tools import read_cvat, read_datumaro, read_labelme, read_vott
+from labelprep.readers.tools import read_cvat, read_datumaro, read_kitti, read_labelme, read_vott
 from labelprep.readers.voc import read_voc, read_xml_folder
 from labelprep.readers.yolo import read_yolo
 
 __all__ = ["FORMATS", "Annotations", "LedgerEntry", "ReadOptions", "detect_format", "read_source"]
 
-FORMATS = ("folder", "sidecar", "voc", "yolo", "cvat", "datumaro", "labelme", "vott", "annotation-xml", "list", "attributes",
+FORMATS = ("folder", "sidecar", "voc", "yolo", "cvat", "datumaro", "labelme", "vott", "annotation-xml", "kitti", "list", "attributes",
            "openimages", "vertex", "sagemaker", "azure", "delimited", "wide", "long", "json", "jsonl", "coco",
            "labelstudio", "fiftyone")  # fmt: skip
 _TABLE_FORMATS = ("delimited", "wide", "long")
-_FOLDER_FORMATS = ("folder", "sidecar", "voc", "yolo", "labelme", "annotation-xml", "openimages")
+_FOLDER_FORMATS = ("folder", "sidecar", "voc", "yolo", "labelme", "annotation-xml", "openimages", "kitti")
 _CLOUD_FORMATS = ("vertex", "sagemaker", "azure")
 
 
@@ -183,7 +183,7 @@ def _read_one(path: Path, format: str, opts: ReadOptions, none_labels: Collectio
         if not path.is_dir():
             raise FormatDetectionError(f"--format {format} needs a folder", file=str(path))
         reader = {"folder": read_folder, "sidecar": read_sidecar, "voc": read_voc, "yolo": read_yolo,
-                  "labelme": read_labelme, "annotation-xml": read_xml_folder}[format]  # fmt: skip
+                  "labelme": read_labelme, "annotation-xml": read_xml_folder, "kitti": read_kitti}[format]  # fmt: skip
         return reader(path, opts)
     if path.is_dir():
         raise FormatDetectionError(f"--format {format} needs a file, not a folder", file=str(path),
@@ -220,16 +220,25 @@ def _read_one(path: Path, format: str, opts: ReadOptions, none_labels: Collectio
 
 
 def _locate_file_images(ann: Annotations, path: Path, opts: ReadOptions) -> None:
-    """A file form that does not know where its images are: the folder where the listed files are found."""
+    """A file form that does not know where its images are: the folder where the listed files are found, and
+    for ids without an extension the one folder and extension every sampled id is a file with."""
     if ann.images_root is not None or ann.default_template or not path.is_file():
         return
     base = Path(opts.images_root) if opts.images_root else path.parent
     sample = [str(p) for p in ann.paths[:64].tolist()]
-    found, note = locate_images(base, sample, image_folder_candidates(base, split_word(path.stem)))
+    cands = image_folder_candidates(base, split_word(path.stem), path.stem)
+    found, note = locate_images(base, sample, cands)
     if found != base:
         ann.images_root = str(found)
         if note:
             ann.notes.append(note + " (--images-root names another folder)")
+        return
+    if not opts.path_template:
+        ids = locate_ids(base, sample, cands)
+        if ids is not None:
+            ann.default_template, id_note = ids
+            ann.images_root = str(base)
+            ann.notes.append(id_note)
 
 
 def _read_parts(found: Detected, opts: ReadOptions, none_labels: Collection[str]) -> Annotations:
@@ -285,10 +294,12 @@ def read_source(
             ann = _read_parts(cached, opts, none_labels)
         else:
             ann = _read_one(target, format, opts, none_labels, engine, cached)
-            if opts.path_prefix and format not in ("list", *_CLOUD_FORMATS):
+            if format not in ("list", *_CLOUD_FORMATS) and not ann.raw_path_is_final:
+                # paths on a bucket or a web server: --path-prefix, or the folder every URL shares, comes off
                 mapped, _unmapped, note = map_prefix([str(p) for p in ann.paths], opts.path_prefix)
-                ann.paths = np.array(mapped, dtype=object)
-                ann.notes.append(str(note))
+                if note:
+                    ann.paths = np.array(mapped, dtype=object)
+                    ann.notes.append(note)
             _locate_file_images(ann, target, opts)
     if ann.n_rows == 0:
         raise InputError("the source lists no image", file=str(path), hint="an empty result is not a dataset")

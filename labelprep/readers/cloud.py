@@ -117,7 +117,7 @@ def _vertex(record: dict[str, Any], where: str, source: str, line: int) -> tuple
         if key in record:
             labs = (labs or []) + _names(record[key], where=where, source=source, line=line)
     use = (record.get("dataItemResourceLabels") or {}).get(_VERTEX_USE_KEY, "")
-    return str(record["imageGcsUri"]), labs, ML_USE.get(str(use).lower(), str(use))
+    return str(record["imageGcsUri"]), labs, str(use)
 
 
 def _azure(record: dict[str, Any], where: str, source: str, line: int) -> tuple[str, list[str] | None, str]:

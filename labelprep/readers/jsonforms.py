@@ -157,6 +157,9 @@ def _records(records: list[Any], lines: list[int], opts: ReadOptions, source: st
                  for r in records[:1000] if isinstance(r, dict))  # fmt: skip
     if studio:
         notes.append("Label Studio paths (/data/upload/, /data/local-files/) mapped to file names")
+    json_min = "annotation_id" in keys and "annotator" in keys  # Label Studio's JSON-MIN export
+    if json_min:
+        notes.append("Label Studio JSON-MIN: a record without the labels key is an image with no label")
     carry = {"split": opts.split_col, "group": opts.group_col, **{k: k for k in opts.keep_cols}}
     paths: list[str] = []
     labels: list[list[str]] = []
@@ -171,6 +174,8 @@ def _records(records: list[Any], lines: list[int], opts: ReadOptions, source: st
             raise InputError(f"{where} has no usable {path_key!r}", file=source, line=line or None,
                              hint=f"every record needs a path; got {rec.get(path_key)!r}")  # fmt: skip
         labs = _as_labels(rec.get(labels_key), source=source, line=line or None, where=where, sep=opts.sep)
+        if labs is None and json_min and labels_key not in rec:
+            labs = []  # Label Studio JSON-MIN writes no key for a task submitted with nothing chosen
         if labs is None:
             dropped.append(LedgerEntry(source, line or None, rec[path_key], "unlabelled",
                                        f"{labels_key!r} is missing or null"))  # fmt: skip
@@ -244,6 +249,15 @@ def read_coco(path: Path, opts: ReadOptions, data: Any = None) -> Annotations:
     source = str(path)
     if data is None:
         data = load_json(path)
+    anns = data.get("annotations")
+    if isinstance(anns, list) and anns and isinstance(anns[0], dict) and "caption" in anns[0] \
+            and "category_id" not in anns[0]:
+        raise InputError("this is a COCO captions file: sentences, not labels", file=source,
+                         hint="convert the instances file (instances_*.json) of the same images")  # fmt: skip
+    if isinstance(data.get("images"), list) and not data.get("annotations") and not data.get("categories"):
+        raise InputError(f"a COCO image list without labels (image_info: {len(data['images'])} image(s), no "
+                         "category, no annotation)", file=source,
+                         hint="these are unlabelled images (COCO's test-dev lists); convert an instances file")  # fmt: skip
     for key in ("images", "annotations", "categories"):
         if not isinstance(data.get(key), list):
             raise InputError(f"COCO file has no {key!r} list", file=source,
@@ -347,14 +361,20 @@ def read_labelstudio(path: Path, opts: ReadOptions, data: Any = None) -> Annotat
                 if not isinstance(r, dict):
                     continue
                 value = r.get("value") or {}
-                if r.get("type") == "choices" or "choices" in value:
-                    if opts.labels_col and r.get("from_name") not in (None, opts.labels_col):
+                if not isinstance(value, dict):
+                    continue
+                if opts.labels_col and r.get("from_name") not in (None, opts.labels_col):
+                    continue
+                # choices, and the labels of every region type (rectanglelabels, polygonlabels, brushlabels ...)
+                for key, names in value.items():
+                    if key == "taxonomy" and isinstance(names, list):
+                        names = [n[-1] for n in names if isinstance(n, list) and n]  # a path: its leaf
+                    elif key != "choices" and not key.endswith("labels"):
                         continue
-                    choices = value.get("choices") or []
-                    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
-                        raise InputError(f"{where}: 'choices' must be a list of label names, not {choices!r}",
+                    if not isinstance(names, list) or not all(isinstance(c, str) for c in names):
+                        raise InputError(f"{where}: {key!r} must be a list of label names, not {names!r}",
                                          file=source, hint="check the Label Studio export")  # fmt: skip
-                    for c in choices:
+                    for c in names:
                         if c not in labs:
                             labs.append(c)
         paths.append(labelstudio_path(url))

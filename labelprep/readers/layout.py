@@ -21,8 +21,10 @@ from labelprep.readers.base import Annotations, LedgerEntry
 __all__ = [
     "SPLIT_WORDS",
     "combine_splits",
+    "image_folder_candidates",
     "is_doc_file",
     "lines_of",
+    "locate_ids",
     "locate_images",
     "named_sources",
     "read_text_file",
@@ -37,6 +39,8 @@ _DOC_SUFFIXES = frozenset({".md", ".rst", ".pdf", ".html", ".htm", ".py", ".ipyn
 
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff",
+                             ".ppm", ".pgm", ".pbm", ".pnm", ".jp2", ".j2k", ".ico"})  # fmt: skip
 
 
 def named_sources(sources: Any) -> tuple[list[Path], list[str | None]]:
@@ -105,41 +109,84 @@ def _exists(root: Path, rel: str) -> bool:
 def locate_images(
     base: Path, rel_paths: Sequence[str], candidates: Iterable[Path] = (), *, sample: int = 64
 ) -> tuple[Path, str | None]:
-    """The folder the listed paths are found under: ``base`` first, then each of ``candidates``.
+    """The folder the listed paths are found under: ``base`` when any is found there, else the one of
+    ``candidates`` where most of a sample are found.
 
-    A folder is taken only when listed files are found in it (evidence, not a guess); the one where most of a
-    sample are found wins, ``base`` on a tie. Returns the folder and a note saying where the images were found
+    A folder is taken only when listed files are found in it (evidence, not a guess), and not when two folders
+    hold them equally (then ``base``: validate reports the files missing and says where copies are). Returns the folder and a note saying where the images were found
     (None when they are under ``base``, or found nowhere: validate then reports them missing).
     """
     picks = [p for p in rel_paths[:sample] if p and not p.startswith(("/", "..")) and "://" not in p]
-    if not picks:
-        return base, None
-    best, best_hits = base, sum(_exists(base, p) for p in picks)
-    if best_hits == len(picks):
-        return base, None
+    if not picks or any(_exists(base, p) for p in picks):
+        return base, None  # found under base (or nothing to look for): the ones not found there are missing
+    best, best_hits, tied = base, 0, False
     for cand in candidates:
         if cand == base or not cand.is_dir():
             continue
         hits = sum(_exists(cand, p) for p in picks)
         if hits > best_hits:
-            best, best_hits = cand, hits
-    if best == base or best_hits == 0:
+            best, best_hits, tied = cand, hits, False
+        elif hits == best_hits and hits and cand.resolve() != best.resolve():
+            tied = True
+    if best_hits == 0 or tied:
         return base, None
     shown = os.path.relpath(best, base).replace(os.sep, "/")
     return best, f"images found under {shown}/ ({best_hits} of the first {len(picks)} listed)"
 
 
-def image_folder_candidates(base: Path, split: str | None = None) -> list[Path]:
-    """Where exports put images relative to their annotation file's folder (and its parent)."""
+def _subfolders(root: Path, limit: int = 64) -> list[Path]:
+    try:
+        return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))[:limit]
+    except OSError:
+        return []
+
+
+def image_folder_candidates(base: Path, split: str | None = None, stem: str | None = None) -> list[Path]:
+    """Where exports put images relative to their annotation file's folder (and its parent): the usual names,
+    the split's and the file stem's folders (``instances_val2017.json`` -> ``val2017/``), then any subfolder
+    (``train_images/``) of ``base``. :func:`locate_images` takes one only when the listed files are found in it."""
     names = ["images", "Images", "JPEGImages", "imgs", "img", "data", "media"]
+    subsets = [x for x in dict.fromkeys([split, *(stem.rsplit("_", 1)[-1:] if stem and "_" in stem else [])]) if x]
     out: list[Path] = []
     for root in (base, base.parent):
-        if split:
-            out += [root / n / split for n in names] + [root / split / n for n in names] + [root / split]
+        for sub in subsets:
+            out += [root / n / sub for n in names] + [root / sub / n for n in names] + [root / sub]
         out += [root / n for n in names]
         out.append(root)
+    for sub in _subfolders(base):  # never the parent's: a sibling folder may hold another copy of the dataset
+        out.append(sub)
+        out += [sub / s for s in subsets]
+    for sub in _subfolders(base):
+        out += _subfolders(sub, 16)
     seen: set[Path] = set()
     return [p for p in out if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
+
+
+_ID_EXTENSIONS = (".jpg", ".png", ".jpeg", ".JPG", ".JPEG", ".PNG", ".tif", ".tiff", ".bmp", ".webp")
+
+
+def locate_ids(base: Path, ids: Sequence[str], candidates: Iterable[Path]) -> tuple[str, str] | None:
+    """For ids without an extension (``train_0``): the folder under ``base`` and the extension with which every
+    sampled id is a file (``train-jpg/train_0.jpg``), as a path template and a note; None unless exactly one
+    folder and extension fit them all."""
+    picks = [i for i in ids[:32] if i and "/" not in i and os.path.splitext(i)[1].lower() not in _IMAGE_SUFFIXES]
+    if len(picks) < min(len(ids), 1) or not picks:
+        return None
+    fits = []
+    for folder in [base, *candidates]:
+        if not folder.is_dir():
+            continue
+        for ext in _ID_EXTENSIONS:
+            if (folder / f"{picks[0]}{ext}").is_file() and all((folder / f"{i}{ext}").is_file() for i in picks):
+                fits.append((folder, ext))
+    folders = {f for f, _ in fits}
+    if len(fits) != 1 and not (len(folders) == 1 and fits):
+        return None
+    folder, ext = fits[0]
+    rel = os.path.relpath(folder, base).replace(os.sep, "/")
+    template = ("{}" if rel == "." else f"{rel}/{{}}") + ext
+    return template, (f"ids name no file: each is {template} (all {len(picks)} sampled found; --path-template "
+                      "gives another)")
 
 
 def combine_splits(parts: Sequence[tuple[str, Annotations]], source: str, format: str) -> Annotations:

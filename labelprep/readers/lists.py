@@ -89,6 +89,18 @@ def _locate(path: Path, opts: ReadOptions, paths: list[str],
     return paths, base, note
 
 
+def _refuse_numbers(rows: list[tuple[int, list[str]]], source: str) -> None:
+    """Rows of four or more numbers after the first cell are boxes, timestamps or pixel values, not labels
+    (AVA's video actions, MNIST as CSV): no frame is made of them."""
+    widths = {len(f) for _, f in rows[:200]}
+    if len(widths) == 1 and widths.pop() >= 5 and all(all(_NUMBER.match(c) for c in f[1:]) for _, f in rows[:200]):
+        lineno, f = rows[0]
+        first = "an image path" if _is_pathlike(f[0]) else f"{f[0]!r}, not an image path"
+        raise InputError(f"every line is {first} then {len(f) - 1} numbers: coordinates, timestamps or pixel "
+                         "values, not labels", file=source, line=lineno,
+                         hint="labelprep reads image-level labels; this file holds none it can name")  # fmt: skip
+
+
 def read_list(path: Path, opts: ReadOptions, lines: list[str] | None = None) -> Annotations:
     """A header-less list: ``path label [label ...]`` (white space, tab or comma separated).
 
@@ -105,17 +117,16 @@ def read_list(path: Path, opts: ReadOptions, lines: list[str] | None = None) -> 
                                          if ln.strip()]  # fmt: skip
     if not rows:
         raise InputError("file is empty", file=source, hint="expected one line a image: path label ...")
-    has_use = all(len(f) >= 2 and f[0].lower() in ML_USE and _is_pathlike(f[1]) for _, f in rows[:50])
+    # ML_USE first (training, validation, test) on some rows or all: Vertex AI lets each row say it or not
+    has_use = any(len(f) >= 2 and f[0].lower() in ML_USE and _is_pathlike(f[1]) for _, f in rows[:200])
+    _refuse_numbers(rows, source)
     paths, labels, out_lines, splits = [], [], [], []
     n_coords = 0
     for lineno, f in rows:
         f = [c for c in f]
         split = ""
-        if has_use:
-            if f[0].lower() not in ML_USE:
-                raise InputError(f"expected an ML_USE word (training, validation, test) first, got {f[0]!r}",
-                                 file=source, line=lineno)  # fmt: skip
-            split, f = ML_USE[f[0].lower()], f[1:]
+        if has_use and len(f) >= 2 and f[0].lower() in ML_USE and _is_pathlike(f[1]):
+            split, f = f[0], f[1:]
         p, rest = f[0], [c for c in f[1:] if c != ""]
         words = [c for c in rest if not _NUMBER.match(c)]
         if words and len(words) < len(rest):
@@ -149,6 +160,8 @@ def read_list(path: Path, opts: ReadOptions, lines: list[str] | None = None) -> 
         ann.one_row_per_label = True  # one line a box: repeated paths are the same image
     if any(splits):
         ann.columns = {"split": np.array([s or "unassigned" for s in splits], dtype=object)}
+        if not all(splits):
+            ann.notes.append(f"{sum(1 for s in splits if not s)} row(s) name no ML_USE: split 'unassigned'")
     sep = {None: "white space", "\t": "tabs", ",": "commas", ";": "semicolons"}[delimiter]
     ann.notes = [f"header-less list ({sep}): the first line is a row, not a header; path first, then labels"]
     if has_use:

@@ -19,10 +19,10 @@ import numpy as np
 
 from labelprep.errors import InputError
 from labelprep.readers.base import Annotations, ReadOptions
-from labelprep.readers.layout import combine_splits, locate_images, read_text_file, split_word
+from labelprep.readers.layout import combine_splits, image_folder_candidates, locate_images, read_text_file, split_word
 from labelprep.readers.table import read_table
 
-__all__ = ["find_openimages", "is_image_list", "read_class_descriptions", "read_openimages"]
+__all__ = ["find_openimages", "is_image_list", "is_label_file", "read_class_descriptions", "read_openimages"]
 
 _LABELS = re.compile(r"annotations-(human-)?imagelabels(-boxable)?\.csv$", re.IGNORECASE)
 _IMAGES = re.compile(r"(images-with(-labels)?-with-rotation|image_ids_and_rotation|images-boxable(-with-rotation)?)\.csv$",
@@ -33,6 +33,10 @@ _MID = re.compile(r"^/[mgt]/[0-9a-z_]+$")
 
 def is_image_list(name: str) -> bool:
     return bool(_IMAGES.search(name))
+
+
+def is_label_file(name: str) -> bool:
+    return bool(_LABELS.search(name))
 
 
 def find_openimages(folder: Path) -> Path | None:
@@ -74,7 +78,8 @@ def _descriptions(folder: Path) -> Path | None:
 def _image_folder(dataset: Path, subset: str, ids: list[str], opts: ReadOptions) -> tuple[Path, str | None]:
     base = Path(opts.images_root) if opts.images_root else dataset
     files = [f"{i}.jpg" for i in ids]
-    cands = [base / "images" / subset, base / subset, base / "images", base / "images" / "default"]
+    cands = [base / "images" / subset, base / subset, base / "images", base / "images" / "default",
+             *image_folder_candidates(base, subset)]  # fmt: skip
     return locate_images(base, files, cands)
 
 
@@ -90,6 +95,9 @@ def read_openimages(source: Path, opts: ReadOptions) -> Annotations:
     names = read_class_descriptions(desc_path) if desc_path is not None else None
     label_files = sorted(p for p in folder.iterdir() if _LABELS.search(p.name))
     list_files = sorted(p for p in folder.iterdir() if _IMAGES.search(p.name))
+    if source.is_file() and _LABELS.search(source.name):  # one label file given: its subset alone
+        label_files = [source]
+        list_files = [p for p in list_files if _subset(p.name) == _subset(source.name)]
     labels_by_subset: dict[str, list[Path]] = {}
     for p in label_files:
         labels_by_subset.setdefault(_subset(p.name), []).append(p)

@@ -23,8 +23,8 @@ from labelprep.readers.cloud import cloud_kind, read_json_lines
 from labelprep.readers.folders import SPLIT_NAMES, STRUCTURAL, folder_label, is_image_name, walk_files
 from labelprep.readers.layout import is_doc_file, lines_of, read_text_file, split_word
 from labelprep.readers.lists import first_line_is_data, list_delimiter, looks_like_attribute_list
-from labelprep.readers.openimages import find_openimages, is_image_list
-from labelprep.readers.tools import cvat_kind, is_labelme, is_vott
+from labelprep.readers.openimages import find_openimages, is_image_list, is_label_file
+from labelprep.readers.tools import cvat_kind, is_kitti_text, is_labelme, is_vott
 from labelprep.readers.voc import find_voc_root
 from labelprep.readers.yolo import NAME_FILES, find_yolo_config, is_yolo_text
 
@@ -164,6 +164,11 @@ def _sniff_text(path: Path, opts: ReadOptions) -> Detected | None:
     name = path.name.lower()
     if is_image_list(name):
         return Detected("openimages", path, "an Open Images image list: read with the label files beside it")
+    if is_label_file(name) and not (opts.path_col or opts.labels_col or opts.label_cols or opts.confidence_col
+                                    or opts.known_labels is not None or opts.path_template):  # fmt: skip
+        # (with --label-map or --path-template the user reads it as the long table it is)
+        return Detected("openimages", path, "Open Images image-level labels, with the class descriptions and "
+                        "image lists beside them")  # fmt: skip
     try:
         with open(path, "rb") as fh:
             head = fh.read(1 << 16)
@@ -181,9 +186,16 @@ def _sniff_text(path: Path, opts: ReadOptions) -> Detected | None:
     if body and is_yolo_text("\n".join(body)):
         raise _refuse(path, "this is a YOLO label file (class x y w h lines) of one image",
                       "pass the YOLO dataset folder (with data.yaml, obj.names or classes.txt)")
-    if body and first_line_is_data(body[0], list_delimiter(body)) and not (opts.path_col or opts.labels_col):
-        return Detected("list", path, "a list without a header line (its first line is a row: "
-                        f"{body[0].strip()[:60]!r})")  # fmt: skip
+    if body and first_line_is_data(body[0], list_delimiter(body)):
+        first = {c.strip().strip('"') for c in re.split(r"[\s,;\t]+", body[0]) if c.strip()}
+        named = [c for c in (opts.path_col, opts.labels_col) if c]
+        if any(c in first for c in named):
+            raise _refuse(path, f"{', '.join(map(repr, [c for c in named if c in first]))} is a cell of the first "
+                          "line, which is a row, not a header: naming it as a column would drop that row",
+                          "convert the file as a list without a header: --format list")
+        if not named:
+            return Detected("list", path, "a list without a header line (its first line is a row: "
+                            f"{body[0].strip()[:60]!r})")  # fmt: skip
     return None
 
 
@@ -319,6 +331,8 @@ def _one_form(tree: _Tree, found: list[tuple[str, str, list[str]]]) -> Detected 
         raise _refuse(tree.root, f"this folder holds annotations of {len(found)} forms: {listed}",
                       f"choose one: {cmds}")
     form, what, files = found[0]
+    if form in ("labelme", "annotation-xml"):  # one file a image: the folder is the dataset
+        return Detected(form, tree.root, f"{what}: {_shown(files, 3)}")
     parts = _split_parts(tree, files, what) if len(files) > 1 else []
     path = tree.root / files[0] if len(files) == 1 else tree.root
     return Detected(form, path, f"{what}: {_shown(files, 3)}", parts=parts)
@@ -337,6 +351,15 @@ def _detect_folder(root: Path, opts: ReadOptions) -> Detected:
     cfg = find_yolo_config(root, tree.files)
     if cfg is not None:
         return Detected("yolo", root, f"YOLO: {cfg.name}")
+    label_txt = [f for f in tree.annotations if f.lower().endswith(".txt") and "labels" in f.split("/")[:-1]]
+    if label_txt and tree.images and all(is_yolo_text(_head(root / f)) or not _head(root / f).strip()
+                                         for f in label_txt[:20]):  # fmt: skip
+        names = [f for f in tree.annotations if f.rsplit("/", 1)[-1] in NAME_FILES]
+        return Detected("yolo", root, "YOLO: labels/*.txt of class x y w h lines beside images/"
+                        + (f", names in {names[0]}" if names else ""))  # fmt: skip
+    kitti = [f for f in tree.annotations if f.endswith(".txt") and f.split("/")[-2:-1] == ["label_2"]]
+    if kitti and all(is_kitti_text(_head(root / f)) for f in kitti[:20]):
+        return Detected("kitti", root, f"KITTI object labels ({_shown(kitti, 2)})")
     oi = find_openimages(root)
     if oi is not None:
         return Detected("openimages", root, f"Open Images CSVs in {os.path.relpath(oi, root)}/")

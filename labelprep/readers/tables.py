@@ -606,6 +606,10 @@ def looks_long(table: Table, opts: ReadOptions) -> bool:
         return False
     if find_column(table, None, CONFIDENCE_COLUMNS, role="", option="", exclude=(path_col, label_col), required=False):
         return True
+    # one row a box (xmin/ymin/xmax/ymax or x/y/width/height beside the label): one row per (image, label)
+    boxes = {norm_name(c) for c in table.columns} & {"xmin", "ymin", "xmax", "ymax", "bbox", "x1", "y1", "x2", "y2"}
+    if len(boxes) >= 2 and norm_name(label_col) in LONG_LABEL_COLUMNS[:6]:
+        return True
     paths = table.column(path_col)
     if pc.count_distinct(paths).as_py() == len(paths):
         return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
 from labelprep.readers.folders import walk_files
 from labelprep.readers.layout import image_folder_candidates, locate_images, read_text_file, split_word
 
-__all__ = ["cvat_kind", "read_cvat", "read_datumaro", "read_labelme", "read_vott"]
+__all__ = ["cvat_kind", "is_kitti_text", "read_cvat", "read_datumaro", "read_kitti", "read_labelme", "read_vott"]
 
 _CVAT_SHAPES = ("tag", "box", "polygon", "polyline", "points", "cuboid", "mask", "skeleton", "ellipse")
 
@@ -274,4 +275,56 @@ def read_vott(path: Path, opts: ReadOptions, data: Any = None) -> Annotations:
     if note:
         ann.notes.append(note)
     ann.images_root = str(base)
+    return ann
+
+
+_KITTI_LINE = re.compile(r"^\s*([A-Za-z_][\w-]*)((\s+[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?){14,15})\s*$")
+
+
+def is_kitti_text(text: str) -> bool:
+    """KITTI object labels: a class name then 14 numbers (15 with a score) on every line."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return bool(lines) and all(_KITTI_LINE.match(ln) for ln in lines)
+
+
+def read_kitti(root: Path, opts: ReadOptions) -> Annotations:
+    """KITTI object detection: ``<subset>/label_2/<id>.txt`` beside ``<subset>/image_2/<id>.png``.
+
+    An image's labels are its objects' classes; ``DontCare`` marks ignored regions and is no class.
+    """
+    from labelprep.readers.folders import walk_files
+
+    files = [f for f in walk_files(root) if f.endswith(".txt") and f.split("/")[-2:-1] == ["label_2"]]
+    paths, labels, sources, subsets = [], [], [], []
+    for f in files:
+        text = read_text_file(root / f, what="KITTI label file")
+        labs: list[str] = []
+        for lineno, line in enumerate(text.split("\n"), start=1):
+            if not line.strip():
+                continue
+            m = _KITTI_LINE.match(line)
+            if m is None:
+                raise InputError(f"not a KITTI object line (type and 14 numbers): {line.strip()[:80]!r}",
+                                 file=str(root / f), line=lineno)  # fmt: skip
+            if m.group(1) != "DontCare" and m.group(1) not in labs:
+                labs.append(m.group(1))
+        folder = f.rsplit("/", 2)[0] if f.count("/") >= 2 else ""
+        stem = posixpath.splitext(f.rsplit("/", 1)[-1])[0]
+        image_dir = posixpath.join(folder, "image_2") if folder else "image_2"
+        image = next((posixpath.join(image_dir, stem + ext) for ext in (".png", ".jpg", ".jpeg")
+                      if (root / image_dir / (stem + ext)).is_file()), posixpath.join(image_dir, stem + ".png"))  # fmt: skip
+        paths.append(image)
+        labels.append(labs)
+        sources.append(str(root / f))
+        subsets.append(folder.rsplit("/", 1)[-1] if folder else "")
+    if not paths:
+        raise InputError("no KITTI label_2/*.txt here", file=str(root))
+    ann = Annotations.from_lists(str(root), "kitti", paths, labels)
+    ann.files = np.array(sources, dtype=object)
+    ann.declared = sorted({lab for labs in labels for lab in labs})
+    if len(set(subsets)) > 1:
+        ann.columns = {"split": np.array([s or "default" for s in subsets], dtype=object)}
+    ann.notes = [f"KITTI object labels: {len(paths)} label file(s); DontCare regions are no class"]
+    ann.images_root = str(root)
+    ann.raw_path_is_final = True
     return ann

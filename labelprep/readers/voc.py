@@ -23,6 +23,7 @@ __all__ = ["find_voc_main", "find_voc_root", "read_voc", "read_xml_folder", "voc
 _CLASS_FILE = re.compile(r"^(?P<cls>.+)_(?P<set>train|val|trainval|test)\.txt$")
 _SET_FILE = re.compile(r"^(?P<set>[A-Za-z0-9_.-]+)\.txt$")
 _SET_ORDER = ("train", "val", "test")
+_NOT_CLASSES = frozenset({"background", "_background_", "__background__", "__ignore__", "_ignore_"})
 
 
 def _has_class_lists(folder: Path) -> bool:
@@ -132,10 +133,17 @@ def _declared_classes(voc: Path, seen: list[str]) -> tuple[list[str], str | None
             if line.lstrip().startswith("#"):
                 continue
             name = line.split(":", 1)[0].strip()
-            if name and name != "background" and name not in names:
+            if name and name not in _NOT_CLASSES and name not in names:
                 names.append(name)
         if names:
             return names, f"classes from {labelmap.name}"
+    for name in ("class_names.txt", "classes.txt", "labels.txt"):  # labelme2voc and friends: one a line
+        listed = voc / name
+        if listed.is_file():
+            names = [ln.strip() for _, ln in _read_lines(listed)]
+            names = [n for n in dict.fromkeys(names) if n and n not in _NOT_CLASSES]
+            if names:
+                return names, f"classes from {name}"
     main = voc / "ImageSets" / "Main"
     if _has_class_lists(main):
         names = sorted({m["cls"] for p in main.iterdir() if (m := _CLASS_FILE.match(p.name))})
@@ -181,15 +189,17 @@ def _read_xml(voc: Path, opts: ReadOptions) -> Annotations:
         rows = [(ident, "", str(p), 0) for ident, p in xml_ids.items()]
     dropped: list[LedgerEntry] = []
     listed = {r[0] for r in rows}
+    cache: dict[str, tuple[list[str], str | None]] = {}
+    seen_names: list[str] = []
     for ident, p in xml_ids.items():
         if ident not in listed:
             dropped.append(LedgerEntry(str(p), None, ident, "not in any set list",
                                        f"{p.name} is in no ImageSets/Main list ({', '.join(sets)})"))  # fmt: skip
+            cache[ident] = voc_xml_labels(p)  # its classes are the dataset's classes all the same
+            seen_names += [n for n in cache[ident][0] if n not in seen_names]
     paths: list[str] = []
     labels: list[list[str]] = []
-    no_xml = 0
-    cache: dict[str, tuple[list[str], str | None]] = {}
-    seen_names: list[str] = []
+    no_xml = renamed = 0
     for ident, _s, _f, _ln in rows:
         xml = xml_ids.get(ident)
         if xml is None:
@@ -199,7 +209,11 @@ def _read_xml(voc: Path, opts: ReadOptions) -> Annotations:
             if ident not in cache:
                 cache[ident] = voc_xml_labels(xml)
             names, filename = cache[ident]
-        paths.append(f"JPEGImages/{filename or ident + '.jpg'}")
+        image = f"JPEGImages/{filename or ident + '.jpg'}"
+        if filename and not (voc / image).is_file() and (voc / f"JPEGImages/{ident}.jpg").is_file():
+            image = f"JPEGImages/{ident}.jpg"  # <filename> names no file here; the id does
+            renamed += 1
+        paths.append(image)
         labels.append(sorted(set(names)))
         seen_names += [n for n in names if n not in seen_names]
     if not rows:
@@ -218,6 +232,9 @@ def _read_xml(voc: Path, opts: ReadOptions) -> Annotations:
         notes.append(declared_how)
     if no_xml:
         notes.append(f"{no_xml} listed id(s) have no XML file: images without objects (all-zero rows)")
+    if renamed:
+        notes.append(f"{renamed} XML file(s) whose <filename> is not in JPEGImages/: the image named by the id "
+                     "is taken")  # fmt: skip
     if dropped:
         notes.append(f"{len(dropped)} XML file(s) in no set list left out (in the ledger)")
     ann.notes = notes
@@ -325,9 +342,25 @@ def read_xml_folder(root: Path, opts: ReadOptions) -> Annotations:
 
     base = root.parent if root.is_file() else root
     files = [root] if root.is_file() else [root / f for f in walk_files(root) if f.lower().endswith(".xml")]
-    paths, labels, sources = [], [], []
+    # set lists beside them (train.txt, test.txt of ids, as mmdetection's custom datasets keep them)
+    split_of: dict[str, str] = {}
+    if root.is_dir():
+        from labelprep.readers.layout import split_word
+
+        stems = {x.stem for x in files}
+        for lst in sorted(base.glob("*.txt")):
+            word = split_word(lst.stem)
+            ids = [ln.split()[0] for _, ln in _read_lines(lst)] if word else []
+            if ids and all(i in stems for i in ids):
+                for i in ids:
+                    split_of.setdefault(i, lst.stem)
+    paths, labels, sources, splits = [], [], [], []
     dropped: list[LedgerEntry] = []
     for xml in files:
+        if split_of and xml.stem not in split_of:
+            dropped.append(LedgerEntry(str(xml), None, os.path.relpath(xml, base), "not in any set list",
+                                       "file ignored"))  # fmt: skip
+            continue
         try:
             names, filename = voc_xml_labels(xml)
         except InputError as exc:
@@ -339,6 +372,7 @@ def read_xml_folder(root: Path, opts: ReadOptions) -> Annotations:
         paths.append(_xml_image(base, xml, filename or xml.stem + ".jpg"))
         labels.append(list(dict.fromkeys(names)))
         sources.append(str(xml))
+        splits.append(split_of.get(xml.stem, ""))
     if not paths:
         raise InputError("no <annotation> XML file here", file=str(root))
     ann = Annotations.from_lists(str(root), "annotation-xml", paths, labels)
@@ -346,6 +380,9 @@ def read_xml_folder(root: Path, opts: ReadOptions) -> Annotations:
     ann.declared = sorted({n for labs in labels for n in labs})
     ann.dropped = dropped
     ann.notes = [f"per-image XML annotations: {len(paths)} file(s)"]
+    if split_of:
+        ann.columns = {"split": np.array(splits, dtype=object)}
+        ann.notes.append(f"splits from the id lists {', '.join(sorted(set(split_of.values())))}")
     ann.images_root = str(base)
     ann.raw_path_is_final = True
     return ann

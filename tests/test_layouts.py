@@ -1,0 +1,496 @@
+"""Layouts written by other people's tools: each read to the exact frame, or refused with the form and the fix.
+
+Fixtures follow each format's public documentation and what its exports look like (file names, folder
+layouts, headers, quirks). Every frame is checked cell by cell: each image's labels, the vocabulary, the splits,
+and that each path resolves to the image under the images root.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _build import image, labels_of, labels_under, resolved, splits_of, write, write_json
+from click.testing import CliRunner
+
+import labelprep
+from labelprep.cli import main
+
+VOC_XML = """<annotation>
+  <folder>VOC2012</folder>
+  <filename>{name}.jpg</filename>
+  <source><database>The VOC2007 Database</database></source>
+  <size><width>4</width><height>4</height><depth>3</depth></size>
+  <segmented>0</segmented>
+{objects}</annotation>
+"""
+VOC_OBJECT = """  <object>
+    <name>{cls}</name>
+    <pose>Unspecified</pose>
+    <truncated>0</truncated>
+    <difficult>{difficult}</difficult>
+    <bndbox><xmin>1</xmin><ymin>1</ymin><xmax>3</xmax><ymax>3</ymax></bndbox>
+    <part><name>head</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>2</ymax></bndbox></part>
+  </object>
+"""
+
+
+def voc_xml(root: Path, name: str, objects: list[tuple[str, int]]) -> None:
+    body = "".join(VOC_OBJECT.format(cls=c, difficult=d) for c, d in objects)
+    write(root / "Annotations" / f"{name}.xml", VOC_XML.format(name=name, objects=body))
+    image(root / "JPEGImages" / f"{name}.jpg", shade=len(name) * 9 + len(objects))
+
+
+def test_voc_xml_with_set_lists_is_read_from_the_objects(tmp_path: Path) -> None:
+    voc = tmp_path / "VOCdevkit" / "VOC2012"
+    voc_xml(voc, "2008_000001", [("dog", 0), ("person", 0), ("dog", 0)])
+    voc_xml(voc, "2008_000002", [("cat", 1)])  # a difficult object still names its class
+    voc_xml(voc, "2008_000003", [])
+    voc_xml(voc, "2008_000099", [("bird", 0)])  # in no set list: left out, in the ledger
+    image(voc / "JPEGImages" / "2008_000004.jpg", shade=77)  # listed, no XML: an image with no object
+    write(voc / "ImageSets" / "Main" / "train.txt", "2008_000001\n2008_000002\n")
+    write(voc / "ImageSets" / "Main" / "val.txt", "2008_000003\n2008_000004\n")
+    write(voc / "ImageSets" / "Main" / "trainval.txt", "2008_000001\n2008_000002\n2008_000003\n2008_000004\n")
+    write(voc / "ImageSets" / "Segmentation" / "train.txt", "2008_000001\n")
+    conv = labelprep.convert(tmp_path / "VOCdevkit")
+    assert conv.format == "voc"
+    assert labels_of(conv) == {
+        "JPEGImages/2008_000001.jpg": ["dog", "person"], "JPEGImages/2008_000002.jpg": ["cat"],
+        "JPEGImages/2008_000003.jpg": [], "JPEGImages/2008_000004.jpg": [],
+    }  # fmt: skip
+    assert splits_of(conv) == {"JPEGImages/2008_000001.jpg": "train", "JPEGImages/2008_000002.jpg": "train",
+                               "JPEGImages/2008_000003.jpg": "val", "JPEGImages/2008_000004.jpg": "val"}  # fmt: skip
+    assert list(conv.vocabulary) == ["bird", "cat", "dog", "person"]  # bird: named by an XML, on no listed image
+    assert all(p.is_file() for p in resolved(conv))
+    assert [(e.path, e.reason) for e in conv.ledger] == [("2008_000099", "not in any set list")]
+    assert conv.summary.rows_read == conv.summary.images + len(conv.ledger)
+
+
+def test_voc_xml_without_set_lists_and_datumaro_labelmap(tmp_path: Path) -> None:
+    voc = tmp_path / "voc"
+    voc_xml(voc, "a", [("car", 0)])
+    voc_xml(voc, "b", [("bus", 0), ("car", 0)])
+    write(voc / "labelmap.txt", "# label:color_rgb:parts:actions\nbackground:0,0,0::\ncar:128,0,0::\n"
+          "bus:0,128,0::\nbicycle:0,0,128::\n")  # fmt: skip
+    conv = labelprep.convert(voc)
+    assert labels_of(conv) == {"JPEGImages/a.jpg": ["car"], "JPEGImages/b.jpg": ["bus", "car"]}
+    assert list(conv.vocabulary) == ["car", "bus", "bicycle"]  # declared order; background is no class
+    assert "split" not in conv.frame.columns
+
+
+def test_voc_with_empty_lists_is_an_error_not_an_empty_frame(tmp_path: Path) -> None:
+    main_dir = tmp_path / "VOC2007" / "ImageSets" / "Main"
+    for cls in ("cat", "dog"):
+        write(main_dir / f"{cls}_trainval.txt", "")
+    result = CliRunner().invoke(main, ["convert", str(tmp_path / "VOC2007"), "-o", str(tmp_path / "o.parquet")])
+    assert result.exit_code == 1 and "name no image" in result.output
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def yolo_label(path: Path, lines: list[str]) -> None:
+    write(path, "".join(line + "\n" for line in lines))
+
+
+def test_ultralytics_yolo_with_data_yaml(tmp_path: Path) -> None:
+    root = tmp_path / "coco8"
+    write(root / "data.yaml", "path: .\ntrain: images/train\nval: images/val\n\nnames:\n  0: person\n  1: bicycle\n"
+          "  2: car\n  3: dog\n")  # fmt: skip
+    for i, (split, lines) in enumerate([
+        ("train", ["0 0.5 0.5 0.2 0.2", "0 0.1 0.1 0.05 0.05", "3 0.3 0.3 0.1 0.1"]),
+        ("train", ["2 0.1 0.2 0.3 0.2 0.3 0.4 0.1 0.4"]),  # a segmentation polygon: class first
+        ("val", []),  # an empty label file: background
+        ("val", None),  # no label file: background
+    ]):  # fmt: skip
+        image(root / "images" / split / f"{i}.jpg", shade=i * 20)
+        if lines is not None:
+            yolo_label(root / "labels" / split / f"{i}.txt", lines)
+    conv = labelprep.convert(root)
+    assert conv.format == "yolo"
+    assert labels_of(conv) == {"images/train/0.jpg": ["dog", "person"], "images/train/1.jpg": ["car"],
+                               "images/val/2.jpg": [], "images/val/3.jpg": []}  # fmt: skip
+    assert splits_of(conv) == {"images/train/0.jpg": "train", "images/train/1.jpg": "train",
+                               "images/val/2.jpg": "val", "images/val/3.jpg": "val"}  # fmt: skip
+    assert list(conv.vocabulary) == ["person", "bicycle", "car", "dog"]  # every declared class, in id order
+    assert all(p.is_file() for p in resolved(conv))
+    yolo_label(root / "labels" / "val" / "2.txt", ["7 0.5 0.5 0.1 0.1"])
+    with pytest.raises(labelprep.InputError, match=r"class 7 is not in data.yaml \(4 names\)"):
+        labelprep.convert(root)
+
+
+def test_roboflow_yolo_export_with_parent_relative_yaml(tmp_path: Path) -> None:
+    root = tmp_path / "export"
+    write(root / "data.yaml", "train: ../train/images\nval: ../valid/images\ntest: ../test/images\n\nnc: 2\n"
+          "names: ['helmet', 'head']\n")  # fmt: skip
+    for split, cls in (("train", "0"), ("valid", "1"), ("test", "0")):
+        image(root / split / "images" / f"{split}_1.jpg", shade=len(split))
+        yolo_label(root / split / "labels" / f"{split}_1.txt", [f"{cls} 0.5 0.5 0.5 0.5"])
+    conv = labelprep.convert(root)
+    assert labels_of(conv) == {"train/images/train_1.jpg": ["helmet"], "valid/images/valid_1.jpg": ["head"],
+                               "test/images/test_1.jpg": ["helmet"]}  # fmt: skip
+    assert sorted(set(splits_of(conv).values())) == ["test", "train", "val"]
+    assert all(p.is_file() for p in resolved(conv))
+
+
+def test_darknet_yolo_with_obj_data_and_labels_beside_the_images(tmp_path: Path) -> None:
+    root = tmp_path / "yolo11"
+    write(root / "obj.data", "classes = 3\ntrain = data/train.txt\nnames = data/obj.names\nbackup = backup/\n")
+    write(root / "obj.names", "cat\ndog\nbird\n")
+    write(root / "train.txt", "data/obj_train_data/1.jpg\ndata/obj_train_data/2.jpg\n")
+    image(root / "obj_train_data" / "1.jpg", shade=1)
+    image(root / "obj_train_data" / "2.jpg", shade=2)
+    yolo_label(root / "obj_train_data" / "1.txt", ["1 0.5 0.5 0.2 0.2", "2 0.2 0.2 0.1 0.1"])
+    yolo_label(root / "obj_train_data" / "2.txt", [])
+    conv = labelprep.convert(root)
+    assert labels_of(conv) == {"obj_train_data/1.jpg": ["bird", "dog"], "obj_train_data/2.jpg": []}
+    assert list(conv.vocabulary) == ["cat", "dog", "bird"] and "split" not in conv.frame.columns
+
+
+def test_yolo_label_files_beside_images_are_not_tags(tmp_path: Path) -> None:
+    root = tmp_path / "labelimg"
+    image(root / "a.jpg", shade=1)
+    image(root / "b.jpg", shade=2)
+    yolo_label(root / "a.txt", ["2 0.13 0.30 0.26 0.20"])
+    yolo_label(root / "b.txt", ["0 0.5 0.5 0.5 0.5", "1 0.5 0.5 0.5 0.5"])
+    write(root / "classes.txt", "apple\nbanana\ncherry\n")
+    conv = labelprep.convert(root)
+    assert conv.format == "yolo"
+    assert labels_of(conv) == {"a.jpg": ["cherry"], "b.jpg": ["apple", "banana"]}
+    (root / "classes.txt").unlink()  # no names: the class numbers are the labels, and convert says so
+    conv = labelprep.convert(root)
+    assert labels_of(conv) == {"a.jpg": ["2"], "b.jpg": ["0", "1"]}
+    assert any("labels are the class numbers" in n for n in conv.notes)
+
+
+CVAT_XML = """<?xml version="1.0" encoding="utf-8"?>
+<annotations>
+  <version>1.1</version>
+  <meta>
+    <task>
+      <id>7</id><name>pets</name><size>3</size><mode>annotation</mode>
+      <labels>
+        <label><name>cat</name><color>#fa3253</color><type>any</type><attributes></attributes></label>
+        <label><name>dog</name><color>#33ddff</color><type>rectangle</type><attributes>
+          <attribute><name>breed</name><mutable>False</mutable><input_type>text</input_type></attribute></attributes>
+        </label>
+        <label><name>person</name><color>#ff007c</color><type>skeleton</type><attributes></attributes></label>
+        <label><name>nose</name><color>#aaaaaa</color><type>points</type><attributes></attributes><parent>person</parent></label>
+        <label><name>ferret</name><color>#bbbbbb</color><type>any</type><attributes></attributes></label>
+      </labels>
+    </task>
+    <dumped>2024-03-01 10:00:00.000000+00:00</dumped>
+  </meta>
+  <image id="0" name="frame_000000.jpg" subset="Train" width="4" height="4">
+    <tag label="cat" source="manual"></tag>
+    <box label="dog" source="manual" occluded="0" xtl="1" ytl="1" xbr="3" ybr="3" z_order="0">
+      <attribute name="breed">husky</attribute>
+    </box>
+  </image>
+  <image id="1" name="frame_000001.jpg" subset="Train" width="4" height="4">
+    <skeleton label="person" source="manual" z_order="0">
+      <points label="nose" source="manual" outside="0" occluded="0" points="1.0,1.0"></points>
+    </skeleton>
+    <polygon label="cat" source="manual" occluded="0" points="1,1;3,1;3,3" z_order="0"></polygon>
+  </image>
+  <image id="2" name="frame_000002.jpg" subset="Validation" width="4" height="4">
+  </image>
+</annotations>
+"""
+
+
+def test_cvat_for_images_xml_with_subsets(tmp_path: Path) -> None:
+    root = tmp_path / "cvat"
+    write(root / "annotations.xml", CVAT_XML)
+    for i, split in enumerate(["Train", "Train", "Validation"]):
+        image(root / "images" / split / f"frame_00000{i}.jpg", shade=i)
+    for source in (root / "annotations.xml", root):  # the file, or the export folder holding it
+        conv = labelprep.convert(source)
+        assert conv.format == "cvat"
+        assert labels_of(conv) == {"images/Train/frame_000000.jpg": ["cat", "dog"],
+                                   "images/Train/frame_000001.jpg": ["cat", "person"],
+                                   "images/Validation/frame_000002.jpg": []}  # fmt: skip
+        assert sorted(set(splits_of(conv).values())) == ["Train", "Validation"]
+        assert list(conv.vocabulary) == ["cat", "dog", "person", "ferret"]  # declared; 'nose' is a skeleton point
+        assert all(p.is_file() for p in resolved(conv))
+
+
+def test_cvat_for_video_is_refused_with_the_export_to_use(tmp_path: Path) -> None:
+    xml = write(tmp_path / "annotations.xml", '<?xml version="1.0"?>\n<annotations><version>1.1</version>'
+                '<meta><task><labels><label><name>car</name></label></labels></task></meta>'
+                '<track id="0" label="car" source="manual"><box frame="0" xtl="1" ytl="1" xbr="2" ybr="2" '
+                'outside="0" occluded="0" keyframe="1" z_order="0"></box></track></annotations>\n')  # fmt: skip
+    with pytest.raises(labelprep.InputError, match="CVAT for video.*CVAT for images 1.1"):
+        labelprep.convert(xml)
+
+
+def datumaro_subset(root: Path, subset: str, items: list[tuple[str, list[tuple[str, int]]]]) -> None:
+    labels = [{"name": n, "parent": "", "attributes": []} for n in ("car", "bus", "truck")]
+    data = {
+        "info": {},
+        "categories": {"label": {"labels": labels, "attributes": ["occluded"]}, "points": {"items": []}},
+        "items": [
+            {"id": ident, "annotations": [
+                {"id": k, "type": kind, "attributes": {}, "group": 0, "label_id": lid,
+                 **({"bbox": [1.0, 1.0, 2.0, 2.0]} if kind == "bbox" else {})}
+                for k, (kind, lid) in enumerate(anns)],
+             "attr": {"frame": 0}, "image": {"path": f"{ident}.jpg", "size": [4, 4]}}
+            for ident, anns in items
+        ],
+    }  # fmt: skip
+    write_json(root / "annotations" / f"{subset}.json", data)
+    for ident, _ in items:
+        image(root / "images" / subset / f"{ident}.jpg", shade=len(ident))
+
+
+def test_datumaro_json_subsets_are_splits(tmp_path: Path) -> None:
+    root = tmp_path / "dm"
+    datumaro_subset(root, "train", [("img1", [("bbox", 0), ("label", 1), ("bbox", 0)]), ("img2", [])])
+    datumaro_subset(root, "test", [("img3", [("polygon", 1)])])
+    write_json(root / "annotations" / "caption.json", [])  # not Datumaro: never read as a split
+    conv = labelprep.convert(root)
+    assert conv.format == "datumaro"
+    assert labels_of(conv) == {"images/train/img1.jpg": ["bus", "car"], "images/train/img2.jpg": [],
+                               "images/test/img3.jpg": ["bus"]}  # fmt: skip
+    assert splits_of(conv) == {"images/train/img1.jpg": "train", "images/train/img2.jpg": "train",
+                               "images/test/img3.jpg": "test"}  # fmt: skip
+    assert list(conv.vocabulary) == ["car", "bus", "truck"]
+    assert all(p.is_file() for p in resolved(conv))
+
+
+def labelme(path: Path, image_path: str, shapes: list[str], flags: dict[str, bool] | None = None) -> None:
+    write_json(path, {"version": "5.2.1", "flags": flags or {}, "imagePath": image_path, "imageData": None,
+                      "imageHeight": 4, "imageWidth": 4,
+                      "shapes": [{"label": s, "points": [[1, 1], [3, 3]], "group_id": None, "description": "",
+                                  "shape_type": "rectangle", "flags": {}} for s in shapes]})  # fmt: skip
+
+
+def test_labelme_json_shapes_and_checked_flags(tmp_path: Path) -> None:
+    root = tmp_path / "labelme"
+    image(root / "img_1.jpg", shade=1)
+    image(root / "img_2.jpg", shade=2)
+    image(root / "img_3.jpg", shade=3)
+    labelme(root / "img_1.json", "img_1.jpg", ["person", "person", "car"], {"night": True, "blurry": False})
+    labelme(root / "img_2.json", "img_2.jpg", [], {"night": False, "blurry": True})
+    labelme(root / "img_3.json", "img_3.jpg", [], {"night": False, "blurry": False})
+    conv = labelprep.convert(root)
+    assert conv.format == "labelme"
+    assert labels_of(conv) == {"img_1.jpg": ["car", "night", "person"], "img_2.jpg": ["blurry"], "img_3.jpg": []}
+    assert all(p.is_file() for p in resolved(conv))
+
+
+def test_labelme_json_in_a_folder_beside_the_images(tmp_path: Path) -> None:
+    root = tmp_path / "lm"
+    image(root / "images" / "a.png", shade=4)
+    labelme(root / "annotations" / "a.json", "..\\images\\a.png", ["tree"])  # Windows separators, a folder up
+    conv = labelprep.convert(root)
+    assert labels_of(conv) == {"images/a.png": ["tree"]}
+
+
+def test_vott_json_export(tmp_path: Path) -> None:
+    root = tmp_path / "vott-json-export"
+    data = {
+        "name": "pets", "securityToken": "pets Token", "version": "2.2.0",
+        "tags": [{"name": "Dog", "color": "#5db300"}, {"name": "Cat", "color": "#e81123"},
+                 {"name": "Fish", "color": "#6917aa"}],
+        "assets": {
+            "a1b2": {"asset": {"format": "jpg", "id": "a1b2", "name": "dog%201.jpg",
+                               "path": "file:C:/Users/me/pets/dog%201.jpg", "size": {"width": 4, "height": 4},
+                               "state": 2, "type": 1},
+                     "regions": [{"id": "r1", "type": "RECTANGLE", "tags": ["Dog"], "boundingBox": {}},
+                                 {"id": "r2", "type": "RECTANGLE", "tags": ["Dog", "Cat"], "boundingBox": {}}],
+                     "version": "2.2.0"},
+            "c3d4": {"asset": {"format": "jpg", "id": "c3d4", "name": "empty.jpg",
+                               "path": "file:C:/Users/me/pets/empty.jpg", "size": {"width": 4, "height": 4},
+                               "state": 1, "type": 1}, "regions": [], "version": "2.2.0"},
+        },
+    }  # fmt: skip
+    write_json(root / "pets-export.json", data)
+    image(root / "dog 1.jpg", shade=1)
+    image(root / "empty.jpg", shade=2)
+    conv = labelprep.convert(root / "pets-export.json")
+    assert conv.format == "vott"
+    assert labels_of(conv) == {"dog 1.jpg": ["Cat", "Dog"], "empty.jpg": []}
+    assert list(conv.vocabulary) == ["Dog", "Cat", "Fish"]
+
+
+def test_vott_csv_export_one_row_per_box(tmp_path: Path) -> None:
+    root = tmp_path / "vott-csv-export"
+    write(root / "pets-export.csv", '"image","xmin","ymin","xmax","ymax","label"\n'
+          '"dog 1.jpg",1,1,3,3,"Dog"\n"dog 1.jpg",0,0,2,2,"Cat"\n"cat.jpg",1,1,2,2,"Cat"\n'
+          '"fish.jpg",1,1,2,2,"Gold Fish"\n')  # fmt: skip
+    for i, n in enumerate(["dog 1.jpg", "cat.jpg", "fish.jpg"]):
+        image(root / n, shade=i)
+    conv = labelprep.convert(root / "pets-export.csv")
+    assert labels_of(conv) == {"dog 1.jpg": ["Cat", "Dog"], "cat.jpg": ["Cat"], "fish.jpg": ["Gold Fish"]}
+
+
+def test_a_detection_csv_with_one_box_an_image_keeps_multi_word_labels(tmp_path: Path) -> None:
+    root = tmp_path / "vott-csv-export"
+    write(root / "pets-export.csv", '"image","xmin","ymin","xmax","ymax","label"\n'
+          '"a.jpg",1,1,3,3,"Gold Fish"\n"b.jpg",0,0,2,2,"Cat"\n')  # fmt: skip
+    conv = labelprep.convert(root / "pets-export.csv")
+    assert labels_of(conv) == {"a.jpg": ["Gold Fish"], "b.jpg": ["Cat"]}
+
+
+def test_headerless_list_keeps_its_first_row(tmp_path: Path) -> None:
+    src = write(tmp_path / "list.txt", "1.jpg dog\n2.jpg cat dog\n3.jpg\n")
+    for n in (1, 2, 3):
+        image(tmp_path / f"{n}.jpg", shade=n)
+    conv = labelprep.convert(src)
+    assert conv.format == "list"
+    assert labels_of(conv) == {"1.jpg": ["dog"], "2.jpg": ["cat", "dog"], "3.jpg": []}
+    # naming a data cell as a column would drop that row: refused, with the form that reads it
+    result = CliRunner().invoke(main, ["convert", str(src), "-o", str(tmp_path / "o.parquet"), "--path-col", "1.jpg",
+                                       "--labels-col", "dog"])  # fmt: skip
+    assert result.exit_code == 1 and "--format list" in result.output and "--path-col 1.jpg" not in result.output
+
+
+def test_imagenet_style_class_numbers_with_a_synsets_file(tmp_path: Path) -> None:
+    write(tmp_path / "train.txt", "1.jpg 0\n2.jpg 2\n3.jpg 1\n")
+    write(tmp_path / "synsets.txt", "tench\ngoldfish\nshark\n")
+    for n in (1, 2, 3):
+        image(tmp_path / "images" / f"{n}.jpg", shade=n)
+    conv = labelprep.convert(tmp_path / "train.txt", label_map=tmp_path / "synsets.txt")
+    assert labels_of(conv) == {"images/1.jpg": ["tench"], "images/2.jpg": ["shark"], "images/3.jpg": ["goldfish"]}
+    assert list(conv.vocabulary) == ["tench", "goldfish", "shark"]  # the label map's class order
+    assert all(p.is_file() for p in resolved(conv))
+
+
+def test_a_line_of_zeros_and_ones_is_refused_not_read_as_class_numbers(tmp_path: Path) -> None:
+    src = write(tmp_path / "list.txt", "a.jpg 0 1 1\nb.jpg 1 0 0\n")
+    with pytest.raises(labelprep.InputError, match="multi-hot vector without class names, or class numbers"):
+        labelprep.convert(src)
+
+
+def test_vertex_ai_multilabel_csv_with_ml_use(tmp_path: Path) -> None:
+    src = write(tmp_path / "import.csv", "training,gs://my-bucket/flowers/img1.jpg,daisy,tulip\n"
+                "validation,gs://my-bucket/flowers/sub/img2.jpg,rose\ntest,gs://my-bucket/flowers/img3.jpg\n")  # fmt: skip
+    image(tmp_path / "img1.jpg", shade=1)
+    image(tmp_path / "sub" / "img2.jpg", shade=2)
+    image(tmp_path / "img3.jpg", shade=3)
+    conv = labelprep.convert(src)
+    assert labels_of(conv) == {"img1.jpg": ["daisy", "tulip"], "sub/img2.jpg": ["rose"], "img3.jpg": []}
+    assert splits_of(conv) == {"img1.jpg": "training", "sub/img2.jpg": "validation", "img3.jpg": "test"}
+    assert any("gs://my-bucket/flowers/" in n for n in conv.notes)
+    # a prefix given: the rest of each path is relative to the images root
+    conv = labelprep.convert(src, path_prefix="gs://my-bucket/", images_root=tmp_path)
+    assert set(conv.frame["path"]) == {"flowers/img1.jpg", "flowers/sub/img2.jpg", "flowers/img3.jpg"}
+
+
+def test_celeba_attribute_list_with_partitions(tmp_path: Path) -> None:
+    root = tmp_path / "celeba"
+    write(root / "Anno" / "list_attr_celeba.txt", "3\n5_o_Clock_Shadow Arched_Eyebrows Smiling\n"
+          "000001.jpg -1  1  1\n000002.jpg -1 -1 -1\n000003.jpg  1 -1  1\n")  # fmt: skip
+    write(root / "Eval" / "list_eval_partition.txt", "000001.jpg 0\n000002.jpg 1\n000003.jpg 2\n")
+    write(root / "Anno" / "identity_CelebA.txt", "000001.jpg 2880\n000002.jpg 2937\n000003.jpg 8692\n")
+    for n in (1, 2, 3):
+        image(root / "Img" / "img_align_celeba" / f"00000{n}.jpg", shade=n)
+    for source in (root, root / "Anno" / "list_attr_celeba.txt"):
+        conv = labelprep.convert(source)
+        assert conv.format == "attributes"
+        assert labels_of(conv) == {"Img/img_align_celeba/000001.jpg": ["Arched_Eyebrows", "Smiling"],
+                                   "Img/img_align_celeba/000002.jpg": [],
+                                   "Img/img_align_celeba/000003.jpg": ["5_o_Clock_Shadow", "Smiling"]}  # fmt: skip
+        assert labels_of(conv, -1) == dict.fromkeys(labels_of(conv), [])  # -1 is absent here, not uncertain
+        assert list(splits_of(conv).values()) == ["train", "val", "test"]
+        assert list(conv.vocabulary) == ["5_o_Clock_Shadow", "Arched_Eyebrows", "Smiling"]
+        assert any("-1 read as absent" in n for n in conv.notes)
+    kept = labelprep.convert(root, uncertain="keep")
+    assert labels_of(kept, -1)["Img/img_align_celeba/000002.jpg"] == ["5_o_Clock_Shadow", "Arched_Eyebrows", "Smiling"]
+
+
+def test_a_wide_table_of_only_plus_and_minus_one(tmp_path: Path) -> None:
+    src = write(tmp_path / "list_attr_celeba.csv", "image_id,Bald,Bangs,Young\na.jpg,-1,1,1\nb.jpg,1,-1,-1\n")
+    conv = labelprep.convert(src)
+    assert labels_of(conv) == {"a.jpg": ["Bangs", "Young"], "b.jpg": ["Bald"]} and not labels_of(conv, -1)["a.jpg"]
+    assert any("only 1 and -1" in n for n in conv.notes)
+    assert labels_of(labelprep.convert(src, uncertain="keep"), -1) == {"a.jpg": ["Bald"], "b.jpg": ["Bangs", "Young"]}
+    # with a 0 or a blank among them, -1 is uncertain as in CheXpert
+    src = write(tmp_path / "chex.csv", "Path,Edema,Atelectasis\na.jpg,-1,1\nb.jpg,0,\n")
+    assert labels_of(labelprep.convert(src), -1) == {"a.jpg": ["Edema"], "b.jpg": []}
+
+
+def test_an_image_list_with_a_rotation_column_is_not_a_label_table(tmp_path: Path) -> None:
+    src = write(tmp_path / "images.csv", "ImageID,Subset,OriginalURL,Rotation\n000a1,train,http://x/a.jpg,0\n"
+                "000b2,train,http://x/b.jpg,0\n")  # fmt: skip
+    with pytest.raises(labelprep.InputError, match=r"no label column: this table lists 2 image\(s\)"):
+        labelprep.convert(src)
+    # a 0/1 column the label map does not name is no label either
+    src = write(tmp_path / "wide.csv", "path,Rotation,cat,dog\na.jpg,0,1,0\nb.jpg,1,0,1\n")
+    write(tmp_path / "map.csv", "cat,Cat\ndog,Dog\n")
+    conv = labelprep.convert(src, label_map=tmp_path / "map.csv")
+    assert labels_of(conv) == {"a.jpg": ["Cat"], "b.jpg": ["Dog"]}
+
+
+def open_images(root: Path) -> None:
+    ann = root / "annotations"
+    write(ann / "oidv6-class-descriptions.csv", "/m/011k07,Tortoise\n/m/0120dh,Sea turtle\n/m/01bjv,Bus\n")
+    write(ann / "oidv6-train-annotations-human-imagelabels.csv", "ImageID,Source,LabelName,Confidence\n"
+          "000002b66c9c498e,verification,/m/011k07,1\n000002b66c9c498e,verification,/m/0120dh,0\n"
+          "000002b97e5471a0,crowdsource-verification,/m/01bjv,1\n")  # fmt: skip
+    write(ann / "validation-annotations-human-imagelabels.csv", "ImageID,Source,LabelName,Confidence\n"
+          "0001eeaf4aed83f9,verification,/m/0120dh,1\n")  # fmt: skip
+    write(ann / "oidv6-train-images-with-labels-with-rotation.csv",
+          "ImageID,Subset,OriginalURL,OriginalLandingURL,License,AuthorProfileURL,Author,Title,OriginalSize,"
+          "OriginalMD5,Thumbnail300KURL,Rotation\n"
+          "000002b66c9c498e,train,u,l,c,a,au,t,1,m,th,0.0\n000002b97e5471a0,train,u,l,c,a,au,t,1,m,th,0.0\n"
+          "00000b4dcff7f799,train,u,l,c,a,au,t,1,m,th,\n")  # fmt: skip
+    for split, ident in (("train", "000002b66c9c498e"), ("train", "000002b97e5471a0"), ("train", "00000b4dcff7f799"),
+                         ("validation", "0001eeaf4aed83f9")):  # fmt: skip
+        image(root / "images" / split / f"{ident}.jpg", shade=len(ident) + ord(ident[-1]))
+
+
+def test_open_images_folder_with_image_lists_and_descriptions_without_header(tmp_path: Path) -> None:
+    root = tmp_path / "oi"
+    open_images(root)
+    for source in (root, root / "annotations" / "oidv6-train-images-with-labels-with-rotation.csv"):
+        conv = labelprep.convert(source)
+        assert conv.format == "openimages"
+        assert labels_under(conv, root) == {"images/train/000002b66c9c498e.jpg": ["Tortoise"],
+                                   "images/train/000002b97e5471a0.jpg": ["Bus"],
+                                   "images/train/00000b4dcff7f799.jpg": [],  # listed, no label: an all-zero row
+                                   "images/validation/0001eeaf4aed83f9.jpg": ["Sea turtle"]}  # fmt: skip
+        assert sorted(splits_of(conv).values()) == ["train", "train", "train", "validation"]
+        assert list(conv.vocabulary) == ["Tortoise", "Sea turtle", "Bus"]
+        assert all(p.is_file() for p in resolved(conv))
+
+
+def test_vertex_sagemaker_and_azure_json_lines(tmp_path: Path) -> None:
+    for n in (1, 2, 3):
+        image(tmp_path / "images" / f"{n}.jpg", shade=n)
+    vertex = write_json(tmp_path / "vertex.jsonl", [
+        {"imageGcsUri": "gs://b/data/images/1.jpg", "classificationAnnotations": [{"displayName": "daisy"},
+         {"displayName": "tulip"}], "dataItemResourceLabels": {"aiplatform.googleapis.com/ml_use": "training"}},
+        {"imageGcsUri": "gs://b/data/images/2.jpg", "classificationAnnotation": {"displayName": "rose"},
+         "dataItemResourceLabels": {"aiplatform.googleapis.com/ml_use": "test"}},
+    ], lines=True)  # fmt: skip
+    conv = labelprep.convert(vertex)
+    assert conv.format == "vertex"
+    assert labels_of(conv) == {"images/1.jpg": ["daisy", "tulip"], "images/2.jpg": ["rose"]}
+    assert splits_of(conv) == {"images/1.jpg": "training", "images/2.jpg": "test"}
+    meta = {"class-map": {"0": "cat", "1": "dog", "2": "fox"}, "human-annotated": "yes",
+            "type": "groundtruth/image-classification-multilabel", "job-name": "labeling-job/pets"}
+    sm = write_json(tmp_path / "output.manifest", [
+        {"source-ref": "s3://b/images/1.jpg", "pets": [0, 2], "pets-metadata": meta},
+        {"source-ref": "s3://b/images/2.jpg", "pets": [], "pets-metadata": meta},
+        {"source-ref": "s3://b/images/3.jpg", "pets-metadata": {**meta, "failure-reason": "timeout"}},
+    ], lines=True)  # fmt: skip
+    conv = labelprep.convert(sm)
+    assert conv.format == "sagemaker"
+    assert labels_of(conv) == {"images/1.jpg": ["cat", "fox"], "images/2.jpg": []}
+    assert [(e.path, e.reason) for e in conv.ledger] == [("s3://b/images/3.jpg", "unlabelled")]
+    box = write_json(tmp_path / "boxes.manifest", [
+        {"source-ref": "s3://b/images/1.jpg", "job": {"image_size": [{"width": 4, "height": 4, "depth": 3}],
+         "annotations": [{"class_id": 1, "left": 1, "top": 1, "width": 1, "height": 1}]},
+         "job-metadata": {"objects": [{"confidence": 0.9}], "class-map": {"1": "dog"},
+                          "type": "groundtruth/object-detection"}},
+    ], lines=True)  # fmt: skip
+    assert labels_of(labelprep.convert(box)) == {"images/1.jpg": ["dog"]}
+    azure = write_json(tmp_path / "azure.jsonl", [
+        {"image_url": "azureml://subscriptions/s/resourcegroups/r/workspaces/w/datastores/d/paths/fridge/images/1.jpg",
+         "image_details": {"format": "jpg", "width": "4px", "height": "4px"}, "label": ["can", "milk_bottle"]},
+        {"image_url": "azureml://subscriptions/s/resourcegroups/r/workspaces/w/datastores/d/paths/fridge/images/3.jpg",
+         "image_details": {"format": "jpg"}, "label": []},
+    ], lines=True)  # fmt: skip
+    conv = labelprep.convert(azure)
+    assert labels_of(conv) == {"images/1.jpg": ["can", "milk_bottle"], "images/3.jpg": []}
+    assert all(p.is_file() for p in resolved(conv))
