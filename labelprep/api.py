@@ -232,7 +232,7 @@ def convert(
         confidence_col=confidence_col, uncertain=uncertain, split_col=split_col, group_col=group_col,
         keep_cols=list(keep_cols), encoding=encoding, folder_conflicts=on_conflict, path_prefix=path_prefix,
         images_root=_local_root(images_root), known_labels=frozenset(known) if known is not None else None,
-        path_template=path_template,
+        path_template=path_template, find_images=find_images,
     )  # fmt: skip
     with open_engine(engine, scheduler) as eng:
         ann = read_source(src, format=format, options=opts, none_labels=none_label, engine=eng)
@@ -644,7 +644,7 @@ def validate(
                          label_cols=list(label_cols) if label_cols else None, confidence_col=confidence_col,
                          uncertain=uncertain, split_col=split_col, group_col=group_col, encoding=encoding,
                          folder_conflicts=on_conflict, path_prefix=path_prefix, path_template=path_template,
-                         images_root=_local_root(root_arg)),
+                         find_images=find_images, images_root=_local_root(root_arg)),
         format=format,
         images_root=root_obj,
         path_template=path_template,

@@ -218,7 +218,7 @@ def test_cvat_for_video_is_refused_with_the_export_to_use(tmp_path: Path) -> Non
                 '<meta><task><labels><label><name>car</name></label></labels></task></meta>'
                 '<track id="0" label="car" source="manual"><box frame="0" xtl="1" ytl="1" xbr="2" ybr="2" '
                 'outside="0" occluded="0" keyframe="1" z_order="0"></box></track></annotations>\n')  # fmt: skip
-    with pytest.raises(labelprep.InputError, match="CVAT for video.*CVAT for images 1.1"):
+    with pytest.raises(labelprep.InputError, match=r"CVAT for video.*CVAT for images 1\.1"):
         labelprep.convert(xml)
 
 
@@ -390,7 +390,7 @@ def test_celeba_attribute_list_with_partitions(tmp_path: Path) -> None:
         assert labels_of(conv) == {"Img/img_align_celeba/000001.jpg": ["Arched_Eyebrows", "Smiling"],
                                    "Img/img_align_celeba/000002.jpg": [],
                                    "Img/img_align_celeba/000003.jpg": ["5_o_Clock_Shadow", "Smiling"]}  # fmt: skip
-        assert labels_of(conv, -1) == dict.fromkeys(labels_of(conv), [])  # -1 is absent here, not uncertain
+        assert labels_of(conv, -1) == {p: [] for p in labels_of(conv)}  # -1 is absent here, not uncertain
         assert list(splits_of(conv).values()) == ["train", "val", "test"]
         assert list(conv.vocabulary) == ["5_o_Clock_Shadow", "Arched_Eyebrows", "Smiling"]
         assert any("-1 read as absent" in n for n in conv.notes)
@@ -494,3 +494,234 @@ def test_vertex_sagemaker_and_azure_json_lines(tmp_path: Path) -> None:
     conv = labelprep.convert(azure)
     assert labels_of(conv) == {"images/1.jpg": ["can", "milk_bottle"], "images/3.jpg": []}
     assert all(p.is_file() for p in resolved(conv))
+
+
+def test_voc_xml_filename_that_names_no_file_and_class_names_txt(tmp_path: Path) -> None:
+    voc = tmp_path / "voc"
+    write(voc / "Annotations" / "000001.xml", VOC_XML.format(name="000002", objects=VOC_OBJECT.format(cls="dog",
+          difficult=0)))  # fmt: skip
+    image(voc / "JPEGImages" / "000001.jpg")  # <filename> says 000002.jpg, which is not there
+    write(voc / "class_names.txt", "_background_\ndog\ncat\n")  # labelme2voc's vocabulary file
+    conv = labelprep.convert(voc)
+    assert labels_of(conv) == {"JPEGImages/000001.jpg": ["dog"]}
+    assert list(conv.vocabulary) == ["dog", "cat"]
+
+
+def test_per_image_xml_beside_images_with_an_id_list(tmp_path: Path) -> None:
+    root = tmp_path / "custom"
+    write(root / "images" / "000001.xml", VOC_XML.format(name="000001", objects=VOC_OBJECT.format(cls="car",
+          difficult=0)))  # fmt: skip
+    image(root / "images" / "000001.jpg")
+    write(root / "images" / "000009.xml", VOC_XML.format(name="000009", objects=""))
+    image(root / "images" / "000009.jpg", shade=5)
+    write(root / "test.txt", "000001\n")
+    conv = labelprep.convert(root)
+    assert conv.format == "annotation-xml"
+    assert labels_of(conv) == {"images/000001.jpg": ["car"]} and splits_of(conv) == {"images/000001.jpg": "test"}
+    assert [e.reason for e in conv.ledger] == ["not in any set list"]  # 000009 is in no list: reported
+
+
+def test_kitti_object_labels(tmp_path: Path) -> None:
+    root = tmp_path / "kitti"
+    write(root / "training" / "label_2" / "000001.txt", "Truck 1.0 0 -1 0 1 2 3 -1 -1 -1 -1 -1 -1 -1\n"
+          "DontCare -1 -1 -10 1 1 2 2 -1 -1 -1 -1000 -1000 -1000 -10\nVan 0.0 0 -1 0 5 1 8 -1 -1 -1 -1 -1 -1 -1\n")
+    write(root / "training" / "label_2" / "000002.txt", "")
+    image(root / "training" / "image_2" / "000001.png", shade=1)
+    image(root / "training" / "image_2" / "000002.png", shade=2)
+    conv = labelprep.convert(root)
+    assert conv.format == "kitti"
+    assert labels_of(conv) == {"training/image_2/000001.png": ["Truck", "Van"], "training/image_2/000002.png": []}
+
+
+def test_yolo_images_and_labels_folders_without_a_yaml(tmp_path: Path) -> None:
+    root = tmp_path / "ls-yolo"
+    write(root / "classes.txt", "Airplane\r\nCar\r\n")
+    for i, lines in enumerate([["1 0.5 0.5 0.2 0.2"], ["0 0.5 0.5 0.2 0.2", "1 0.1 0.1 0.1 0.1"], None]):
+        image(root / "images" / f"img_{i}.jpg", shade=i)
+        if lines is not None:
+            write(root / "labels" / f"img_{i}.txt", "\r\n".join(lines) + "\r\n")
+    conv = labelprep.convert(root)
+    assert conv.format == "yolo"
+    assert labels_of(conv) == {"images/img_0.jpg": ["Car"], "images/img_1.jpg": ["Airplane", "Car"],
+                               "images/img_2.jpg": []}  # fmt: skip
+
+
+def test_coco_files_that_hold_no_labels_are_refused_by_name(tmp_path: Path) -> None:
+    captions = write_json(tmp_path / "captions_train2017.json", {"images": [{"id": 1, "file_name": "a.jpg"}],
+                          "annotations": [{"id": 1, "image_id": 1, "caption": "a dog on a sofa"}]})  # fmt: skip
+    with pytest.raises(labelprep.InputError, match="COCO captions file"):
+        labelprep.convert(captions)
+    info = write_json(tmp_path / "image_info_test2017.json", {"info": {}, "images": [{"id": 1, "file_name": "a.jpg"}],
+                      "licenses": [], "categories": []})  # fmt: skip
+    with pytest.raises(labelprep.InputError, match="COCO image list without labels"):
+        labelprep.convert(info)
+
+
+def test_coco_instances_of_two_splits_in_an_annotations_folder(tmp_path: Path) -> None:
+    root = tmp_path / "coco"
+    cats = [{"id": 1, "name": "person"}, {"id": 18, "name": "dog"}, {"id": 90, "name": "toothbrush"}]
+    for split, anns in (("train2017", [{"id": 1, "image_id": 9, "category_id": 18, "bbox": [0, 0, 1, 1]}]),
+                        ("val2017", [{"id": 2, "image_id": 139, "category_id": 1, "bbox": [0, 0, 1, 1]},
+                                     {"id": 3, "image_id": 139, "category_id": 1, "bbox": [1, 1, 1, 1]}])):  # fmt: skip
+        image_id = anns[0]["image_id"]
+        write_json(root / "annotations" / f"instances_{split}.json", {
+            "images": [{"id": image_id, "file_name": f"{image_id:012d}.jpg"},
+                       {"id": 7, "file_name": f"{split}_empty.jpg"}],
+            "annotations": anns, "categories": cats})  # fmt: skip
+        image(root / split / f"{image_id:012d}.jpg", shade=image_id % 200)
+        image(root / split / f"{split}_empty.jpg", shade=len(split))
+    conv = labelprep.convert(root)
+    assert conv.format == "coco"
+    assert labels_under(conv, root) == {"train2017/000000000009.jpg": ["dog"], "train2017/train2017_empty.jpg": [],
+                                        "val2017/000000000139.jpg": ["person"], "val2017/val2017_empty.jpg": []}  # fmt: skip
+    assert sorted(set(splits_of(conv).values())) == ["train", "val"]
+    assert list(conv.vocabulary) == ["person", "dog", "toothbrush"]
+    # one file alone finds its images in the folder its name points at
+    one = labelprep.convert(root / "annotations" / "instances_val2017.json")
+    assert labels_under(one, root) == {"val2017/000000000139.jpg": ["person"], "val2017/val2017_empty.jpg": []}
+
+
+def test_label_studio_region_labels_and_web_urls(tmp_path: Path) -> None:
+    tasks = [
+        {"id": 1, "data": {"image": "https://data.example.com/open-images/train_0/mini/a.jpg"},
+         "annotations": [{"id": 1, "was_cancelled": False, "result": [
+             {"type": "rectanglelabels", "from_name": "label", "to_name": "image",
+              "value": {"x": 1, "y": 1, "width": 2, "height": 2, "rectanglelabels": ["Car"]}},
+             {"type": "polygonlabels", "from_name": "poly", "to_name": "image",
+              "value": {"points": [[1, 1], [2, 2], [1, 2]], "polygonlabels": ["Road"]}},
+             {"type": "taxonomy", "from_name": "tax", "to_name": "image",
+              "value": {"taxonomy": [["Vehicle", "Truck"]]}}]}]},
+        {"id": 2, "data": {"image": "https://data.example.com/open-images/train_0/mini/b.jpg"},
+         "annotations": [{"id": 2, "was_cancelled": False, "result": []}]},
+    ]  # fmt: skip
+    src = write_json(tmp_path / "export.json", tasks)
+    image(tmp_path / "images" / "a.jpg", shade=1)
+    image(tmp_path / "images" / "b.jpg", shade=2)
+    conv = labelprep.convert(src)
+    assert labels_under(conv, tmp_path) == {"images/a.jpg": ["Car", "Road", "Truck"], "images/b.jpg": []}
+    assert any("https://data.example.com/open-images/train_0/mini/" in n for n in conv.notes)
+
+
+def test_label_studio_json_min_record_without_the_choice_key_is_an_image_without_labels(tmp_path: Path) -> None:
+    recs = [{"image": "/data/upload/3/1b3c-cat.jpg", "id": 1, "choice": {"choices": ["Cat", "Dog"]},
+             "annotator": 1, "annotation_id": 1, "created_at": "x", "updated_at": "x", "lead_time": 2.5},
+            {"image": "/data/upload/3/9a8b-empty.jpg", "id": 2, "annotator": 1, "annotation_id": 2,
+             "created_at": "x", "updated_at": "x", "lead_time": 1.0}]  # fmt: skip
+    conv = labelprep.convert(write_json(tmp_path / "min.json", recs))
+    assert labels_of(conv) == {"1b3c-cat.jpg": ["Cat", "Dog"], "9a8b-empty.jpg": []}
+
+
+def test_ids_without_extension_are_resolved_only_when_one_folder_fits(tmp_path: Path) -> None:
+    src = write(tmp_path / "train_v2.csv", "image_name,tags\ntrain_0,haze primary\ntrain_1,clear\n")
+    for n in (0, 1):
+        image(tmp_path / "train-jpg" / f"train_{n}.jpg", shade=n)
+    conv = labelprep.convert(src)
+    assert set(conv.frame["path"]) == {"train-jpg/train_0.jpg", "train-jpg/train_1.jpg"}
+    assert any("train-jpg/{}.jpg" in n for n in conv.notes)
+    image(tmp_path / "copy" / "train_0.jpg", shade=0)
+    image(tmp_path / "copy" / "train_1.jpg", shade=1)  # two folders fit: nothing is guessed
+    assert set(labelprep.convert(src).frame["path"]) == {"train_0", "train_1"}
+
+
+def test_rows_of_numbers_are_refused(tmp_path: Path) -> None:
+    ava = write(tmp_path / "ava_train_v2.2.csv", "video0,0902,0.077,0.151,0.283,0.811,80,1\n"
+                "video0,0902,0.077,0.151,0.283,0.811,9,1\n")  # fmt: skip
+    with pytest.raises(labelprep.InputError, match="not labels"):
+        labelprep.convert(ava)
+    mnist = write(tmp_path / "mnist_train.csv", "5," + ",".join(["0"] * 784) + "\n0," + ",".join(["1"] * 784) + "\n")
+    with pytest.raises(labelprep.InputError, match="not labels"):
+        labelprep.convert(mnist)
+
+
+def test_vertex_csv_with_ml_use_on_some_rows(tmp_path: Path) -> None:
+    src = write(tmp_path / "import.csv", "training,gs://b/img/1.jpg,daisy\ngs://b/img/2.jpg,rose,tulip\n")
+    conv = labelprep.convert(src)
+    assert labels_of(conv) == {"1.jpg": ["daisy"], "2.jpg": ["rose", "tulip"]}
+    assert splits_of(conv) == {"1.jpg": "training", "2.jpg": "unassigned"}
+
+
+@pytest.mark.parametrize(
+    ("layout", "message"),
+    [
+        ({"images/a.jpg": None, "images/b.jpg": None}, "'images' name what they hold"),
+        ({"JPEGImages/a.jpg": None, "Masks/a.png": None}, "segmentation masks"),
+        ({"default/a.jpg": None, "default/b.jpg": None, "other/c.jpg": None}, "'default'"),
+        ({"bbox_train/0001_c1s1_000151_01.jpg": None, "bbox_test/0002_c1s1_000301_00.jpg": None},
+         "name what they hold or a subset"),
+        ({"cat/a.jpg": None, "cat/a.json": "{}", "dog/b.jpg": None}, "annotation files among the images"),
+        ({"a.jpg": None, "b.jpg": None}, "no label folder or annotation file"),
+        ({"cat/a.jpg": None, "dog/b.jpg": None, "labels.csv": "image,labels\na.jpg,cat\n", "notes.csv": "x,y\n1,2\n"},
+         "annotation files among the images"),
+    ],
+    ids=["images-folder", "masks", "default-subset", "reid-subsets", "json-beside", "loose-images", "two-tables"],
+)  # fmt: skip
+def test_folders_that_are_not_label_trees_are_refused_naming_what_was_found(
+    tmp_path: Path, layout: dict[str, str | None], message: str
+) -> None:
+    root = tmp_path / "data"
+    for i, (rel, text) in enumerate(layout.items()):
+        if text is None:
+            image(root / rel, shade=i * 10, mode="L" if "Masks" in rel else "RGB")
+        else:
+            write(root / rel, text)
+    result = CliRunner().invoke(main, ["convert", str(root), "-o", str(tmp_path / "o.parquet")])
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_nested_label_folders_are_labels_by_their_full_path(tmp_path: Path) -> None:
+    root = tmp_path / "pets"
+    image(root / "dog" / "a.jpg", shade=1)
+    image(root / "dog" / "puppy" / "b.jpg", shade=2)
+    image(root / "cat" / "images" / "c.jpg", shade=3)  # a folder saying what it holds is no label
+    conv = labelprep.convert(root)
+    assert labels_of(conv) == {"dog/a.jpg": ["dog"], "dog/puppy/b.jpg": ["dog/puppy"], "cat/images/c.jpg": ["cat"]}
+    assert any("nested label folder" in n for n in conv.notes)
+
+
+def test_split_names_come_from_the_split_word_of_each_name(tmp_path: Path) -> None:
+    for stem in ("labels_train", "labels_val"):
+        write_json(tmp_path / f"{stem}.json", {f"{stem}.jpg": ["cat"]})
+    conv = labelprep.convert_splits([tmp_path / "labels_train.json", tmp_path / "labels_val.json"])
+    assert splits_of(conv) == {"labels_train.jpg": "train", "labels_val.jpg": "val"}
+    write_json(tmp_path / "a.json", {"a.jpg": ["cat"]})
+    write_json(tmp_path / "b.json", {"b.jpg": ["dog"]})
+    result = CliRunner().invoke(main, ["convert", str(tmp_path / "a.json"), str(tmp_path / "b.json"),
+                                       "-o", str(tmp_path / "o.parquet")])  # fmt: skip
+    assert result.exit_code == 1 and "holds no split word" in result.output and "=" in result.output
+    result = CliRunner().invoke(main, ["convert", f"train={tmp_path / 'a.json'}", f"test={tmp_path / 'b.json'}",
+                                       "-o", str(tmp_path / "o.parquet")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    frame, _ = labelprep.load_frame(tmp_path / "o.parquet")
+    assert dict(zip(frame["path"], frame["split"], strict=True)) == {"a.jpg": "train", "b.jpg": "test"}
+    write_json(tmp_path / "train-export.json", {"c.jpg": ["cat"]})
+    write_json(tmp_path / "train_extra.json", {"d.jpg": ["cat"]})
+    with pytest.raises(labelprep.InputError, match="two sources name the split 'train'"):
+        labelprep.validate([tmp_path / "train-export.json", tmp_path / "train_extra.json"])
+
+
+def test_a_test_split_is_never_taken_for_training(tmp_path: Path) -> None:
+    for stem, label in (("test", "cat"), ("val", "dog")):
+        write_json(tmp_path / f"{stem}.json", {f"{stem}.jpg": [label]})
+    report = labelprep.validate([tmp_path / "test.json", tmp_path / "val.json"], check_images="none",
+                                severity={"missing-file": "off"})  # fmt: skip
+    assert report.stats["train_split"] is None
+    assert "label-not-in-train" not in report.codes(), report.to_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("info.json", '{"info": {"year": 2024}, "licenses": [], "items_count": 3}', "keys 'info', 'licenses'"),
+        ("annotations.txt", '<?xml version="1.0"?>\n<annotations><version>1.1</version><meta><task><labels><label>'
+         "<name>car</name></label></labels></task></meta><track id=\"0\" label=\"car\"></track></annotations>\n",
+         "CVAT for video"),
+        ("tree.xml", "<?xml version='1.0'?><project><file>x</file></project>", "root <project>"),
+        ("list.txt", "2 0.13 0.30 0.26 0.20\n", "YOLO label file"),
+    ],
+    ids=["unknown-json", "cvat-xml-named-txt", "other-xml", "yolo-label-file"],
+)  # fmt: skip
+def test_an_unknown_file_says_what_it_is(tmp_path: Path, name: str, text: str, message: str) -> None:
+    result = CliRunner().invoke(main, ["convert", str(write(tmp_path / name, text)), "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output, result.output

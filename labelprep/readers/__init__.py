@@ -222,7 +222,7 @@ def _read_one(path: Path, format: str, opts: ReadOptions, none_labels: Collectio
 def _locate_file_images(ann: Annotations, path: Path, opts: ReadOptions) -> None:
     """A file form that does not know where its images are: the folder where the listed files are found, and
     for ids without an extension the one folder and extension every sampled id is a file with."""
-    if ann.images_root is not None or ann.default_template or not path.is_file():
+    if ann.images_root is not None or ann.default_template or not path.is_file() or opts.find_images:
         return
     base = Path(opts.images_root) if opts.images_root else path.parent
     sample = [str(p) for p in ann.paths[:64].tolist()]

@@ -55,6 +55,7 @@ class ReadOptions:
     path_prefix: str | None = None  # taken off every path (a bucket or another machine's folder)
     images_root: str | None = None  # a local images root the user gave: readers look for images under it
     path_template: str | None = None  # the user's --path-template: no template is then looked for
+    find_images: bool = False  # --find-images: the images are found by name under the root, not located
     known_labels: frozenset[str] | None = None  # a label map's ids or a vocabulary: wide tables' label columns
 
 

@@ -362,7 +362,8 @@ def read_labelstudio(path: Path, opts: ReadOptions, data: Any = None) -> Annotat
                     continue
                 value = r.get("value") or {}
                 if not isinstance(value, dict):
-                    continue
+                    raise InputError(f"{where}: a result's 'value' must be an object, not {value!r}", file=source,
+                                     hint="check the Label Studio export")  # fmt: skip
                 if opts.labels_col and r.get("from_name") not in (None, opts.labels_col):
                     continue
                 # choices, and the labels of every region type (rectanglelabels, polygonlabels, brushlabels ...)

@@ -110,7 +110,7 @@ def locate_images(
     base: Path, rel_paths: Sequence[str], candidates: Iterable[Path] = (), *, sample: int = 64
 ) -> tuple[Path, str | None]:
     """The folder the listed paths are found under: ``base`` when any is found there, else the one of
-    ``candidates`` where most of a sample are found.
+    ``candidates`` where every path of a sample is found.
 
     A folder is taken only when listed files are found in it (evidence, not a guess), and not when two folders
     hold them equally (then ``base``: validate reports the files missing and says where copies are). Returns the folder and a note saying where the images were found
@@ -128,7 +128,7 @@ def locate_images(
             best, best_hits, tied = cand, hits, False
         elif hits == best_hits and hits and cand.resolve() != best.resolve():
             tied = True
-    if best_hits == 0 or tied:
+    if best_hits < len(picks) or tied:  # every sampled file found there, or it is not the images' folder
         return base, None
     shown = os.path.relpath(best, base).replace(os.sep, "/")
     return best, f"images found under {shown}/ ({best_hits} of the first {len(picks)} listed)"

@@ -358,7 +358,8 @@ def _detect_folder(root: Path, opts: ReadOptions) -> Detected:
         return Detected("yolo", root, "YOLO: labels/*.txt of class x y w h lines beside images/"
                         + (f", names in {names[0]}" if names else ""))  # fmt: skip
     kitti = [f for f in tree.annotations if f.endswith(".txt") and f.split("/")[-2:-1] == ["label_2"]]
-    if kitti and all(is_kitti_text(_head(root / f)) for f in kitti[:20]):
+    if kitti and all(is_kitti_text(_head(root / f)) or not _head(root / f).strip() for f in kitti[:20]) \
+            and any(_head(root / f).strip() for f in kitti[:20]):
         return Detected("kitti", root, f"KITTI object labels ({_shown(kitti, 2)})")
     oi = find_openimages(root)
     if oi is not None:
