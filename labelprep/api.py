@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -32,7 +31,7 @@ from labelprep.readers.base import LedgerEntry
 from labelprep.report import Finding, Report
 from labelprep.schemas import check_frame
 from labelprep.shards.manifest import Manifest
-from labelprep.vocabulary import Vocabulary
+from labelprep.vocabulary import Vocabulary, parse_label_map, vocabulary_label_map
 
 if TYPE_CHECKING:
     from labelprep.diff import Diff
@@ -69,30 +68,7 @@ def load_label_map(path: str | os.PathLike[str]) -> dict[str, str]:
         raise InputError("label map file not found", file=str(p)) from None
     except UnicodeDecodeError:
         raise InputError("label map is not UTF-8", file=str(p)) from None
-    if p.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", file=str(p), line=exc.lineno) from None
-        if isinstance(data, list):
-            data = {str(i): v for i, v in enumerate(data)}
-        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-            raise InputError("a JSON label map is an object {id: name} or a list of names", file=str(p))
-        return {str(k).strip(): v.strip() for k, v in data.items()}
-    out: dict[str, str] = {}
-    dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
-    for lineno, row in enumerate(csv.reader(io.StringIO(text), dialect=dialect), start=1):
-        if not row or not any(c.strip() for c in row):
-            continue
-        if len(row) < 2:
-            raise InputError("expected two columns: id, name", file=str(p), line=lineno)
-        key, name = row[0].strip(), row[1].strip()
-        if key in out and out[key] != name:
-            raise InputError(f"id {key!r} is mapped twice ({out[key]!r} and {name!r})", file=str(p), line=lineno)
-        out[key] = name
-    if not out:
-        raise InputError("label map is empty", file=str(p))
-    return out
+    return parse_label_map(text, source=str(p), json_text=True if p.suffix.lower() == ".json" else None)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -228,9 +204,11 @@ def convert(
             rel = storage.source_rel(src, root)
             if rel != ".":
                 ann.paths = pd.Series(ann.paths, dtype=object).map(lambda p: f"{rel}/{p}").to_numpy(dtype=object)
+        vocab_map = None
         if isinstance(vocab, (str, os.PathLike)):
             vocab_obj: Vocabulary | None = Vocabulary.read(Path(vocab))
             vocab_src = str(vocab)
+            vocab_map = vocabulary_label_map(vocab) if label_map is None else None
         else:
             vocab_obj, vocab_src = vocab, None
         lmap = load_label_map(label_map) if label_map is not None else None
@@ -239,7 +217,7 @@ def convert(
                 ann, images_root=root, vocab=vocab_obj, unknown=unknown, none_labels=none_label, label_map=lmap,
                 label_map_source=str(label_map) if label_map else None, min_count=min_count,
                 path_template=path_template or ann.default_template, find_images=find_images,
-                sparse_threshold=sparse_threshold,
+                sparse_threshold=sparse_threshold, vocab_map=vocab_map,
             )  # fmt: skip
         except VocabularyError as exc:
             if vocab_src and exc.hint and "did you mean" not in exc.hint:
@@ -316,6 +294,7 @@ def convert_splits(
         for key in ("rows_read", "images", "empty_label_sets", "merged_duplicates", "uncertain"):
             setattr(summary, key, getattr(summary, key) + getattr(c.summary, key))
         summary.dropped.update(c.summary.dropped)
+    summary.unused = [x for x in labels if all(x in c.summary.unused or x not in c.vocabulary for c in convs)]
     notes = [f"{len(srcs)} sources as the splits {', '.join(names)}; images root {common}"]
     notes += [f"{name}: {note}" for c, name in zip(convs, names, strict=True) for note in c.notes]
     check_frame(frame, vocab, unknown=summary.uncertain > 0, source=", ".join(map(str, srcs)))
@@ -631,6 +610,7 @@ def validate(
         find_images=find_images,
         none_label=list(pick(none_label or None, "none-label", ())),
         label_map=load_label_map(label_map) if label_map is not None else None,
+        vocab_map=vocabulary_label_map(vocab_arg) if isinstance(vocab_arg, (str, os.PathLike)) else None,
         vocab=vocab_obj,
         check_images=level,
         workers=int(n_workers) if n_workers is not None else None,

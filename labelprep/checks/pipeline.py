@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -14,7 +15,7 @@ import pandas as pd
 
 from labelprep import storage
 from labelprep.checks.labels import SplitFrame, cross_split_findings, frame_label_findings
-from labelprep.encoding import check_split_cells, encode
+from labelprep.encoding import check_split_cells, encode, implied_label_map
 from labelprep.errors import InputError, LabelprepError, SchemaError
 from labelprep.frameio import frame_images_root, is_frame, read_frame
 from labelprep.readers import ReadOptions, read_source
@@ -42,6 +43,7 @@ class ValidateSettings:
     none_label: Sequence[str] = ()
     label_map: Mapping[str, str] | None = None
     vocab: Vocabulary | None = None
+    vocab_map: Mapping[str, str] | None = None  # the id -> name map of a --vocab that is a label map file
     check_images: str = "header"
     workers: int | None = None
     cache: Path | None = None
@@ -227,6 +229,8 @@ _LEFT_OUT = {
 
 def _raw_splits(src: Path, st: ValidateSettings, report: Report, name: str) -> list[_Split]:
     ann = read_source(src, format=st.format, options=st.read, none_labels=st.none_label)
+    if st.label_map is None and implied_label_map(ann, st.vocab, st.vocab_map, st.none_label) is not None:
+        st = dataclasses.replace(st, label_map=st.vocab_map)  # ids of the label map given as --vocab
     for d in ann.dropped:
         if d.reason in _LEFT_OUT and is_image_name(d.path):
             report.add("left-out", f"{d.path!r} is left out: {d.reason} ({d.detail})", hint=_LEFT_OUT[d.reason],
@@ -265,8 +269,12 @@ def _raw_splits(src: Path, st: ValidateSettings, report: Report, name: str) -> l
         assert enc.first_row is not None
         lines = sub.lines[enc.first_row]
         files = None if sub.files is None else [str(x) for x in sub.files[enc.first_row]]
-        declared = list(st.vocab) if st.vocab is not None else [d.strip() for d in (sub.declared or [])]
         none_set = {x.strip() for x in st.none_label}
+        if st.vocab is not None:
+            declared = list(st.vocab)
+        else:  # a none-label column or folder ("No Finding", "healthy/") declares no label; map ids to names
+            lmap = st.label_map or {}
+            declared = [n for n in (lmap.get(d.strip(), d.strip()) for d in (sub.declared or [])) if n not in none_set]
         seen = [n for n in dict.fromkeys(x.strip() for x in sub.names) if n and n not in none_set]
         sf = SplitFrame(name, str(src), enc.frame, list(enc.vocabulary), lines, files, declared, seen)
         none_codes = [k for k, n in enumerate(sub.names) if n.strip() in none_set]
