@@ -17,6 +17,7 @@ from labelprep import storage
 from labelprep.encoding import Summary, encode
 from labelprep.errors import InputError, VocabularyError
 from labelprep.frameio import (
+    FORMAT_ATTR,
     FRAME_SUFFIXES,
     IMAGES_ROOT_ATTR,
     atomic_write,
@@ -336,6 +337,7 @@ def load_frame(
         return read_frame(src, vocab=v)
     conv = convert(src, vocab=vocab, **options)
     conv.frame.attrs[IMAGES_ROOT_ATTR] = str(conv.images_root)  # write_frame keeps it (relative to its output)
+    conv.frame.attrs[FORMAT_ATTR] = conv.format
     return conv.frame, conv.vocabulary
 
 
@@ -458,6 +460,7 @@ def diff(
     *,
     images_root: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     prevalence_threshold: float = 0.05,
+    match: str = "auto",
     **options: Any,
 ) -> Diff:
     """What changed between two versions of a dataset (frames or raw sources).
@@ -465,7 +468,9 @@ def diff(
     Images added and removed, relabelled images (before and after), labels added
     and removed, per-label prevalence shifts, and, with ``images_root`` (one
     folder per version: ``(old_root, new_root)``), images whose bytes changed.
-    ``Diff.fails(kinds)`` is the CI gate.
+    Images are paired by ``match`` (``auto``: by content with ``images_root``,
+    by file name within the label folder for folder forms, else by path; see
+    :func:`labelprep.diff_frames`). ``Diff.fails(kinds)`` is the CI gate.
 
     Example:
         >>> d = labelprep.diff("v1.parquet", "v2.parquet")  # doctest: +SKIP
@@ -487,7 +492,8 @@ def diff(
     of, ov = load_frame(old, **options)
     nf, nv = load_frame(new, **options)
     d = diff_frames(of, list(ov), nf, list(nv), old_root=roots[0] if roots else None,
-                    new_root=roots[1] if roots else None, prevalence_threshold=prevalence_threshold)  # fmt: skip
+                    new_root=roots[1] if roots else None, prevalence_threshold=prevalence_threshold,
+                    match=match)  # fmt: skip
     d.new_file = storage.where(str(new))
     return d
 

@@ -289,6 +289,10 @@ def _kinds(ctx: click.Context, param: click.Parameter, value: str | None) -> set
               "content-changed, prevalence-shift).")
 @click.option("--prevalence-threshold", type=click.FloatRange(0, 1), default=0.05, show_default=True,
               help="Absolute prevalence change that counts as a prevalence-shift.")
+@click.option("--match", type=click.Choice(["auto", "path", "name", "content"]), default="auto", show_default=True,
+              help="How images of the two versions are paired: content (sha256, needs --images-root), name (file "
+              "name within the label folder), path; auto: content with --images-root, name for label folders, "
+              "else path.")
 @click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",
               show_default=True, help="Report format.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
