@@ -27,8 +27,9 @@ from labelprep.frameio import (
     write_frame,
 )
 from labelprep.multihot import align_labels
-from labelprep.readers import ReadOptions, read_source
+from labelprep.readers import ReadOptions
 from labelprep.readers.base import LedgerEntry
+from labelprep.readers.refine import is_dataframe, read_refined, source_name
 from labelprep.report import Finding, Report
 from labelprep.schemas import check_frame
 from labelprep.shards.manifest import Manifest
@@ -121,7 +122,7 @@ def _frame_output(output: str | os.PathLike[str] | None, ledger: str | os.PathLi
 
 @storage.staged(sources=["source"], outputs={"output": "file", "ledger": "file"}, roots=["images_root"])
 def convert(
-    source: str | os.PathLike[str],
+    source: str | os.PathLike[str] | pd.DataFrame,
     output: str | os.PathLike[str] | None = None,
     *,
     format: str | None = None,
@@ -142,6 +143,11 @@ def convert(
     split_col: str | None = None,
     group_col: str | None = None,
     keep_cols: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    group_from_path: str | None = None,
+    split_from_path: str | None = None,
+    join: str | os.PathLike[str] | None = None,
+    on: str | None = None,
     encoding: str = "utf-8",
     on_conflict: str = "error",
     ledger: str | os.PathLike[str] | None = None,
@@ -151,9 +157,16 @@ def convert(
 ) -> Conversion:
     """Convert an annotation source into the canonical multi-hot frame.
 
-    ``source`` is a file (CSV/TSV, JSON, JSON Lines) or a folder (one folder per
-    label, or images with sidecar tag files). The form is detected unless
-    ``format`` is given. With ``output`` (``.parquet`` or ``.csv``) the frame is
+    ``source`` is a file (CSV/TSV, JSON, JSON Lines), a folder (one folder per
+    label, or images with sidecar tag files), or a pandas DataFrame laid out as
+    a table source (delimited, wide or long; messages name it ``<DataFrame>``
+    with 1-based row numbers; image paths are relative to ``images_root``,
+    default the current folder). The form is detected unless ``format`` is
+    given. ``exclude`` (glob patterns) leaves rows and folders out, by path;
+    ``group_from_path`` / ``split_from_path`` take the group / split from each
+    path (a regular expression's first capture group); ``join`` brings in the
+    columns of a second CSV keyed by image id (its column ``on``) for
+    ``split_col``, ``group_col`` and ``keep_cols``. With ``output`` (``.parquet`` or ``.csv``) the frame is
     written atomically with its vocabulary beside it (``<out>.vocab.json``).
     Nothing is dropped silently: the returned ``ledger`` lists every input row
     left out or merged, with its file, line and reason. Above ``sparse_threshold``
@@ -168,7 +181,8 @@ def convert(
         >>> conv.frame.columns[:3].tolist()  # doctest: +SKIP
         ['path', 'cat', 'dog']
     """
-    src = Path(source)
+    src = source if isinstance(source, pd.DataFrame) else Path(source)
+    src_name = source_name(src)
     if uncertain not in ("keep", "zero", "one"):
         raise InputError(f"uncertain must be keep, zero or one, not {uncertain!r}")
     if unknown not in ("error", "drop"):
@@ -186,21 +200,24 @@ def convert(
     opts = ReadOptions(
         path_col=path_col, labels_col=labels_col, sep=sep, label_cols=list(label_cols) if label_cols else None,
         confidence_col=confidence_col, uncertain=uncertain, split_col=split_col, group_col=group_col,
-        keep_cols=list(keep_cols), encoding=encoding, folder_conflicts=on_conflict,
+        keep_cols=list(keep_cols), encoding=encoding, folder_conflicts=on_conflict, exclude=list(exclude),
+        group_from_path=group_from_path, split_from_path=split_from_path, join=str(join) if join else None, on=on,
     )  # fmt: skip
     with open_engine(engine, scheduler) as eng:
-        ann = read_source(src, format=format, options=opts, none_labels=none_label, engine=eng)
+        ann = read_refined(src, format=format, options=opts, none_labels=none_label, engine=eng)
         root: Path | str
         if images_root is not None:
             root = _checked_root(images_root)
         elif ann.images_root is not None:
             root = Path(ann.images_root)
+        elif isinstance(src, pd.DataFrame):
+            root = Path.cwd()  # an in-memory table: paths are relative to where the user works
         else:
             root = storage.default_root(src)  # a source fetched from a URL: that URL's folder
         if find_images and storage.is_remote(root):
             raise InputError("--find-images needs a local images root", file=str(root),
                              hint="list each image's path relative to the images root instead")  # fmt: skip
-        if ann.raw_path_is_final and images_root is not None:
+        if ann.raw_path_is_final and images_root is not None and isinstance(src, Path):
             # folder forms list paths relative to the source folder; re-express them under the given root
             rel = storage.source_rel(src, root)
             if rel != ".":
@@ -209,7 +226,7 @@ def convert(
         if isinstance(vocab, (str, os.PathLike)):
             vocab_obj: Vocabulary | None = Vocabulary.read(Path(vocab))
             vocab_src = str(vocab)
-            vocab_map = vocabulary_label_map(vocab) if label_map is None else None
+            vocab_map = vocabulary_label_map(Path(vocab)) if label_map is None else None
         else:
             vocab_obj, vocab_src = vocab, None
         lmap = load_label_map(label_map) if label_map is not None else None
@@ -224,12 +241,13 @@ def convert(
             if vocab_src and exc.hint and "did you mean" not in exc.hint:
                 exc.hint = f"{exc.hint}; the vocabulary is {vocab_src}"
             raise
-        check_frame(enc.frame, enc.vocabulary, unknown=uncertain == "keep" and enc.summary.uncertain > 0, source=str(src),
+        check_frame(enc.frame, enc.vocabulary, unknown=uncertain == "keep" and enc.summary.uncertain > 0, source=src_name,
                     engine=eng)
     conv = Conversion(enc.frame, enc.vocabulary, ann.format, enc.summary, enc.ledger, enc.notes, root)
     if out is not None:
         # the images root relative to the frame's folder, so the pair can move together
-        meta = {"source": storage.where(src), "format": ann.format, "images_root": storage.relative_root(root, out)}
+        meta = {"source": storage.where(src_name), "format": ann.format,
+                "images_root": storage.relative_root(root, out)}  # fmt: skip
         conv.written = [*write_frame(enc.frame, enc.vocabulary, out, meta=meta)]
     if ledger is not None:
         write_ledger(conv.ledger, ledger)
@@ -257,7 +275,7 @@ def convert_splits(
     """
     from labelprep.checks.pipeline import source_split_names
 
-    srcs = [Path(s) for s in sources]
+    srcs = [s if is_dataframe(s) else Path(s) for s in sources]
     if len(srcs) < 2:
         raise InputError("convert_splits takes two or more sources", hint="convert one source with convert()")
     if options.get("split_col"):
@@ -266,11 +284,11 @@ def convert_splits(
     names = source_split_names(srcs)
     for name, src in zip(names, srcs, strict=True):
         if names.count(name) > 1:
-            raise InputError(f"two sources give the split {name!r}", file=str(src), hint="rename one source")
+            raise InputError(f"two sources give the split {name!r}", file=source_name(src), hint="rename one source")
     out = _frame_output(output, ledger, inputs=[*srcs, options.get("label_map"), options.get("vocab")])
     convs = [convert(src, **options) for src in srcs]
     if any(storage.is_url(str(c.images_root)) for c in convs):
-        raise InputError("several sources as splits need local images roots", file=str(srcs[0]),
+        raise InputError("several sources as splits need local images roots", file=source_name(srcs[0]),
                          hint="convert each source on its own")  # fmt: skip
     roots = [os.path.abspath(c.images_root) for c in convs]
     common = Path(os.path.commonpath(roots))
@@ -279,7 +297,7 @@ def convert_splits(
     frames = []
     for c, name, root, src in zip(convs, names, roots, srcs, strict=True):
         if "split" in c.frame.columns:
-            raise InputError("this source has splits of its own (a split level of folders)", file=str(src),
+            raise InputError("this source has splits of its own (a split level of folders)", file=source_name(src),
                              hint="convert it on its own; several sources are each one split")  # fmt: skip
         rel = Path(os.path.relpath(root, common)).as_posix()
         frame = align_labels(c.frame, labels)
@@ -298,10 +316,10 @@ def convert_splits(
     summary.unused = [x for x in labels if all(x in c.summary.unused or x not in c.vocabulary for c in convs)]
     notes = [f"{len(srcs)} sources as the splits {', '.join(names)}; images root {common}"]
     notes += [f"{name}: {note}" for c, name in zip(convs, names, strict=True) for note in c.notes]
-    check_frame(frame, vocab, unknown=summary.uncertain > 0, source=", ".join(map(str, srcs)))
+    check_frame(frame, vocab, unknown=summary.uncertain > 0, source=", ".join(map(source_name, srcs)))
     conv = Conversion(frame, vocab, convs[0].format, summary, [e for c in convs for e in c.ledger], notes, common)
     if out is not None:
-        meta = {"source": [storage.where(s) for s in srcs], "format": conv.format,
+        meta = {"source": [storage.where(source_name(s)) for s in srcs], "format": conv.format,
                 "images_root": storage.relative_root(common, out)}  # fmt: skip
         conv.written = [*write_frame(frame, vocab, out, meta=meta)]
     if ledger is not None:
@@ -325,14 +343,15 @@ def write_ledger(entries: Sequence[LedgerEntry], path: str | os.PathLike[str]) -
 
 @storage.staged(sources=["source"])
 def load_frame(
-    source: str | os.PathLike[str], *, vocab: str | os.PathLike[str] | Vocabulary | None = None, **options: Any
+    source: str | os.PathLike[str] | pd.DataFrame, *, vocab: str | os.PathLike[str] | Vocabulary | None = None,
+    **options: Any,
 ) -> tuple[pd.DataFrame, Vocabulary]:
     """A frame and its vocabulary from a converted frame, or from any source :func:`convert` reads.
 
     ``options`` are :func:`convert`'s source options (``format``, ``path_col`` ...).
     """
-    src = Path(source)
-    if is_frame(src):
+    src = source if isinstance(source, pd.DataFrame) else Path(source)
+    if isinstance(src, Path) and is_frame(src):
         v = Vocabulary.read(Path(vocab)) if isinstance(vocab, (str, os.PathLike)) else vocab
         return read_frame(src, vocab=v)
     conv = convert(src, vocab=vocab, **options)
@@ -370,11 +389,11 @@ def split(
     """
     from labelprep.split import stratified_split
 
-    src = Path(source)
-    is_raw = not is_frame(src)
+    src = source if isinstance(source, pd.DataFrame) else Path(source)
+    is_raw = not (isinstance(src, Path) and is_frame(src))
     frame, vocab = load_frame(src, **({"group_col": group_col} if is_raw and group_col else {}), **options)
     if "split" in frame.columns and not overwrite:
-        raise InputError("the frame already has a 'split' column", file=str(src),
+        raise InputError("the frame already has a 'split' column", file=source_name(src),
                          hint="pass --overwrite to replace it")  # fmt: skip
     from labelprep.shards.spec import check_part_name
 
@@ -383,12 +402,15 @@ def split(
         if bad:
             raise InputError(bad, hint="split names are letters, digits, '_' and '.'")
     group = None
-    if group_col is None and not is_raw and "group" in frame.columns:
-        group_col = "group"  # a converted frame's own group column (convert --group-col): keep groups whole
+    if group_col is None and "group" in frame.columns:
+        # a converted frame's own group column (convert --group-col), or one --group-from-path or --join made:
+        # keep groups whole
+        group_col = "group"
+        is_raw = False
     if group_col:
         col = "group" if is_raw else group_col
         if col not in frame.columns:
-            raise InputError(f"group column {group_col!r} not found", file=str(src),
+            raise InputError(f"group column {group_col!r} not found", file=source_name(src),
                              hint=f"columns are: {', '.join(map(repr, frame.columns[:12]))}")  # fmt: skip
         group = frame[col].to_numpy(dtype=object)
     result = stratified_split(frame, list(vocab), ratios=ratios, names=names, seed=seed, group=group)
@@ -400,14 +422,15 @@ def split(
         out = Path(output)
         if out.suffix.lower() not in FRAME_SUFFIXES:
             raise InputError(f"output must end in .parquet or .csv, not {out.suffix or 'nothing'!r}", file=str(out))
-        _refuse_overwriting_inputs(outputs=[out], inputs=[src])
-        meta = {"source": storage.where(src), "split": {"ratios": list(ratios), "names": list(names), "seed": seed,
+        inputs = [src] if isinstance(src, Path) else []
+        _refuse_overwriting_inputs(outputs=[out], inputs=inputs)
+        meta = {"source": storage.where(source_name(src)), "split": {"ratios": list(ratios), "names": list(names), "seed": seed,
                                               "group_col": group_col}}  # fmt: skip
         if per_split:
             for name in result.names:
                 part = frame[frame["split"] == name].reset_index(drop=True)
                 target = out.with_name(f"{out.stem}-{name}{out.suffix}")
-                _refuse_overwriting_inputs(outputs=[target], inputs=[src])
+                _refuse_overwriting_inputs(outputs=[target], inputs=inputs)
                 written += write_frame(part, vocab, target, meta=meta)
         else:
             written += write_frame(frame, vocab, out, meta=meta)
@@ -518,7 +541,7 @@ def _parse_size(value: str | Sequence[int] | None, where: str | None = None) -> 
 
 @storage.staged(sources=["sources"], outputs={"quarantine": "file"}, roots=["images_root"])
 def validate(
-    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    sources: str | os.PathLike[str] | pd.DataFrame | Sequence[str | os.PathLike[str] | pd.DataFrame],
     *,
     format: str | None = None,
     path_col: str | None = None,
@@ -535,6 +558,11 @@ def validate(
     vocab: str | os.PathLike[str] | Vocabulary | None = None,
     split_col: str | None = None,
     group_col: str | None = None,
+    exclude: Sequence[str] = (),
+    group_from_path: str | None = None,
+    split_from_path: str | None = None,
+    join: str | os.PathLike[str] | None = None,
+    on: str | None = None,
     encoding: str = "utf-8",
     on_conflict: str = "separate",
     check_images: str | None = None,
@@ -574,13 +602,10 @@ def validate(
     from labelprep.checks.pipeline import ValidateSettings, check_severity, load_config, run_validation
     from labelprep.engine import check_engine, open_engine
 
-    srcs = [Path(sources)] if isinstance(sources, (str, os.PathLike)) else [Path(s) for s in sources]
+    srcs = _sources(sources)
     if not srcs:
         raise InputError("no source to validate", hint="pass one or more annotation files, folders or frames")
     check_engine(engine, scheduler)
-    for s in srcs:
-        if not s.exists():
-            raise InputError("no such file or folder", file=str(s))
     cfg, cfg_file = load_config(srcs[0], Path(config) if config is not None else None)
     where = str(cfg_file) if cfg_file else None
 
@@ -609,14 +634,15 @@ def validate(
         read=ReadOptions(path_col=path_col, labels_col=labels_col, sep=sep,
                          label_cols=list(label_cols) if label_cols else None, confidence_col=confidence_col,
                          uncertain=uncertain, split_col=split_col, group_col=group_col, encoding=encoding,
-                         folder_conflicts=on_conflict),
+                         folder_conflicts=on_conflict, exclude=list(exclude), group_from_path=group_from_path,
+                         split_from_path=split_from_path, join=str(join) if join else None, on=on),
         format=format,
         images_root=root_obj,
         path_template=path_template,
         find_images=find_images,
         none_label=list(pick(none_label or None, "none-label", ())),
         label_map=load_label_map(label_map) if label_map is not None else None,
-        vocab_map=vocabulary_label_map(vocab_arg) if isinstance(vocab_arg, (str, os.PathLike)) else None,
+        vocab_map=vocabulary_label_map(Path(vocab_arg)) if isinstance(vocab_arg, (str, os.PathLike)) else None,
         vocab=vocab_obj,
         check_images=level,
         workers=int(n_workers) if n_workers is not None else None,
@@ -632,6 +658,21 @@ def validate(
     )  # fmt: skip
     with open_engine(engine, scheduler, workers=st.workers) as st.engine:
         return run_validation(srcs, st)
+
+
+def _sources(sources: Any) -> list[Path | pd.DataFrame]:
+    """One source or several, as paths (that exist) or DataFrames."""
+    items = [sources] if isinstance(sources, (str, os.PathLike, pd.DataFrame)) else list(sources)
+    out: list[Path | pd.DataFrame] = []
+    for s in items:
+        if isinstance(s, pd.DataFrame):
+            out.append(s)
+            continue
+        p = Path(s)
+        if not p.exists():
+            raise InputError("no such file or folder", file=str(p))
+        out.append(p)
+    return out
 
 
 def _skippable(f: Finding) -> bool:
@@ -661,7 +702,7 @@ def _content_sha256(frames: Sequence[pd.DataFrame], splits: Sequence[str], label
 
 @storage.staged(sources=["sources"], outputs={"out_dir": "export"}, roots=["images_root"])
 def export(
-    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    sources: str | os.PathLike[str] | pd.DataFrame | Sequence[str | os.PathLike[str] | pd.DataFrame],
     out_dir: str | os.PathLike[str],
     *,
     format: str | None = None,
@@ -679,6 +720,11 @@ def export(
     vocab: str | os.PathLike[str] | Vocabulary | None = None,
     split_col: str | None = None,
     group_col: str | None = None,
+    exclude: Sequence[str] = (),
+    group_from_path: str | None = None,
+    split_from_path: str | None = None,
+    join: str | os.PathLike[str] | None = None,
+    on: str | None = None,
     encoding: str = "utf-8",
     on_conflict: str = "error",
     name: str | None = None,
@@ -737,12 +783,9 @@ def export(
     from labelprep.shards.writer import check_tensorflow_installed
 
     check_tensorflow_installed()  # before the sources are read and validated
-    srcs = [Path(sources)] if isinstance(sources, (str, os.PathLike)) else [Path(s) for s in sources]
+    srcs = _sources(sources)
     if not srcs:
         raise InputError("no source to export", hint="pass a converted frame or an annotation source")
-    for s in srcs:
-        if not s.exists():
-            raise InputError("no such file or folder", file=str(s))
     if shard_size is not None and num_shards is not None:
         raise InputError("give a shard size or a number of shards, not both", hint="drop --shard-size or --num-shards")
     if num_shards is not None and num_shards < 1:
@@ -754,7 +797,7 @@ def export(
         raise InputError(f"workers must be at least 1, not {workers}")
     check_engine(engine, scheduler)
     image = ImageSettings(parse_resize(resize), int(quality))
-    name = name if name is not None else srcs[0].stem
+    name = name if name is not None else (srcs[0].stem if isinstance(srcs[0], Path) else "dataframe")
     bad = check_part_name("dataset", name)
     if bad:
         raise InputError(bad, hint="choose another --name")
@@ -772,8 +815,10 @@ def export(
     parts: list[tuple[str, pd.DataFrame, Path | str]] = []
     vocabs: list[Vocabulary] = []
     split_names = source_split_names(srcs)
+    refine: dict[str, Any] = {"exclude": exclude, "group_from_path": group_from_path,
+                              "split_from_path": split_from_path, "join": join, "on": on}  # fmt: skip
     for src, src_split in zip(srcs, split_names):
-        if is_frame(src):
+        if isinstance(src, Path) and is_frame(src):
             frame, v = read_frame(src, vocab=vocab_obj)
             root = frame_images_root(src, root_arg)
         else:
@@ -781,7 +826,7 @@ def export(
                            confidence_col=confidence_col, uncertain=uncertain, images_root=root_arg,
                            path_template=path_template, find_images=find_images, none_label=none_arg,
                            label_map=label_map, vocab=vocab_obj, split_col=split_col, group_col=group_col,
-                           encoding=encoding, on_conflict=on_conflict)  # fmt: skip
+                           encoding=encoding, on_conflict=on_conflict, **refine)  # fmt: skip
             frame, v, root = conv.frame, conv.vocabulary, conv.images_root
         vocabs.append(v)
         if "split" in frame.columns:
@@ -801,7 +846,7 @@ def export(
     vocab_all = vocabs[0] if all(v == vocabs[0] for v in vocabs) else Vocabulary(labels)
     frames = [align_labels(p[1], labels) for p in parts]
     source = {
-        "files": [s.name for s in srcs],
+        "files": [s.name if isinstance(s, Path) else source_name(s) for s in srcs],
         "rows": sum(len(f) for f in frames),
         "sha256": _content_sha256(frames, [p[0] for p in parts], labels),
     }
@@ -813,7 +858,7 @@ def export(
                           confidence_col=confidence_col, uncertain=uncertain, images_root=root_arg,
                           path_template=path_template, find_images=find_images, none_label=none_arg or None,
                           label_map=label_map, vocab=vocab_obj, split_col=split_col, group_col=group_col,
-                          encoding=encoding, on_conflict=on_conflict, check_images=level, workers=n_workers,
+                          encoding=encoding, on_conflict=on_conflict, **refine, check_images=level, workers=n_workers,
                           engine=eng or "local", cache=cache,
                           severity=severity, config=config, progress=progress)  # fmt: skip
         errors = report.errors

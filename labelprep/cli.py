@@ -96,6 +96,15 @@ def _source_options(func: F, exclude: tuple[str, ...]) -> F:
         click.option("--split-col", help="Column carried as 'split'."),
         click.option("--group-col", help="Column carried as 'group' (patient, study, user)."),
         click.option("--keep-cols", multiple=True, callback=_split_list, help="Other columns to carry, comma separated."),
+        click.option("--exclude", multiple=True, metavar="GLOB",
+                     help="Leave out rows and folders whose path matches (repeatable), e.g. unlabeled or 'train/todo*'."),
+        click.option("--group-from-path", metavar="REGEX",
+                     help=r"Take the group from each path: the regex's first capture group, e.g. '(patient\d+)/'."),
+        click.option("--split-from-path", metavar="REGEX",
+                     help="Take the split from each path: the regex's first capture group, e.g. '^([^/]+)/'."),
+        click.option("--join", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
+                     help="A CSV whose columns --group-col, --split-col and --keep-cols may name, matched by image id."),
+        click.option("--on", metavar="KEY", help="With --join: its column holding the image ids (paths or file names)."),
         click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of CSV/TSV sources."),
         click.option("--on-conflict", type=click.Choice(["error", "separate"]), default="error", show_default=True,
                      help="Folder form: same file name with different bytes under several labels."),
@@ -208,7 +217,7 @@ def _names(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same split).")
 @click.option("--per-split", is_flag=True, help="Write one file per split.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing split column.")
-@source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict", "split_col"))
+@source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict", "split_col", "split_from_path"))
 @_errors_to_exit
 def split(source: str, output: str, **options: Any) -> None:
     """Split into train/val/test: multi-label stratified, groups kept together

@@ -18,13 +18,13 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from labelprep.errors import ConflictError, InputError, VocabularyError
+from labelprep.errors import DATAFRAME_SOURCE, ConflictError, InputError, VocabularyError
 from labelprep.multihot import SPARSE_THRESHOLD, dense_matrix, sparse_columns, use_sparse
 from labelprep.paths import resolve_paths
 from labelprep.readers.base import POSITIVE, UNCERTAIN, Annotations, LedgerEntry
 from labelprep.vocabulary import Vocabulary, numbered_classes
 
-__all__ = ["RESERVED_COLUMNS", "Encoded", "Summary", "check_split_cells", "encode", "implied_label_map", "frame_from_columns", "frame_from_matrix", "multi_hot", "to_label_lists"]
+__all__ = ["RESERVED_COLUMNS", "Encoded", "Summary", "check_split_cells", "encode", "frame_from_columns", "frame_from_matrix", "implied_label_map", "multi_hot", "to_label_lists"]
 
 RESERVED_COLUMNS = ("path", "split", "group")
 
@@ -428,7 +428,8 @@ def _merged(ann: Annotations, paths: npt.NDArray[np.object_], img_of_row: npt.ND
         _, ln0 = where(d0)
         r = int(ann.row[d]) if pairs else d
         ledger.append(LedgerEntry(f, ln, str(paths[r]), "merged duplicate",
-                                  f"labels merged into the first listing (line {ln0})" if ln0 else "labels merged"))  # fmt: skip
+                                  f"labels merged into the first listing ({'row' if f == DATAFRAME_SOURCE else 'line'} "
+                                  f"{ln0})" if ln0 else "labels merged"))  # fmt: skip
     if len(dup) > LEDGER_CAP:
         notes.append(f"the ledger lists the first {LEDGER_CAP:,} merged duplicates of {len(dup):,}")
 

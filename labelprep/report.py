@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from labelprep.errors import LabelprepError
+from labelprep.errors import LabelprepError, place
 
 __all__ = ["CHECKS", "SEVERITIES", "Finding", "Report", "ValidationFailed"]
 
@@ -23,6 +23,7 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "empty-labels": ("warning", "labels", "an image with no label"),
     "name-conflict": ("warning", "labels", "one file name under several label folders with different bytes"),
     "left-out": ("warning", "labels", "an image the source gives no labels: no sidecar, or outside any label folder"),
+    "join-unmatched": ("warning", "labels", "an image with no row in the --join file: its joined columns are blank"),
     "none-label-conflict": ("error", "labels", "a none-label sentinel together with real labels"),
     "unknown-label": ("error", "labels", "a label not in the declared vocabulary"),
     "unused-label": ("warning", "labels", "a declared label that no image uses"),
@@ -81,9 +82,7 @@ class Finding:
         }  # fmt: skip
 
     def where(self) -> str:
-        if self.source and self.line:
-            return f"{self.source}:{self.line}"
-        return self.source or ""
+        return place(self.source, self.line)
 
 
 class ValidationFailed(LabelprepError):
@@ -176,7 +175,9 @@ class Report:
         return f"{verdict}: " + ", ".join(parts) + images
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "summary": self.summary(), "findings": [f.to_dict() for f in self.findings]}
+        # lines (and a DataFrame source's row numbers) count from 1: said in the JSON itself
+        return {"ok": self.ok, "position_base": 1, "summary": self.summary(),
+                "findings": [f.to_dict() for f in self.findings]}  # fmt: skip
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"

@@ -165,8 +165,9 @@ def test_every_planted_defect_is_reported_where_it_is(defective: Path) -> None:
     assert "'Cat'" in variant.message and "'cat'" in variant.message
     # every code in the table but the two that need converted frames (and verify's shard codes) was planted
     shard_codes = {code for code, (_, group, _) in CHECKS.items() if group == "shards"}
-    # schema-error and split-mismatch need converted frames, name-conflict and left-out a folder layout: tested below
-    folder_or_frame = {"schema-error", "split-mismatch", "name-conflict", "left-out"}
+    # schema-error and split-mismatch need converted frames, name-conflict and left-out a folder layout: tested below;
+    # join-unmatched a --join file (tests/test_sources.py)
+    folder_or_frame = {"schema-error", "split-mismatch", "name-conflict", "left-out", "join-unmatched"}
     assert {e[0] for e in EXPECTED} == set(CHECKS) - folder_or_frame - shard_codes
 
 

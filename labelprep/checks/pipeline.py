@@ -16,11 +16,12 @@ import pandas as pd
 from labelprep import storage
 from labelprep.checks.labels import SplitFrame, cross_split_findings, frame_label_findings
 from labelprep.encoding import check_split_cells, encode, implied_label_map
-from labelprep.errors import InputError, LabelprepError, SchemaError
+from labelprep.errors import DATAFRAME_SOURCE, InputError, LabelprepError, SchemaError
 from labelprep.frameio import frame_images_root, is_frame, read_frame
-from labelprep.readers import ReadOptions, read_source
+from labelprep.readers import ReadOptions
 from labelprep.readers.base import POSITIVE, Annotations
 from labelprep.readers.folders import is_image_name
+from labelprep.readers.refine import is_dataframe, read_refined, source_name
 from labelprep.report import CHECKS, SEVERITIES, Finding, Report
 from labelprep.schemas import check_frame
 from labelprep.vocabulary import Vocabulary
@@ -58,10 +59,15 @@ class ValidateSettings:
     engine: Any = None  # a labelprep.engine.DaskEngine, or None for the local process pool
 
 
-def load_config(start: Path, explicit: Path | None = None) -> tuple[dict[str, Any], Path | None]:
-    """``[tool.labelprep]`` from the dataset's pyproject.toml, or labelprep.toml, nearest first."""
+def load_config(start: Path | Any, explicit: Path | None = None) -> tuple[dict[str, Any], Path | None]:
+    """``[tool.labelprep]`` from the dataset's pyproject.toml, or labelprep.toml, nearest first.
+
+    A DataFrame source has no folder to look in: only ``explicit`` is read then.
+    """
     if explicit is not None:
         files = [explicit]
+    elif is_dataframe(start):
+        return {}, None
     elif storage.origin(start) is not None:
         return {}, None  # fetched from a URL: its temporary folder holds no settings of the dataset
     else:
@@ -135,7 +141,7 @@ def _typed_config(norm: dict[str, Any], f: Path) -> dict[str, Any]:
     return out
 
 
-def source_split_names(sources: Sequence[str | Path]) -> list[str]:
+def source_split_names(sources: Sequence[str | Path | Any]) -> list[str]:
     """The split each source without a split column stands for, in validate, export and convert alike.
 
     One source is ``train``. Of several, each is named by its file stem, or by its folder when stems repeat:
@@ -145,7 +151,9 @@ def source_split_names(sources: Sequence[str | Path]) -> list[str]:
     """
     if len(sources) == 1:
         return ["train"]
-    where = [Path(storage.where(str(s))) for s in sources]
+    # a DataFrame is named by df.attrs["name"] (e.g. "val"), else dataframe1, dataframe2 ...
+    where = [Path(str(s.attrs.get("name") or f"dataframe{i + 1}")) if isinstance(s, pd.DataFrame)
+             else Path(storage.where(str(s))) for i, s in enumerate(sources)]  # fmt: skip
     stems = [w.stem for w in where]
     names = list(stems)
     for i, w in enumerate(where):
@@ -227,19 +235,29 @@ _LEFT_OUT = {
 }
 
 
-def _raw_splits(src: Path, st: ValidateSettings, report: Report, name: str) -> list[_Split]:
-    ann = read_source(src, format=st.format, options=st.read, none_labels=st.none_label)
+def _raw_splits(src: Path | Any, st: ValidateSettings, report: Report, name: str) -> list[_Split]:
+    ann = read_refined(src, format=st.format, options=st.read, none_labels=st.none_label)
+    where = source_name(src)
+    if ann.join_unmatched is not None:
+        for i in ann.join_unmatched.tolist():
+            f, line = ann.where(i)
+            report.add("join-unmatched", f"{str(ann.paths[i])!r} has no row in {st.read.join}: its "
+                       f"{', '.join(c for c in (st.read.split_col, st.read.group_col, *st.read.keep_cols) if c)} "
+                       "left blank", hint=f"add it to {st.read.join}, or check --on {st.read.on}",
+                       path=str(ann.paths[i]), source=f, line=line)  # fmt: skip
     if st.label_map is None and implied_label_map(ann, st.vocab, st.vocab_map, st.none_label) is not None:
         st = dataclasses.replace(st, label_map=st.vocab_map)  # ids of the label map given as --vocab
     for d in ann.dropped:
         if d.reason in _LEFT_OUT and is_image_name(d.path):
             report.add("left-out", f"{d.path!r} is left out: {d.reason} ({d.detail})", hint=_LEFT_OUT[d.reason],
-                       path=d.path, source=str(src))  # fmt: skip
+                       path=d.path, source=where)  # fmt: skip
     root: Path | str
     if st.images_root is not None:
         root = st.images_root
     elif ann.images_root is not None:
         root = Path(ann.images_root)
+    elif is_dataframe(src):
+        root = Path.cwd()  # an in-memory table: paths are relative to where the user works
     else:
         root = storage.default_root(src)  # a source fetched from a URL: that URL's folder
     if st.images_root is not None and ann.raw_path_is_final:
@@ -262,7 +280,7 @@ def _raw_splits(src: Path, st: ValidateSettings, report: Report, name: str) -> l
                 shown = ", ".join(map(repr, copies))
                 report.add("name-conflict", f"{shown} share a file name but differ in bytes; read as separate images",
                            hint="rename one copy, or replace it with the same image; convert refuses this unless "
-                           "--on-conflict separate", path=copies[0], split=name, source=str(src))  # fmt: skip
+                           "--on-conflict separate", path=copies[0], split=name, source=where)  # fmt: skip
         enc = encode(sub, images_root=root, vocab=st.vocab, unknown="drop", none_labels=st.none_label,
                      label_map=st.label_map, path_template=st.path_template or sub.default_template,
                      find_images=st.find_images)  # fmt: skip
@@ -276,7 +294,7 @@ def _raw_splits(src: Path, st: ValidateSettings, report: Report, name: str) -> l
             lmap = st.label_map or {}
             declared = [n for n in (lmap.get(d.strip(), d.strip()) for d in (sub.declared or [])) if n not in none_set]
         seen = [n for n in dict.fromkeys(x.strip() for x in sub.names) if n and n not in none_set]
-        sf = SplitFrame(name, str(src), enc.frame, list(enc.vocabulary), lines, files, declared, seen)
+        sf = SplitFrame(name, where, enc.frame, list(enc.vocabulary), lines, files, declared, seen)
         none_codes = [k for k, n in enumerate(sub.names) if n.strip() in none_set]
         if none_codes and enc.row_image is not None:
             images = enc.row_image[np.unique(sub.row[np.isin(sub.code, none_codes)])]
@@ -340,7 +358,7 @@ def _raw_row_findings(ann: Annotations, split: str, st: ValidateSettings) -> lis
             f, ln = ann.where(r)
             f0, ln0 = ann.where(r0)
             # where the first listing is: a line, else (JSON) the record, and its file when another one
-            first = f"line {ln0}" if ln0 else f"record {int(r0) + 1}"
+            first = f"{'row' if f0 == DATAFRAME_SOURCE else 'line'} {ln0}" if ln0 else f"record {int(r0) + 1}"
             first += f" of {f0}" if f0 != f else ""
             if label_sets[r] == label_sets[r0]:
                 out.append(Finding("duplicate-path", CHECKS["duplicate-path"][0],
@@ -415,17 +433,17 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
     return {p for _, p in sorted(unusable)}
 
 
-def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
+def run_validation(sources: Sequence[Path | Any], st: ValidateSettings) -> Report:
     report = Report(strict=st.strict, muted=frozenset(c for c, level in st.severity.items() if level == "off"))
     splits: list[_Split] = []
     # a source without a split column is one split, named as export names it
     for src, name in zip(sources, source_split_names(sources), strict=True):
         try:
-            splits += (_read_frame_splits(src, st, report, name) if is_frame(src)
+            splits += (_read_frame_splits(src, st, report, name) if not is_dataframe(src) and is_frame(src)
                        else _raw_splits(src, st, report, name))  # fmt: skip
         except LabelprepError as exc:
             report.add("schema-error", f"cannot read the annotations: {exc.message}", hint=exc.hint or "",
-                       source=exc.file or str(src), line=exc.line)  # fmt: skip
+                       source=exc.file or source_name(src), line=exc.line)  # fmt: skip
     train = train_split([sp.sf.name for sp in splits])
     empty_sev = "error" if st.no_empty else None
     for sp in splits:

@@ -12,6 +12,7 @@ import numpy as np
 
 from labelprep.errors import ConflictError, InputError
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
+from labelprep.readers.refine import EXCLUDED, exclude_files
 
 __all__ = ["IMAGE_EXTENSIONS", "SPLIT_NAMES", "has_sidecars", "read_folder", "read_sidecar", "walk_files"]
 
@@ -23,6 +24,10 @@ SPLIT_NAMES = frozenset(
     {"train", "training", "val", "valid", "validation", "test", "testing", "dev", "trainval", "eval"}
 )
 SIDECAR_EXTENSION = ".txt"
+# Folder names that usually hold images nobody has labelled yet (compared lower case, letters and digits only).
+NOT_YET_LABELLED = frozenset({"unlabeled", "unlabelled", "unsorted", "todo", "tolabel", "unclassified", "uncategorized",
+                              "uncategorised", "unannotated", "unreviewed", "toreview", "needsreview", "pending",
+                              "inbox"})  # fmt: skip
 
 
 def is_image_name(name: str) -> bool:
@@ -84,7 +89,7 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
     _check_dir(root)
     source = str(root)
     hidden: list[str] = []
-    files = walk_files(root, hidden)
+    files, excluded = exclude_files(walk_files(root, hidden), opts.exclude)  # before split folders are judged
     # Top folders holding images; a docs/ or notes/ folder of text files beside them is neither a label nor a split.
     top_dirs = sorted({f.split("/", 1)[0] for f in files if "/" in f and is_image_name(f)})
     split_dirs = [d for d in top_dirs if d.lower() in SPLIT_NAMES]
@@ -111,7 +116,7 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
         )
     notes = [f"folder per label{' under split folders (' + ', '.join(top_dirs) + ')' if split_level else ''}",
              *_hidden_note(hidden)]  # fmt: skip
-    dropped: list[LedgerEntry] = []
+    dropped = [LedgerEntry(source, None, f, EXCLUDED, pat) for f, pat in excluded]
     copies: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (split, name) -> [(label, path)]
     labels_seen: set[str] = set()
     for f in files:
@@ -167,6 +172,14 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
             file=source,
             hint="if they are different images, pass --on-conflict separate to keep each copy as its own image",
         )
+    found = sorted(labels_seen)
+    notes.append(f"{len(found)} label folder(s): {', '.join(found[:8])}{' ...' if len(found) > 8 else ''} "
+                 "(leave a folder out with --exclude, e.g. --exclude unlabeled)")  # fmt: skip
+    suspect = [x for x in found if re.sub(r"[^0-9a-z]", "", x.casefold()) in NOT_YET_LABELLED]
+    if suspect:
+        notes.append(f"the folder(s) {', '.join(map(repr, suspect))} look like images not labelled yet, read as the "
+                     f"label(s) {', '.join(map(repr, suspect))}: leave them out with "
+                     + " ".join(f"--exclude {x}" for x in suspect))  # fmt: skip
     if conflicts:
         notes.append(f"{len(conflicts)} name(s) with different bytes under several labels kept as separate images")
     n_merged = len(merged)
@@ -203,10 +216,10 @@ def read_sidecar(root: Path, opts: ReadOptions) -> Annotations:
     _check_dir(root)
     source = str(root)
     hidden: list[str] = []
-    files = walk_files(root, hidden)
+    files, excluded = exclude_files(walk_files(root, hidden), opts.exclude)
     names = set(files)
     paths, labels, files_of = [], [], []
-    dropped: list[LedgerEntry] = []
+    dropped = [LedgerEntry(source, None, f, EXCLUDED, pat) for f, pat in excluded]
     used_txt: set[str] = set()
     for f in files:
         if not is_image_name(f):
