@@ -181,21 +181,31 @@ class Diff:
     def to_json(self, fail_on: Iterable[str] = ()) -> str:
         return json.dumps(self.to_dict(fail_on), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
-    def to_text(self, fail_on: Iterable[str] = (), *, max_per_kind: int = 10) -> str:
-        """Grouped by kind, each group capped with '... and N more', then a one-line summary."""
+    def to_text(self, fail_on: Iterable[str] = (), *, max_per_kind: int = 10, quiet: bool = False) -> str:
+        """The matching rule, then changes grouped by kind (the failing kinds first), each group capped with
+        '... and N more', then notes and a one-line summary.
+
+        ``quiet`` keeps only the failing kinds and the summary, and says nothing when nothing fails.
+        """
         failing = parse_kinds(fail_on)
-        lines: list[str] = [f"images matched by {self.stats['matched_by']}"] if self.stats.get("matched_by") else []
+        if quiet and not self.fails(failing):
+            return ""
+        rule = self.stats.get("matched_by")
+        lines: list[str] = [f"images matched by {rule}"] if rule and not quiet else []
         by_kind: dict[str, list[Change]] = {}
         for c in self.changes:
+            if quiet and c.kind not in failing:
+                continue
             by_kind.setdefault(c.kind, []).append(c)
-        for kind in sorted(by_kind, key=_ORDER.__getitem__):
+        for kind in sorted(by_kind, key=lambda k: (k not in failing, _ORDER[k])):
             group = by_kind[kind]
             level = "error" if kind in failing else KINDS[kind][0]
             lines.append(f"{level.upper()} {kind} ({len(group)}): {KINDS[kind][1]}")
             lines.extend(f"  {c.message}" for c in group[:max_per_kind])
             if len(group) > max_per_kind:
                 lines.append(f"  ... and {len(group) - max_per_kind} more")
-        lines.extend(f"note: {n}" for n in self.notes)
+        if not quiet:
+            lines.extend(f"note: {n}" for n in self.notes)
         lines.append(self.summary_line(fail_on))
         return "\n".join(lines) + "\n"
 

@@ -182,15 +182,28 @@ class Report:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
 
-    def to_text(self, *, max_per_code: int = 10) -> str:
-        """Grouped by code, each group capped with '... and N more', then a one-line summary."""
+    def to_text(self, *, max_per_code: int = 10, quiet: bool = False) -> str:
+        """Grouped by code, errors first, then warnings, then info (each in the code table's order); each group
+        capped with '... and N more'; then a one-line summary.
+
+        ``quiet`` keeps only what fails (errors, and warnings when strict), and says nothing when nothing does.
+        """
         lines: list[str] = []
         by_code: dict[str, list[Finding]] = {}
         for f in self.findings:
+            if quiet and not (f.severity == "error" or (self.strict and f.severity == "warning")):
+                continue
             by_code.setdefault(f.code, []).append(f)
-        for code in sorted(by_code, key=lambda c: _ORDER.get(c, 99)):
+        if quiet and not by_code:
+            return ""
+
+        def severity(group: list[Finding]) -> str:
+            return Counter(f.severity for f in group).most_common(1)[0][0]
+
+        rank = {level: i for i, level in enumerate(SEVERITIES)}
+        for code in sorted(by_code, key=lambda c: (rank.get(severity(by_code[c]), 9), _ORDER.get(c, 99))):
             group = by_code[code]
-            sev = Counter(f.severity for f in group).most_common(1)[0][0]
+            sev = severity(group)
             lines.append(f"{sev.upper()} {code} ({len(group)}): {CHECKS.get(code, ('', '', ''))[2]}")
             for f in group[:max_per_code]:
                 where = f.where()

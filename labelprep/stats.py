@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "SplitStats",
     "Stats",
     "compute_stats",
+    "ordered_splits",
     "pos_weight_json",
 ]
 
@@ -352,16 +353,21 @@ def compute_stats(
     )
 
 
+def ordered_splits(names: Iterable[str]) -> list[str]:
+    """Split names in reading order: train, val, test (and their usual spellings) first, then the rest by name."""
+    return sorted(names, key=lambda s: (_SPLIT_ORDER.index(s.lower()) if s.lower() in _SPLIT_ORDER else len(_SPLIT_ORDER),
+                                        s))  # fmt: skip
+
+
 def _split_codes(frame: pd.DataFrame) -> tuple[list[str], npt.NDArray[np.int64]]:
     """Split names (train, val, test first) and each row's split index."""
     if "split" not in frame.columns:
         return ([ALL] if len(frame) else []), np.zeros(len(frame), dtype=np.int64)
     values = frame["split"].astype("string").fillna("").str.strip()
     values = values.mask(values == "", "(none)")
-    uniques = sorted(pd.unique(values.to_numpy(dtype=object)).tolist(),
-                     key=lambda s: (_SPLIT_ORDER.index(s.lower()) if s.lower() in _SPLIT_ORDER else len(_SPLIT_ORDER), s))  # fmt: skip
+    uniques = ordered_splits([str(v) for v in pd.unique(values.to_numpy(dtype=object)).tolist()])
     lookup = {name: i for i, name in enumerate(uniques)}
-    codes = values.map(lookup).to_numpy(dtype=np.int64)
+    codes: npt.NDArray[np.int64] = np.asarray(values.map(lookup).to_numpy(), dtype=np.int64)
     return [str(u) for u in uniques], codes
 
 
