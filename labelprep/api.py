@@ -15,7 +15,7 @@ import pandas as pd
 
 from labelprep import storage
 from labelprep.encoding import Summary, encode
-from labelprep.errors import InputError, VocabularyError
+from labelprep.errors import InputError, LabelprepError, VocabularyError
 from labelprep.frameio import (
     FORMAT_ATTR,
     FRAME_SUFFIXES,
@@ -478,9 +478,10 @@ def stats(
 
 @storage.staged(sources=["old", "new"], roots=["images_root"])
 def diff(
-    old: str | os.PathLike[str],
-    new: str | os.PathLike[str],
+    old: str | os.PathLike[str] | pd.DataFrame,
+    new: str | os.PathLike[str] | pd.DataFrame | None = None,
     *,
+    rev: str | None = None,
     images_root: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     prevalence_threshold: float = 0.05,
     match: str = "auto",
@@ -494,12 +495,15 @@ def diff(
     Images are paired by ``match`` (``auto``: by content with ``images_root``,
     by file name within the label folder for folder forms, else by path; see
     :func:`labelprep.diff_frames`). ``Diff.fails(kinds)`` is the CI gate.
+    With ``rev`` (a git revision such as ``"HEAD"``), ``old`` is taken as it
+    was at that commit and ``new`` (default: ``old``) from the working tree; one
+    ``images_root`` inside the repository then stands for both versions.
 
     Example:
         >>> d = labelprep.diff("v1.parquet", "v2.parquet")  # doctest: +SKIP
         >>> d.kinds(), d.fails({"relabel", "new-label"})  # doctest: +SKIP
+        >>> labelprep.diff("data/labels.csv", rev="HEAD").fails(["relabel", "removed-image"])  # doctest: +SKIP
     """
-    from labelprep.diff import diff_frames
 
     roots: list[Path] = []
     if images_root is not None:
@@ -508,16 +512,48 @@ def diff(
             raise InputError("comparing image bytes needs local images roots", file=str(items[0]),
                              hint="drop --images-root, or copy the images to a local folder")  # fmt: skip
         roots = [Path(r) for r in items]
-        if len(roots) == 1:
-            roots = roots * 2
-        if len(roots) != 2:
+        if len(roots) not in (1, 2):
             raise InputError("images_root takes one folder, or two: the old version's and the new one's")
-    of, ov = load_frame(old, **options)
+    if new is None and rev is None:
+        raise InputError("diff compares two versions: give NEW, or --rev REV to compare with a git commit")
+    if rev is None:
+        return _diff(old, new, roots * 2 if len(roots) == 1 else roots, prevalence_threshold, match, options)
+    from labelprep.gitrev import NotAtRevision, at_revision
+
+    if isinstance(old, pd.DataFrame):
+        raise InputError("--rev takes OLD from a git commit: give its path, not a DataFrame")
+    new = old if new is None else new
+    shared_root = len(roots) == 1
+    try:
+        with at_revision([Path(old), *roots[:1]] if shared_root else [Path(old)], rev) as (taken, folder):
+            old_roots = [taken[1], roots[0]] if shared_root else roots
+            try:
+                return _diff(taken[0], new, old_roots, prevalence_threshold, match, options)
+            except LabelprepError as exc:  # name the revision, not the temporary copy
+                for attr in ("file", "message", "hint"):
+                    value = getattr(exc, attr)
+                    if isinstance(value, str):
+                        setattr(exc, attr, value.replace(str(folder) + os.sep, f"{rev}:"))
+                exc.args = (exc.message,)
+                raise
+    except NotAtRevision as exc:
+        # committed for the first time: the earlier version is nothing, so every image is added, nothing relabelled
+        empty = (pd.DataFrame({"path": pd.Series([], dtype="str")}), Vocabulary([]))
+        d = _diff(empty, new, [], prevalence_threshold, "path", options)
+        d.notes.insert(0, f"{exc.message}: no earlier version, every image counts as added")
+        return d
+
+
+def _diff(old: Any, new: Any, roots: list[Path], prevalence_threshold: float, match: str,
+          options: dict[str, Any]) -> Diff:  # fmt: skip
+    from labelprep.diff import diff_frames
+
+    of, ov = old if isinstance(old, tuple) else load_frame(old, **options)
     nf, nv = load_frame(new, **options)
     d = diff_frames(of, list(ov), nf, list(nv), old_root=roots[0] if roots else None,
                     new_root=roots[1] if roots else None, prevalence_threshold=prevalence_threshold,
                     match=match)  # fmt: skip
-    d.new_file = storage.where(str(new))
+    d.new_file = storage.where(source_name(new))
     return d
 
 

@@ -306,7 +306,10 @@ def _kinds(ctx: click.Context, param: click.Parameter, value: str | None) -> set
 
 @main.command()
 @click.argument("old", type=_LOCATION)
-@click.argument("new", type=_LOCATION)
+@click.argument("new", type=_LOCATION, required=False)
+@click.option("--rev", metavar="REV",
+              help="Compare OLD as it was at this git revision (HEAD: the last commit) with NEW, or with OLD as it "
+              "is now.")
 @source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict", "group_col", "images_root"))
 @click.option("--images-root", "images_root", multiple=True, type=click.Path(file_okay=False),
               help="Compare image bytes: OLD's images root, then NEW's (give it twice, or once for both).")
@@ -325,21 +328,26 @@ def _kinds(ctx: click.Context, param: click.Parameter, value: str | None) -> set
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
 @_QUIET
 @_errors_to_exit
-def diff(old: str, new: str, fail_on: set[str], output_format: str, output: str | None, quiet: bool,
+def diff(old: str, new: str | None, fail_on: set[str], output_format: str, output: str | None, quiet: bool,
          **options: Any) -> None:  # fmt: skip
     """Compare two versions of a dataset: images, labels, prevalence, bytes
 
-    OLD and NEW are converted frames or annotation sources. Exit 1 when a kind
-    of change named by --fail-on occurs (0 otherwise), for CI gates.
+    OLD and NEW are converted frames or annotation sources; with --rev REV,
+    OLD as it was at that git commit and NEW (default: OLD) as it is now.
+    Exit 1 when a kind of change named by --fail-on occurs (0 otherwise), for
+    CI gates and pre-commit hooks.
 
     \b
     Example:
         labelprep diff v1/labels.parquet v2/labels.parquet --fail-on relabel,removed-label
+        labelprep diff data/labels.csv --rev HEAD --fail-on relabel,removed-image
     """
     from labelprep.api import diff as diff_api
 
     options["none_label"] = list(options["none_label"])
     options["images_root"] = list(options["images_root"]) or None
+    if new is None and not options["rev"]:
+        raise click.UsageError("give NEW, or --rev REV to compare OLD with a git commit (e.g. --rev HEAD)")
     if "content-changed" in fail_on and not options["images_root"]:
         raise click.BadParameter("content-changed compares image bytes: give --images-root (OLD's, then NEW's, "
                                  "or once for both)", param_hint="'--fail-on'")  # fmt: skip
