@@ -72,7 +72,7 @@ def test_the_hooks_file_is_valid_and_its_example_matches_the_readme() -> None:
     assert "v0.1.0" not in (ROOT / ".pre-commit-hooks.yaml").read_text() and "rev: v" not in README
     assert {h["id"] for h in repo["hooks"]} <= {h["id"] for h in HOOKS}
     comment = "\n".join(ln[2:] for ln in (ROOT / ".pre-commit-hooks.yaml").read_text().splitlines()
-                        if ln.startswith("#   ") or ln.startswith("# ") and "repos:" in ln)  # fmt: skip
+                        if ln.startswith("#   ") or (ln.startswith("# ") and "repos:" in ln))  # fmt: skip
     assert yaml.safe_load(comment)["repos"][0]["rev"] == repo["rev"]
     assert [h["id"] for h in yaml.safe_load(comment)["repos"][0]["hooks"]] == [h["id"] for h in repo["hooks"]]
 
