@@ -453,6 +453,7 @@ def stats(
     *,
     top_pairs: int = 20,
     min_support: float = 0.01,
+    min_expected: float = 5.0,
     pos_weight: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> Stats:
@@ -469,7 +470,7 @@ def stats(
     from labelprep.stats import compute_stats, pos_weight_json
 
     frame, vocab = load_frame(source, **options)
-    st = compute_stats(frame, list(vocab), top_pairs=top_pairs, min_support=min_support)
+    st = compute_stats(frame, list(vocab), top_pairs=top_pairs, min_support=min_support, min_expected=min_expected)
     if pos_weight is not None:
         text = json.dumps(pos_weight_json(st), ensure_ascii=False, indent=2) + "\n"
         atomic_write(Path(pos_weight), lambda tmp: tmp.write_text(text, encoding="utf-8"))

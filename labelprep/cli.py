@@ -268,6 +268,8 @@ def split(source: str, output: str, quiet: bool, **options: Any) -> None:
               help="How many co-occurring pairs to list.")
 @click.option("--min-support", type=click.FloatRange(0, 1), default=0.01, show_default=True,
               help="Share of images a label needs to count as frequent (for never-co-occurring labels).")
+@click.option("--min-expected", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Images two labels would share if independent, for never sharing one to count (exclusive groups).")
 @_QUIET
 @_errors_to_exit
 def stats(source: str, output_format: str | None, output: str | None, quiet: bool, **options: Any) -> None:
