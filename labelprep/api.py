@@ -341,6 +341,9 @@ def write_ledger(entries: Sequence[LedgerEntry], path: str | os.PathLike[str]) -
     atomic_write(Path(path), write)
 
 
+NOTES_ATTR = "labelprep_notes"  # frame.attrs key: the notes of the conversion load_frame made (raw sources)
+
+
 @storage.staged(sources=["source"])
 def load_frame(
     source: str | os.PathLike[str] | pd.DataFrame, *, vocab: str | os.PathLike[str] | Vocabulary | None = None,
@@ -357,6 +360,7 @@ def load_frame(
     conv = convert(src, vocab=vocab, **options)
     conv.frame.attrs[IMAGES_ROOT_ATTR] = str(conv.images_root)  # write_frame keeps it (relative to its output)
     conv.frame.attrs[FORMAT_ATTR] = conv.format
+    conv.frame.attrs[NOTES_ATTR] = list(conv.notes)  # what the conversion decided, for the caller to show
     return conv.frame, conv.vocabulary
 
 
@@ -392,6 +396,7 @@ def split(
     src = source if isinstance(source, pd.DataFrame) else Path(source)
     is_raw = not (isinstance(src, Path) and is_frame(src))
     frame, vocab = load_frame(src, **({"group_col": group_col} if is_raw and group_col else {}), **options)
+    notes = list(frame.attrs.get(NOTES_ATTR, []))
     if "split" in frame.columns and not overwrite:
         raise InputError("the frame already has a 'split' column", file=source_name(src),
                          hint="pass --overwrite to replace it")  # fmt: skip
@@ -434,7 +439,7 @@ def split(
                 written += write_frame(part, vocab, target, meta=meta)
         else:
             written += write_frame(frame, vocab, out, meta=meta)
-    return SplitOutcome(frame, vocab, result, written)
+    return SplitOutcome(frame, vocab, result, written, notes=notes)
 
 
 @dataclass
@@ -445,6 +450,7 @@ class SplitOutcome:
     vocabulary: Vocabulary
     result: SplitResult
     written: list[Path | str] = field(default_factory=list)  # URLs for outputs on remote storage
+    notes: list[str] = field(default_factory=list)  # what converting a raw source decided (format, columns ...)
 
 
 @storage.staged(sources=["source"], outputs={"pos_weight": "file"})

@@ -232,7 +232,7 @@ def _names(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same split).")
 @click.option("--per-split", is_flag=True, help="Write one file per split.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing split column.")
-@source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict", "split_col", "split_from_path"))
+@source_options(exclude=("unknown", "min_count", "keep_cols", "split_col", "split_from_path"))
 @_QUIET
 @_errors_to_exit
 def split(source: str, output: str, quiet: bool, **options: Any) -> None:
@@ -253,13 +253,15 @@ def split(source: str, output: str, quiet: bool, **options: Any) -> None:
     options["none_label"] = list(options["none_label"])
     out = split_api(source, output, **options)
     if not quiet:
+        for note in out.notes:
+            click.echo(f"  {note}", err=True)
         click.echo(out.result.to_text(), nl=False)
         click.echo(f"Wrote {', '.join(str(p) for p in out.written)}", err=True)
 
 
 @main.command()
 @click.argument("source", type=_LOCATION)
-@source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict", "group_col"))
+@source_options(exclude=("unknown", "min_count", "keep_cols", "group_col"))
 @click.option("--output-format", type=click.Choice(["text", "json", "html"]),
               help="Report format [default: from -o's suffix, else text]; with json, stdout holds only the JSON.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (e.g. report.html).")
@@ -312,7 +314,7 @@ def _kinds(ctx: click.Context, param: click.Parameter, value: str | None) -> set
 @click.option("--rev", metavar="REV",
               help="Compare OLD as it was at this git revision (HEAD: the last commit) with NEW, or with OLD as it "
               "is now.")
-@source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict", "group_col", "images_root"))
+@source_options(exclude=("unknown", "min_count", "keep_cols", "group_col", "images_root"))
 @click.option("--images-root", "images_root", multiple=True, type=click.Path(file_okay=False),
               help="Compare image bytes: OLD's images root, then NEW's (give it twice, or once for both).")
 @click.option("--fail-on", callback=_kinds, metavar="KINDS",

@@ -350,8 +350,8 @@ def diff_frames(
     for p in old_paths[gone]:
         changes.append(Change("removed-image", f"{p}: removed", path=str(p)))
     notes.extend(_shared_between(old_paths[gone], new_paths[added], digests, gone, added, key_rule))
-    moved = [(str(old_paths[a]), str(new_paths[b])) for a, b in zip(in_old.tolist(), in_new.tolist())
-             if old_paths[a] != new_paths[b]]  # fmt: skip
+    elsewhere = np.flatnonzero(old_paths[in_old] != new_paths[in_new])
+    moved = [(str(old_paths[in_old[r]]), str(new_paths[in_new[r]])) for r in elsewhere.tolist()]
     if moved:
         shown = ", ".join(f"{a} -> {b}" for a, b in moved[:3]) + (" ..." if len(moved) > 3 else "")
         notes.append(f"{len(moved)} image(s) paired under another path (moved or renamed): {shown}")
@@ -409,8 +409,6 @@ def diff_frames(
 
 _RULE_TEXT = {
     "path": "path",
-    "split-name": "split and file name within the label folder (folder form: a move between label folders is a "
-    "relabel)",
     "name": "file name within the label folder (folder form: a move between label folders is a relabel)",
     "basename": "file name",
 }
@@ -420,20 +418,40 @@ def _identity_keys(rule: str, old: pd.DataFrame, old_paths: npt.NDArray[np.objec
                    old_labels: list[str], new: pd.DataFrame, new_paths: npt.NDArray[np.object_],
                    new_mat: npt.NDArray[np.int8], new_labels: list[str],
                    folder: bool) -> tuple[tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]], str, str]:  # fmt: skip
-    """Each image's identity in both frames, the rule that made it, and a note when a rule had to give way."""
+    """Each image's identity in both frames, the rule that made it, and a note when some images could not use it.
+
+    A file name that repeats within either version (one name in two splits, or copies with different bytes kept
+    apart with --on-conflict separate) cannot say which image is which: those images are paired by split and name
+    when that is unique, else by path.
+    """
     if rule == "path":
         return (old_paths, new_paths), "path", ""
     a = _names(old_paths, old_mat, old_labels, folder)
     b = _names(new_paths, new_mat, new_labels, folder)
-    if _unique(a) and _unique(b):
+    repeated = set(a[pd.Index(a).duplicated()].tolist()) | set(b[pd.Index(b).duplicated()].tolist())
+    if not repeated:
         return (a, b), "name", ""
-    if "split" in old.columns and "split" in new.columns:
-        sa = old["split"].astype("string").fillna("").to_numpy(dtype=object) + "/" + a
-        sb = new["split"].astype("string").fillna("").to_numpy(dtype=object) + "/" + b
-        if _unique(sa) and _unique(sb):
-            return (sa, sb), "split-name", ""
-    return (old_paths, new_paths), "path", ("file names repeat within a version (e.g. copies kept apart with "
-                                           "--on-conflict separate): images matched by path instead")  # fmt: skip
+    splits = "split" in old.columns and "split" in new.columns
+    sa = old["split"].astype("string").fillna("").to_numpy(dtype=object) + "/" + a if splits else None
+    sb = new["split"].astype("string").fillna("").to_numpy(dtype=object) + "/" + b if splits else None
+    split_ok = (sa is not None and sb is not None and _unique(sa[np.isin(a, list(repeated))])
+                and _unique(sb[np.isin(b, list(repeated))]))  # fmt: skip
+
+    def keys(names: npt.NDArray[np.object_], qualified: npt.NDArray[np.object_] | None,
+             paths: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:  # fmt: skip
+        out = np.array(["\0name\0" + str(n) for n in names.tolist()], dtype=object)
+        amb = np.isin(names, list(repeated))
+        if split_ok and qualified is not None:
+            out[amb] = ["\0split\0" + str(q) for q in qualified[amb].tolist()]
+        else:
+            out[amb] = ["\0path\0" + str(p) for p in paths[amb].tolist()]
+        return out
+
+    n_amb = int(np.isin(a, list(repeated)).sum() + np.isin(b, list(repeated)).sum())
+    how = "split and file name" if split_ok else "path"
+    note = (f"{len(repeated)} file name(s) repeat within a version (one name in several splits, or copies kept "
+            f"apart with --on-conflict separate): their {n_amb} image(s) matched by {how}")  # fmt: skip
+    return (keys(a, sa, old_paths), keys(b, sb, new_paths)), "name", note
 
 
 def _unique(keys: npt.NDArray[np.object_]) -> bool:
@@ -462,30 +480,29 @@ def _names(paths: npt.NDArray[np.object_], mat: npt.NDArray[np.int8], labels: li
 def _pair(keys: tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]],
           digests: tuple[list[str | None], list[str | None]] | None
           ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.bool_]]:  # fmt: skip
-    """Old and new row of each pair, and whether content paired it: first files whose sha256 is unique in
-    both versions, then the rest by key."""
-    n_old, n_new = len(keys[0]), len(keys[1])
-    old_taken = np.zeros(n_old, dtype=bool)
-    new_taken = np.zeros(n_new, dtype=bool)
-    pairs: list[tuple[int, int, bool]] = []
+    """Old and new row of each pair (in new-frame order), and whether content paired it: first files whose
+    sha256 is unique in both versions, then the rest by key."""
+    old_taken = np.zeros(len(keys[0]), dtype=bool)
+    new_taken = np.zeros(len(keys[1]), dtype=bool)
+    c_old = c_new = np.zeros(0, dtype=np.intp)
     if digests is not None:
         da, db = (pd.Series([d if _state(d) == "present" else None for d in ds], dtype=object) for ds in digests)
         ua = da[da.notna() & ~da.duplicated(keep=False)]
         ub = db[db.notna() & ~db.duplicated(keep=False)]
         where = pd.Index(ua.to_numpy()).get_indexer(pd.Index(ub.to_numpy()))
-        for j, i in zip(ub.index[where >= 0].tolist(), ua.index[where[where >= 0]].tolist()):
-            pairs.append((int(i), int(j), True))
-            old_taken[i] = new_taken[j] = True
+        c_new = ub.index.to_numpy()[where >= 0].astype(np.intp)
+        c_old = ua.index.to_numpy()[where[where >= 0]].astype(np.intp)
+        old_taken[c_old] = True
+        new_taken[c_new] = True
     rest_old = np.flatnonzero(~old_taken)
     rest_new = np.flatnonzero(~new_taken)
     where = pd.Index(keys[0][rest_old]).get_indexer(pd.Index(keys[1][rest_new]))
-    for j, w in zip(rest_new.tolist(), where.tolist()):
-        if w >= 0:
-            pairs.append((int(rest_old[w]), j, False))
-    pairs.sort(key=lambda t: t[1])  # new frame order
-    in_old = np.array([p[0] for p in pairs], dtype=np.intp)
-    in_new = np.array([p[1] for p in pairs], dtype=np.intp)
-    return in_old, in_new, np.array([p[2] for p in pairs], dtype=bool)
+    k_new = rest_new[where >= 0].astype(np.intp)
+    k_old = rest_old[where[where >= 0]].astype(np.intp)
+    in_new = np.concatenate([c_new, k_new])
+    order = np.argsort(in_new, kind="stable")
+    by_content = np.concatenate([np.ones(len(c_new), dtype=bool), np.zeros(len(k_new), dtype=bool)])
+    return np.concatenate([c_old, k_old])[order], in_new[order], by_content[order]
 
 
 def _shared_between(removed: npt.NDArray[np.object_], added: npt.NDArray[np.object_],

@@ -292,3 +292,14 @@ def test_same_bytes_under_a_removed_and_an_added_path_are_pointed_out(tmp_path: 
     assert [c.path for c in by_kind(d, "removed-image")] == ["dog/x.jpg"]
     assert any("1 added image(s) have the same bytes as a removed one" in n and "dog/x.jpg (removed) / dog/y.jpg "
                "(added)" in n for n in d.notes), d.notes  # fmt: skip
+
+
+def test_a_repeated_name_falls_back_to_its_path_and_the_others_still_pair_by_name(tmp_path: Path) -> None:
+    """'Forest/x.jpg' and 'forest/x.jpg' with different bytes (kept apart): only they are paired by path."""
+    v1, v2 = _versions(tmp_path)
+    for v, shade in ((v1, 70), (v2, 70)):
+        _img(v / "Forest" / "c.jpg", shade)  # another c.jpg, in a folder spelt differently
+    d = labelprep.diff(v1, v2, on_conflict="separate")
+    assert [c.path for c in by_kind(d, "relabel")] == ["sunset/b.jpg"]  # still paired by name
+    assert any("1 file name(s) repeat within a version" in n and "matched by path" in n for n in d.notes)
+    assert [c.path for c in by_kind(d, "removed-image")] == ["forest/d.jpg"]  # renamed d2.jpg: no roots, no pair
