@@ -366,7 +366,7 @@ def load_frame(
 
 @storage.staged(sources=["source"], outputs={"output": "file"})
 def split(
-    source: str | os.PathLike[str],
+    source: str | os.PathLike[str] | pd.DataFrame,
     output: str | os.PathLike[str] | None = None,
     *,
     ratios: Sequence[float] = (0.8, 0.1, 0.1),
@@ -455,7 +455,7 @@ class SplitOutcome:
 
 @storage.staged(sources=["source"], outputs={"pos_weight": "file"})
 def stats(
-    source: str | os.PathLike[str],
+    source: str | os.PathLike[str] | pd.DataFrame,
     *,
     top_pairs: int = 20,
     min_support: float = 0.01,

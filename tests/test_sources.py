@@ -272,3 +272,26 @@ def test_dataframe_messages_give_row_numbers(tmp_path: Path) -> None:
     assert report.stats["splits"] == {"train": 1, "val": 1}
     stats = labelprep.stats(df, images_root=tmp_path)
     assert stats.split("all").label("dog").positives == 2
+
+
+def test_split_with_a_join_reports_the_unmatched_and_keeps_blank_groups_apart(tmp_path: Path) -> None:
+    src = tmp_path / "train.csv"
+    src.write_text("Id,Target\n" + "".join(f"i{k},{k % 3}\n" for k in range(24)))
+    meta = tmp_path / "plates.csv"
+    meta.write_text("Id,plate\n" + "".join(f"i{k},p{k // 4}\n" for k in range(20)))  # i20..i23 have no plate
+    out = labelprep.split(src, ratios=(0.5, 0.5), names=("a", "b"), join=meta, on="Id", group_col="plate")
+    assert any("4 row(s) have no row in it" in n for n in out.notes)
+    by_plate = out.frame[out.frame["group"] != ""].groupby("group")["split"].nunique()
+    assert (by_plate == 1).all()
+    # the four without a plate are four groups of one, not one group of four: 5 plates + 4
+    assert sum(out.result.groups) == 5 + 4
+    r = CliRunner().invoke(main, ["split", str(src), "-o", str(tmp_path / "s.parquet"), "--ratios", "0.5,0.5",
+                                  "--names", "a,b", "--join", str(meta), "--on", "Id", "--group-col", "plate"])  # fmt: skip
+    assert r.exit_code == 0 and "4 row(s) have no row in it" in r.output
+
+
+@pytest.mark.tf
+def test_export_takes_the_source_options_too(tmp_path: Path) -> None:
+    root = messy_folders(tmp_path)
+    manifest = labelprep.export(root, tmp_path / "shards", exclude=["unlabeled"])
+    assert manifest.splits["train"].examples == 2 and list(manifest.vocabulary) == ["beach", "sunset"]
