@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -16,8 +15,9 @@ import pandas as pd
 
 from labelprep import storage
 from labelprep.encoding import Summary, encode
-from labelprep.errors import InputError, VocabularyError
+from labelprep.errors import InputError, LabelprepError, VocabularyError
 from labelprep.frameio import (
+    FORMAT_ATTR,
     FRAME_SUFFIXES,
     IMAGES_ROOT_ATTR,
     atomic_write,
@@ -27,13 +27,14 @@ from labelprep.frameio import (
     write_frame,
 )
 from labelprep.multihot import align_labels
-from labelprep.readers import ReadOptions, read_source
+from labelprep.readers import ReadOptions
 from labelprep.readers.base import LedgerEntry
 from labelprep.readers.layout import named_sources
+from labelprep.readers.refine import read_refined, source_name
 from labelprep.report import Finding, Report
 from labelprep.schemas import check_frame
 from labelprep.shards.manifest import Manifest
-from labelprep.vocabulary import Vocabulary
+from labelprep.vocabulary import Vocabulary, parse_label_map, vocabulary_label_map
 
 if TYPE_CHECKING:
     from labelprep.diff import Diff
@@ -70,35 +71,7 @@ def load_label_map(path: str | os.PathLike[str]) -> dict[str, str]:
         raise InputError("label map file not found", file=str(p)) from None
     except UnicodeDecodeError:
         raise InputError("label map is not UTF-8", file=str(p)) from None
-    if p.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", file=str(p), line=exc.lineno) from None
-        if isinstance(data, list):
-            data = {str(i): v for i, v in enumerate(data)}
-        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-            raise InputError("a JSON label map is an object {id: name} or a list of names", file=str(p))
-        return {str(k).strip(): v.strip() for k, v in data.items()}
-    out: dict[str, str] = {}
-    dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
-    rows = [(n, r) for n, r in enumerate(csv.reader(io.StringIO(text), dialect=dialect), start=1)
-            if r and any(c.strip() for c in r)]  # fmt: skip
-    if rows and all(len(r) == 1 for _, r in rows):
-        # one name a line (ImageNet's synsets.txt, darknet's obj.names, classes.txt): class n is line n + 1
-        names = [r[0].strip() for _, r in rows]
-        return {str(i): name for i, name in enumerate(names)}
-    for lineno, row in rows:
-        if len(row) < 2:
-            raise InputError("expected two columns: id, name (or one name a line, class 0 first)", file=str(p),
-                             line=lineno)  # fmt: skip
-        key, name = row[0].strip(), row[1].strip()
-        if key in out and out[key] != name:
-            raise InputError(f"id {key!r} is mapped twice ({out[key]!r} and {name!r})", file=str(p), line=lineno)
-        out[key] = name
-    if not out:
-        raise InputError("label map is empty", file=str(p))
-    return out
+    return parse_label_map(text, source=str(p), json_text=True if p.suffix.lower() == ".json" else None)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -157,7 +130,7 @@ def _frame_output(output: str | os.PathLike[str] | None, ledger: str | os.PathLi
 
 @storage.staged(sources=["source"], outputs={"output": "file", "ledger": "file"}, roots=["images_root"])
 def convert(
-    source: str | os.PathLike[str],
+    source: str | os.PathLike[str] | pd.DataFrame,
     output: str | os.PathLike[str] | None = None,
     *,
     format: str | None = None,
@@ -179,6 +152,11 @@ def convert(
     split_col: str | None = None,
     group_col: str | None = None,
     keep_cols: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    group_from_path: str | None = None,
+    split_from_path: str | None = None,
+    join: str | os.PathLike[str] | None = None,
+    on: str | None = None,
     encoding: str = "utf-8",
     on_conflict: str = "error",
     ledger: str | os.PathLike[str] | None = None,
@@ -188,9 +166,16 @@ def convert(
 ) -> Conversion:
     """Convert an annotation source into the canonical multi-hot frame.
 
-    ``source`` is a file (CSV/TSV, JSON, JSON Lines) or a folder (one folder per
-    label, or images with sidecar tag files). The form is detected unless
-    ``format`` is given. With ``output`` (``.parquet`` or ``.csv``) the frame is
+    ``source`` is a file (CSV/TSV, JSON, JSON Lines), a folder (one folder per
+    label, or images with sidecar tag files), or a pandas DataFrame laid out as
+    a table source (delimited, wide or long; messages name it ``<DataFrame>``
+    with 1-based row numbers; image paths are relative to ``images_root``,
+    default the current folder). The form is detected unless ``format`` is
+    given. ``exclude`` (glob patterns) leaves rows and folders out, by path;
+    ``group_from_path`` / ``split_from_path`` take the group / split from each
+    path (a regular expression's first capture group); ``join`` brings in the
+    columns of a second CSV keyed by image id (its column ``on``) for
+    ``split_col``, ``group_col`` and ``keep_cols``. With ``output`` (``.parquet`` or ``.csv``) the frame is
     written atomically with its vocabulary beside it (``<out>.vocab.json``).
     Nothing is dropped silently: the returned ``ledger`` lists every input row
     left out or merged, with its file, line and reason. Above ``sparse_threshold``
@@ -205,7 +190,9 @@ def convert(
         >>> conv.frame.columns[:3].tolist()  # doctest: +SKIP
         ['path', 'cat', 'dog']
     """
-    src = named_sources(source)[0][0]  # a split name given to one source (train=a.csv) names nothing here
+    # a split name given to one source (train=a.csv) names nothing here
+    src = source if isinstance(source, pd.DataFrame) else named_sources(source)[0][0]
+    src_name = source_name(src)
     if uncertain not in (None, "keep", "zero", "one"):
         raise InputError(f"uncertain must be keep, zero or one, not {uncertain!r}")
     if unknown not in ("error", "drop"):
@@ -220,9 +207,11 @@ def convert(
 
     check_engine(engine, scheduler)
     out = _frame_output(output, ledger, inputs=[src, label_map, vocab])
+    vocab_map = None
     if isinstance(vocab, (str, os.PathLike)):
         vocab_obj: Vocabulary | None = Vocabulary.read(Path(vocab))
         vocab_src = str(vocab)
+        vocab_map = vocabulary_label_map(Path(vocab)) if label_map is None else None
     else:
         vocab_obj, vocab_src = vocab, None
     lmap = load_label_map(label_map) if label_map is not None else None
@@ -232,21 +221,24 @@ def convert(
         confidence_col=confidence_col, uncertain=uncertain, split_col=split_col, group_col=group_col,
         keep_cols=list(keep_cols), encoding=encoding, folder_conflicts=on_conflict, path_prefix=path_prefix,
         images_root=_local_root(images_root), known_labels=frozenset(known) if known is not None else None,
-        path_template=path_template, find_images=find_images,
+        path_template=path_template, find_images=find_images, exclude=list(exclude),
+        group_from_path=group_from_path, split_from_path=split_from_path, join=str(join) if join else None, on=on,
     )  # fmt: skip
     with open_engine(engine, scheduler) as eng:
-        ann = read_source(src, format=format, options=opts, none_labels=none_label, engine=eng)
+        ann = read_refined(src, format=format, options=opts, none_labels=none_label, engine=eng)
         root: Path | str
         if images_root is not None:
             root = _checked_root(images_root)
         elif ann.images_root is not None:
             root = Path(ann.images_root)
+        elif isinstance(src, pd.DataFrame):
+            root = Path.cwd()  # an in-memory table: paths are relative to where the user works
         else:
             root = storage.default_root(src)  # a source fetched from a URL: that URL's folder
         if find_images and storage.is_remote(root):
             raise InputError("--find-images needs a local images root", file=str(root),
                              hint="list each image's path relative to the images root instead")  # fmt: skip
-        if ann.raw_path_is_final and images_root is not None:
+        if ann.raw_path_is_final and images_root is not None and (ann.images_root or isinstance(src, Path)):
             # folder forms list paths relative to their own folder; re-express them under the given root
             rel = storage.source_rel(Path(ann.images_root) if ann.images_root else src, root)
             if rel != ".":
@@ -256,19 +248,20 @@ def convert(
                 ann, images_root=root, vocab=vocab_obj, unknown=unknown, none_labels=none_label, label_map=lmap,
                 label_map_source=str(label_map) if label_map else None, min_count=min_count,
                 path_template=path_template or ann.default_template, find_images=find_images,
-                sparse_threshold=sparse_threshold,
+                sparse_threshold=sparse_threshold, vocab_map=vocab_map,
             )  # fmt: skip
         except VocabularyError as exc:
             if vocab_src and exc.hint and "did you mean" not in exc.hint:
                 exc.hint = f"{exc.hint}; the vocabulary is {vocab_src}"
             raise
         check_frame(enc.frame, enc.vocabulary, unknown=uncertain in (None, "keep") and enc.summary.uncertain > 0,
-                    source=str(src),
+                    source=src_name,
                     engine=eng)
     conv = Conversion(enc.frame, enc.vocabulary, ann.format, enc.summary, enc.ledger, enc.notes, root)
     if out is not None:
         # the images root relative to the frame's folder, so the pair can move together
-        meta = {"source": storage.where(src), "format": ann.format, "images_root": storage.relative_root(root, out)}
+        meta = {"source": storage.where(src_name), "format": ann.format,
+                "images_root": storage.relative_root(root, out)}  # fmt: skip
         conv.written = [*write_frame(enc.frame, enc.vocabulary, out, meta=meta)]
     if ledger is not None:
         write_ledger(conv.ledger, ledger)
@@ -305,11 +298,11 @@ def convert_splits(
     names = source_split_names(srcs, given)
     for name, src in zip(names, srcs, strict=True):
         if names.count(name) > 1:
-            raise InputError(f"two sources give the split {name!r}", file=str(src), hint="rename one source")
+            raise InputError(f"two sources give the split {name!r}", file=source_name(src), hint="rename one source")
     out = _frame_output(output, ledger, inputs=[*srcs, options.get("label_map"), options.get("vocab")])
     convs = [convert(src, **options) for src in srcs]
     if any(storage.is_url(str(c.images_root)) for c in convs):
-        raise InputError("several sources as splits need local images roots", file=str(srcs[0]),
+        raise InputError("several sources as splits need local images roots", file=source_name(srcs[0]),
                          hint="convert each source on its own")  # fmt: skip
     roots = [os.path.abspath(c.images_root) for c in convs]
     common = Path(os.path.commonpath(roots))
@@ -318,7 +311,7 @@ def convert_splits(
     frames = []
     for c, name, root, src in zip(convs, names, roots, srcs, strict=True):
         if "split" in c.frame.columns:
-            raise InputError("this source has splits of its own (a split level of folders)", file=str(src),
+            raise InputError("this source has splits of its own (a split level of folders)", file=source_name(src),
                              hint="convert it on its own; several sources are each one split")  # fmt: skip
         rel = Path(os.path.relpath(root, common)).as_posix()
         frame = align_labels(c.frame, labels)
@@ -334,12 +327,13 @@ def convert_splits(
         for key in ("rows_read", "images", "empty_label_sets", "merged_duplicates", "uncertain"):
             setattr(summary, key, getattr(summary, key) + getattr(c.summary, key))
         summary.dropped.update(c.summary.dropped)
+    summary.unused = [x for x in labels if all(x in c.summary.unused or x not in c.vocabulary for c in convs)]
     notes = [f"{len(srcs)} sources as the splits {', '.join(names)}; images root {common}"]
     notes += [f"{name}: {note}" for c, name in zip(convs, names, strict=True) for note in c.notes]
-    check_frame(frame, vocab, unknown=summary.uncertain > 0, source=", ".join(map(str, srcs)))
+    check_frame(frame, vocab, unknown=summary.uncertain > 0, source=", ".join(map(source_name, srcs)))
     conv = Conversion(frame, vocab, convs[0].format, summary, [e for c in convs for e in c.ledger], notes, common)
     if out is not None:
-        meta = {"source": [storage.where(s) for s in srcs], "format": conv.format,
+        meta = {"source": [storage.where(source_name(s)) for s in srcs], "format": conv.format,
                 "images_root": storage.relative_root(common, out)}  # fmt: skip
         conv.written = [*write_frame(frame, vocab, out, meta=meta)]
     if ledger is not None:
@@ -361,26 +355,32 @@ def write_ledger(entries: Sequence[LedgerEntry], path: str | os.PathLike[str]) -
     atomic_write(Path(path), write)
 
 
+NOTES_ATTR = "labelprep_notes"  # frame.attrs key: the notes of the conversion load_frame made (raw sources)
+
+
 @storage.staged(sources=["source"])
 def load_frame(
-    source: str | os.PathLike[str], *, vocab: str | os.PathLike[str] | Vocabulary | None = None, **options: Any
+    source: str | os.PathLike[str] | pd.DataFrame, *, vocab: str | os.PathLike[str] | Vocabulary | None = None,
+    **options: Any,
 ) -> tuple[pd.DataFrame, Vocabulary]:
     """A frame and its vocabulary from a converted frame, or from any source :func:`convert` reads.
 
     ``options`` are :func:`convert`'s source options (``format``, ``path_col`` ...).
     """
-    src = Path(source)
-    if is_frame(src):
+    src = source if isinstance(source, pd.DataFrame) else Path(source)
+    if isinstance(src, Path) and is_frame(src):
         v = Vocabulary.read(Path(vocab)) if isinstance(vocab, (str, os.PathLike)) else vocab
         return read_frame(src, vocab=v)
     conv = convert(src, vocab=vocab, **options)
     conv.frame.attrs[IMAGES_ROOT_ATTR] = str(conv.images_root)  # write_frame keeps it (relative to its output)
+    conv.frame.attrs[FORMAT_ATTR] = conv.format
+    conv.frame.attrs[NOTES_ATTR] = list(conv.notes)  # what the conversion decided, for the caller to show
     return conv.frame, conv.vocabulary
 
 
 @storage.staged(sources=["source"], outputs={"output": "file"})
 def split(
-    source: str | os.PathLike[str],
+    source: str | os.PathLike[str] | pd.DataFrame,
     output: str | os.PathLike[str] | None = None,
     *,
     ratios: Sequence[float] = (0.8, 0.1, 0.1),
@@ -407,11 +407,12 @@ def split(
     """
     from labelprep.split import stratified_split
 
-    src = Path(source)
-    is_raw = not is_frame(src)
+    src = source if isinstance(source, pd.DataFrame) else Path(source)
+    is_raw = not (isinstance(src, Path) and is_frame(src))
     frame, vocab = load_frame(src, **({"group_col": group_col} if is_raw and group_col else {}), **options)
+    notes = list(frame.attrs.get(NOTES_ATTR, []))
     if "split" in frame.columns and not overwrite:
-        raise InputError("the frame already has a 'split' column", file=str(src),
+        raise InputError("the frame already has a 'split' column", file=source_name(src),
                          hint="pass --overwrite to replace it")  # fmt: skip
     from labelprep.shards.spec import check_part_name
 
@@ -420,12 +421,15 @@ def split(
         if bad:
             raise InputError(bad, hint="split names are letters, digits, '_' and '.'")
     group = None
-    if group_col is None and not is_raw and "group" in frame.columns:
-        group_col = "group"  # a converted frame's own group column (convert --group-col): keep groups whole
+    if group_col is None and "group" in frame.columns:
+        # a converted frame's own group column (convert --group-col), or one --group-from-path or --join made:
+        # keep groups whole
+        group_col = "group"
+        is_raw = False
     if group_col:
         col = "group" if is_raw else group_col
         if col not in frame.columns:
-            raise InputError(f"group column {group_col!r} not found", file=str(src),
+            raise InputError(f"group column {group_col!r} not found", file=source_name(src),
                              hint=f"columns are: {', '.join(map(repr, frame.columns[:12]))}")  # fmt: skip
         group = frame[col].to_numpy(dtype=object)
     result = stratified_split(frame, list(vocab), ratios=ratios, names=names, seed=seed, group=group)
@@ -437,18 +441,19 @@ def split(
         out = Path(output)
         if out.suffix.lower() not in FRAME_SUFFIXES:
             raise InputError(f"output must end in .parquet or .csv, not {out.suffix or 'nothing'!r}", file=str(out))
-        _refuse_overwriting_inputs(outputs=[out], inputs=[src])
-        meta = {"source": storage.where(src), "split": {"ratios": list(ratios), "names": list(names), "seed": seed,
+        inputs = [src] if isinstance(src, Path) else []
+        _refuse_overwriting_inputs(outputs=[out], inputs=inputs)
+        meta = {"source": storage.where(source_name(src)), "split": {"ratios": list(ratios), "names": list(names), "seed": seed,
                                               "group_col": group_col}}  # fmt: skip
         if per_split:
             for name in result.names:
                 part = frame[frame["split"] == name].reset_index(drop=True)
                 target = out.with_name(f"{out.stem}-{name}{out.suffix}")
-                _refuse_overwriting_inputs(outputs=[target], inputs=[src])
+                _refuse_overwriting_inputs(outputs=[target], inputs=inputs)
                 written += write_frame(part, vocab, target, meta=meta)
         else:
             written += write_frame(frame, vocab, out, meta=meta)
-    return SplitOutcome(frame, vocab, result, written)
+    return SplitOutcome(frame, vocab, result, written, notes=notes)
 
 
 @dataclass
@@ -459,14 +464,16 @@ class SplitOutcome:
     vocabulary: Vocabulary
     result: SplitResult
     written: list[Path | str] = field(default_factory=list)  # URLs for outputs on remote storage
+    notes: list[str] = field(default_factory=list)  # what converting a raw source decided (format, columns ...)
 
 
 @storage.staged(sources=["source"], outputs={"pos_weight": "file"})
 def stats(
-    source: str | os.PathLike[str],
+    source: str | os.PathLike[str] | pd.DataFrame,
     *,
     top_pairs: int = 20,
     min_support: float = 0.01,
+    min_expected: float = 5.0,
     pos_weight: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> Stats:
@@ -483,7 +490,7 @@ def stats(
     from labelprep.stats import compute_stats, pos_weight_json
 
     frame, vocab = load_frame(source, **options)
-    st = compute_stats(frame, list(vocab), top_pairs=top_pairs, min_support=min_support)
+    st = compute_stats(frame, list(vocab), top_pairs=top_pairs, min_support=min_support, min_expected=min_expected)
     if pos_weight is not None:
         text = json.dumps(pos_weight_json(st), ensure_ascii=False, indent=2) + "\n"
         atomic_write(Path(pos_weight), lambda tmp: tmp.write_text(text, encoding="utf-8"))
@@ -492,11 +499,13 @@ def stats(
 
 @storage.staged(sources=["old", "new"], roots=["images_root"])
 def diff(
-    old: str | os.PathLike[str],
-    new: str | os.PathLike[str],
+    old: str | os.PathLike[str] | pd.DataFrame,
+    new: str | os.PathLike[str] | pd.DataFrame | None = None,
     *,
+    rev: str | None = None,
     images_root: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     prevalence_threshold: float = 0.05,
+    match: str = "auto",
     **options: Any,
 ) -> Diff:
     """What changed between two versions of a dataset (frames or raw sources).
@@ -504,13 +513,18 @@ def diff(
     Images added and removed, relabelled images (before and after), labels added
     and removed, per-label prevalence shifts, and, with ``images_root`` (one
     folder per version: ``(old_root, new_root)``), images whose bytes changed.
-    ``Diff.fails(kinds)`` is the CI gate.
+    Images are paired by ``match`` (``auto``: by content with ``images_root``,
+    by file name within the label folder for folder forms, else by path; see
+    :func:`labelprep.diff_frames`). ``Diff.fails(kinds)`` is the CI gate.
+    With ``rev`` (a git revision such as ``"HEAD"``), ``old`` is taken as it
+    was at that commit and ``new`` (default: ``old``) from the working tree; one
+    ``images_root`` inside the repository then stands for both versions.
 
     Example:
         >>> d = labelprep.diff("v1.parquet", "v2.parquet")  # doctest: +SKIP
         >>> d.kinds(), d.fails({"relabel", "new-label"})  # doctest: +SKIP
+        >>> labelprep.diff("data/labels.csv", rev="HEAD").fails(["relabel", "removed-image"])  # doctest: +SKIP
     """
-    from labelprep.diff import diff_frames
 
     roots: list[Path] = []
     if images_root is not None:
@@ -519,15 +533,48 @@ def diff(
             raise InputError("comparing image bytes needs local images roots", file=str(items[0]),
                              hint="drop --images-root, or copy the images to a local folder")  # fmt: skip
         roots = [Path(r) for r in items]
-        if len(roots) == 1:
-            roots = roots * 2
-        if len(roots) != 2:
+        if len(roots) not in (1, 2):
             raise InputError("images_root takes one folder, or two: the old version's and the new one's")
-    of, ov = load_frame(old, **options)
+    if new is None and rev is None:
+        raise InputError("diff compares two versions: give NEW, or --rev REV to compare with a git commit")
+    if rev is None:
+        return _diff(old, new, roots * 2 if len(roots) == 1 else roots, prevalence_threshold, match, options)
+    from labelprep.gitrev import NotAtRevision, at_revision
+
+    if isinstance(old, pd.DataFrame):
+        raise InputError("--rev takes OLD from a git commit: give its path, not a DataFrame")
+    new = old if new is None else new
+    shared_root = len(roots) == 1
+    try:
+        with at_revision([Path(old), *roots[:1]] if shared_root else [Path(old)], rev) as (taken, folder):
+            old_roots = [taken[1], roots[0]] if shared_root else roots
+            try:
+                return _diff(taken[0], new, old_roots, prevalence_threshold, match, options)
+            except LabelprepError as exc:  # name the revision, not the temporary copy
+                for attr in ("file", "message", "hint"):
+                    value = getattr(exc, attr)
+                    if isinstance(value, str):
+                        setattr(exc, attr, value.replace(str(folder) + os.sep, f"{rev}:"))
+                exc.args = (exc.message,)
+                raise
+    except NotAtRevision as exc:
+        # committed for the first time: the earlier version is nothing, so every image is added, nothing relabelled
+        empty = (pd.DataFrame({"path": pd.Series([], dtype="str")}), Vocabulary([]))
+        d = _diff(empty, new, [], prevalence_threshold, "path", options)
+        d.notes.insert(0, f"{exc.message}: no earlier version, every image counts as added")
+        return d
+
+
+def _diff(old: Any, new: Any, roots: list[Path], prevalence_threshold: float, match: str,
+          options: dict[str, Any]) -> Diff:  # fmt: skip
+    from labelprep.diff import diff_frames
+
+    of, ov = old if isinstance(old, tuple) else load_frame(old, **options)
     nf, nv = load_frame(new, **options)
     d = diff_frames(of, list(ov), nf, list(nv), old_root=roots[0] if roots else None,
-                    new_root=roots[1] if roots else None, prevalence_threshold=prevalence_threshold)  # fmt: skip
-    d.new_file = storage.where(str(new))
+                    new_root=roots[1] if roots else None, prevalence_threshold=prevalence_threshold,
+                    match=match)  # fmt: skip
+    d.new_file = storage.where(source_name(new))
     return d
 
 
@@ -551,7 +598,7 @@ def _parse_size(value: str | Sequence[int] | None, where: str | None = None) -> 
 
 @storage.staged(sources=["sources"], outputs={"quarantine": "file"}, roots=["images_root"])
 def validate(
-    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    sources: str | os.PathLike[str] | pd.DataFrame | Sequence[str | os.PathLike[str] | pd.DataFrame],
     *,
     format: str | None = None,
     path_col: str | None = None,
@@ -569,6 +616,11 @@ def validate(
     vocab: str | os.PathLike[str] | Vocabulary | None = None,
     split_col: str | None = None,
     group_col: str | None = None,
+    exclude: Sequence[str] = (),
+    group_from_path: str | None = None,
+    split_from_path: str | None = None,
+    join: str | os.PathLike[str] | None = None,
+    on: str | None = None,
     encoding: str = "utf-8",
     on_conflict: str = "separate",
     check_images: str | None = None,
@@ -608,13 +660,10 @@ def validate(
     from labelprep.checks.pipeline import ValidateSettings, check_severity, load_config, run_validation
     from labelprep.engine import check_engine, open_engine
 
-    srcs, given = named_sources(sources)
+    srcs, given = _sources(sources)
     if not srcs:
         raise InputError("no source to validate", hint="pass one or more annotation files, folders or frames")
     check_engine(engine, scheduler)
-    for s in srcs:
-        if not s.exists():
-            raise InputError("no such file or folder", file=str(s))
     cfg, cfg_file = load_config(srcs[0], Path(config) if config is not None else None)
     where = str(cfg_file) if cfg_file else None
 
@@ -644,13 +693,16 @@ def validate(
                          label_cols=list(label_cols) if label_cols else None, confidence_col=confidence_col,
                          uncertain=uncertain, split_col=split_col, group_col=group_col, encoding=encoding,
                          folder_conflicts=on_conflict, path_prefix=path_prefix, path_template=path_template,
-                         find_images=find_images, images_root=_local_root(root_arg)),
+                         find_images=find_images, images_root=_local_root(root_arg), exclude=list(exclude),
+                         group_from_path=group_from_path, split_from_path=split_from_path,
+                         join=str(join) if join else None, on=on),
         format=format,
         images_root=root_obj,
         path_template=path_template,
         find_images=find_images,
         none_label=list(pick(none_label or None, "none-label", ())),
         label_map=load_label_map(label_map) if label_map is not None else None,
+        vocab_map=vocabulary_label_map(Path(vocab_arg)) if isinstance(vocab_arg, (str, os.PathLike)) else None,
         vocab=vocab_obj,
         check_images=level,
         workers=int(n_workers) if n_workers is not None else None,
@@ -666,6 +718,16 @@ def validate(
     )  # fmt: skip
     with open_engine(engine, scheduler, workers=st.workers) as st.engine:
         return run_validation(srcs, st, given)
+
+
+def _sources(sources: Any) -> tuple[list[Path | pd.DataFrame], list[str | None]]:
+    """One source or several, as paths (that exist) or DataFrames, and the split each was named
+    (``train=a.json``) or None."""
+    srcs, given = named_sources(sources)
+    for s in srcs:
+        if isinstance(s, Path) and not s.exists():
+            raise InputError("no such file or folder", file=str(s))
+    return srcs, given
 
 
 def _skippable(f: Finding) -> bool:
@@ -695,7 +757,7 @@ def _content_sha256(frames: Sequence[pd.DataFrame], splits: Sequence[str], label
 
 @storage.staged(sources=["sources"], outputs={"out_dir": "export"}, roots=["images_root"])
 def export(
-    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    sources: str | os.PathLike[str] | pd.DataFrame | Sequence[str | os.PathLike[str] | pd.DataFrame],
     out_dir: str | os.PathLike[str],
     *,
     format: str | None = None,
@@ -714,6 +776,11 @@ def export(
     vocab: str | os.PathLike[str] | Vocabulary | None = None,
     split_col: str | None = None,
     group_col: str | None = None,
+    exclude: Sequence[str] = (),
+    group_from_path: str | None = None,
+    split_from_path: str | None = None,
+    join: str | os.PathLike[str] | None = None,
+    on: str | None = None,
     encoding: str = "utf-8",
     on_conflict: str = "error",
     name: str | None = None,
@@ -772,12 +839,9 @@ def export(
     from labelprep.shards.writer import check_tensorflow_installed
 
     check_tensorflow_installed()  # before the sources are read and validated
-    srcs, given = named_sources(sources)
+    srcs, given = _sources(sources)
     if not srcs:
         raise InputError("no source to export", hint="pass a converted frame or an annotation source")
-    for s in srcs:
-        if not s.exists():
-            raise InputError("no such file or folder", file=str(s))
     if shard_size is not None and num_shards is not None:
         raise InputError("give a shard size or a number of shards, not both", hint="drop --shard-size or --num-shards")
     if num_shards is not None and num_shards < 1:
@@ -789,7 +853,7 @@ def export(
         raise InputError(f"workers must be at least 1, not {workers}")
     check_engine(engine, scheduler)
     image = ImageSettings(parse_resize(resize), int(quality))
-    name = name if name is not None else srcs[0].stem
+    name = name if name is not None else (srcs[0].stem if isinstance(srcs[0], Path) else "dataframe")
     bad = check_part_name("dataset", name)
     if bad:
         raise InputError(bad, hint="choose another --name")
@@ -807,8 +871,10 @@ def export(
     parts: list[tuple[str, pd.DataFrame, Path | str]] = []
     vocabs: list[Vocabulary] = []
     split_names = source_split_names(srcs, given)
+    refine: dict[str, Any] = {"exclude": exclude, "group_from_path": group_from_path,
+                              "split_from_path": split_from_path, "join": join, "on": on}  # fmt: skip
     for src, src_split in zip(srcs, split_names):
-        if is_frame(src):
+        if isinstance(src, Path) and is_frame(src):
             frame, v = read_frame(src, vocab=vocab_obj)
             root = frame_images_root(src, root_arg)
         else:
@@ -816,7 +882,7 @@ def export(
                            confidence_col=confidence_col, uncertain=uncertain, images_root=root_arg,
                            path_template=path_template, path_prefix=path_prefix, find_images=find_images, none_label=none_arg,
                            label_map=label_map, vocab=vocab_obj, split_col=split_col, group_col=group_col,
-                           encoding=encoding, on_conflict=on_conflict)  # fmt: skip
+                           encoding=encoding, on_conflict=on_conflict, **refine)  # fmt: skip
             frame, v, root = conv.frame, conv.vocabulary, conv.images_root
         vocabs.append(v)
         if "split" in frame.columns:
@@ -836,7 +902,7 @@ def export(
     vocab_all = vocabs[0] if all(v == vocabs[0] for v in vocabs) else Vocabulary(labels)
     frames = [align_labels(p[1], labels) for p in parts]
     source = {
-        "files": [s.name for s in srcs],
+        "files": [s.name if isinstance(s, Path) else source_name(s) for s in srcs],
         "rows": sum(len(f) for f in frames),
         "sha256": _content_sha256(frames, [p[0] for p in parts], labels),
     }
@@ -848,7 +914,7 @@ def export(
                           confidence_col=confidence_col, uncertain=uncertain, images_root=root_arg,
                           path_template=path_template, path_prefix=path_prefix, find_images=find_images, none_label=none_arg or None,
                           label_map=label_map, vocab=vocab_obj, split_col=split_col, group_col=group_col,
-                          encoding=encoding, on_conflict=on_conflict, check_images=level, workers=n_workers,
+                          encoding=encoding, on_conflict=on_conflict, **refine, check_images=level, workers=n_workers,
                           engine=eng or "local", cache=cache,
                           severity=severity, config=config, progress=progress)  # fmt: skip
         errors = report.errors

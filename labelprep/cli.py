@@ -97,14 +97,25 @@ def _source_options(func: F, exclude: tuple[str, ...]) -> F:
                      "the images root [default for bucket URLs: the folder they all share]."),
         click.option("--find-images", is_flag=True, help="Find bare file names anywhere under the images root."),
         click.option("--none-label", multiple=True, help="A label meaning 'no labels' (repeatable), e.g. 'No Finding'."),
-        click.option("--label-map", type=click.Path(dir_okay=False), help="id -> name map: two-column CSV or JSON."),
-        click.option("--vocab", type=click.Path(dir_okay=False), help="Fixed vocabulary file (JSON or one label a line)."),
+        click.option("--label-map", type=click.Path(dir_okay=False),
+                     help="id -> name map: two-column CSV or JSON; numbered classes keep every class, in id order."),
+        click.option("--vocab", type=click.Path(dir_okay=False),
+                     help="Fixed vocabulary file (JSON, one label a line, or an id,name label map)."),
         click.option("--unknown", type=click.Choice(["error", "drop"]), default="error", show_default=True,
                      help="With --vocab: what an unknown label does."),
         click.option("--min-count", type=click.IntRange(min=1), help="Keep only labels with at least N images."),
         click.option("--split-col", help="Column carried as 'split'."),
         click.option("--group-col", help="Column carried as 'group' (patient, study, user)."),
         click.option("--keep-cols", multiple=True, callback=_split_list, help="Other columns to carry, comma separated."),
+        click.option("--exclude", multiple=True, metavar="GLOB",
+                     help="Leave out rows and folders whose path matches (repeatable), e.g. unlabeled or 'train/todo*'."),
+        click.option("--group-from-path", metavar="REGEX",
+                     help=r"Take the group from each path: the regex's first capture group, e.g. '(patient\d+)/'."),
+        click.option("--split-from-path", metavar="REGEX",
+                     help="Take the split from each path: the regex's first capture group, e.g. '^([^/]+)/'."),
+        click.option("--join", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
+                     help="A CSV whose columns --group-col, --split-col and --keep-cols may name, matched by image id."),
+        click.option("--on", metavar="KEY", help="With --join: its column holding the image ids (paths or file names)."),
         click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of CSV/TSV sources."),
         click.option("--on-conflict", type=click.Choice(["error", "separate"]), default="error", show_default=True,
                      help="Folder form: same file name with different bytes under several labels."),
@@ -129,15 +140,29 @@ def engine_options(where: str, *, local_cluster: str = "a local cluster of --wor
     return add
 
 
-def _emit(text: str, output: str | None, note: str) -> None:
-    """Print a rendered report, or write it atomically to ``output`` and print ``note`` on stderr."""
+def _emit(text: str, output: str | None, note: str, *, quiet: bool = False) -> None:
+    """Print a rendered report, or write it atomically to ``output`` and print ``note`` on stderr (unless quiet)."""
     from labelprep.storage import write_text
 
     if output:
         write_text(output, text)  # atomically, or uploaded to a URL
-        click.echo(note, err=True)
-    else:
+        if not quiet:
+            click.echo(note, err=True)
+    elif text:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+_QUIET = click.option("-q", "--quiet", is_flag=True, help="Print only errors (and what fails).")
+_VERBOSE = click.option("-v", "--verbose", is_flag=True,
+                        help="Let TensorFlow's start-up lines (CUDA, oneDNN) through to stderr.")  # fmt: skip
+
+
+def _tf_verbose(verbose: bool) -> None:
+    """TensorFlow's start-up lines are held back unless asked for; worker processes inherit the setting."""
+    from labelprep.shards.writer import VERBOSE_ENV
+
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -161,7 +186,7 @@ def main() -> None:
               help="Sparse label columns above N labels (Parquet output only) [default: 2000; 0: always].")
 @engine_options("the blocks of a large table are read and the frame validated: here, or as Dask tasks",
                 local_cluster="a local cluster")
-@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@_QUIET
 @_errors_to_exit
 def convert(sources: tuple[str, ...], output: str, quiet: bool, **options: Any) -> None:
     """Convert annotations into one validated multi-hot frame
@@ -217,9 +242,10 @@ def _names(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same split).")
 @click.option("--per-split", is_flag=True, help="Write one file per split.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing split column.")
-@source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict", "split_col"))
+@source_options(exclude=("unknown", "min_count", "keep_cols", "split_col", "split_from_path"))
+@_QUIET
 @_errors_to_exit
-def split(source: str, output: str, **options: Any) -> None:
+def split(source: str, output: str, quiet: bool, **options: Any) -> None:
     """Split into train/val/test: multi-label stratified, groups kept together
 
     Iterative stratification (Sechidis et al., 2011) over the label columns;
@@ -236,13 +262,16 @@ def split(source: str, output: str, **options: Any) -> None:
 
     options["none_label"] = list(options["none_label"])
     out = split_api(source, output, **options)
-    click.echo(out.result.to_text(), nl=False)
-    click.echo(f"Wrote {', '.join(str(p) for p in out.written)}", err=True)
+    if not quiet:
+        for note in out.notes:
+            click.echo(f"  {note}", err=True)
+        click.echo(out.result.to_text(), nl=False)
+        click.echo(f"Wrote {', '.join(str(p) for p in out.written)}", err=True)
 
 
 @main.command()
 @click.argument("source", type=_LOCATION)
-@source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict", "group_col"))
+@source_options(exclude=("unknown", "min_count", "keep_cols", "group_col"))
 @click.option("--output-format", type=click.Choice(["text", "json", "html"]),
               help="Report format [default: from -o's suffix, else text]; with json, stdout holds only the JSON.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (e.g. report.html).")
@@ -251,8 +280,11 @@ def split(source: str, output: str, **options: Any) -> None:
               help="How many co-occurring pairs to list.")
 @click.option("--min-support", type=click.FloatRange(0, 1), default=0.01, show_default=True,
               help="Share of images a label needs to count as frequent (for never-co-occurring labels).")
+@click.option("--min-expected", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Images two labels would share if independent, for never sharing one to count (exclusive groups).")
+@_QUIET
 @_errors_to_exit
-def stats(source: str, output_format: str | None, output: str | None, **options: Any) -> None:
+def stats(source: str, output_format: str | None, output: str | None, quiet: bool, **options: Any) -> None:
     """Show the label distribution: per-split counts, co-occurrence, pos_weight
 
     SOURCE is a converted frame or any annotation source convert reads. The
@@ -270,8 +302,8 @@ def stats(source: str, output_format: str | None, output: str | None, **options:
         suffix = output.rsplit(".", 1)[-1].lower() if output and "." in output else ""
         output_format = {"html": "html", "htm": "html", "json": "json"}.get(suffix, "text")
     st = stats_api(source, **options)
-    _emit(st.render(output_format), output, f"Wrote {output}")
-    if options.get("pos_weight"):
+    _emit(st.render(output_format), output, f"Wrote {output}", quiet=quiet)
+    if options.get("pos_weight") and not quiet:
         click.echo(f"Wrote {options['pos_weight']}", err=True)
 
 
@@ -288,8 +320,11 @@ def _kinds(ctx: click.Context, param: click.Parameter, value: str | None) -> set
 
 @main.command()
 @click.argument("old", type=_LOCATION)
-@click.argument("new", type=_LOCATION)
-@source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict", "group_col", "images_root"))
+@click.argument("new", type=_LOCATION, required=False)
+@click.option("--rev", metavar="REV",
+              help="Compare OLD as it was at this git revision (HEAD: the last commit) with NEW, or with OLD as it "
+              "is now.")
+@source_options(exclude=("unknown", "min_count", "keep_cols", "group_col", "images_root"))
 @click.option("--images-root", "images_root", multiple=True, type=click.Path(file_okay=False),
               help="Compare image bytes: OLD's images root, then NEW's (give it twice, or once for both).")
 @click.option("--fail-on", callback=_kinds, metavar="KINDS",
@@ -298,30 +333,43 @@ def _kinds(ctx: click.Context, param: click.Parameter, value: str | None) -> set
               "content-changed, prevalence-shift).")
 @click.option("--prevalence-threshold", type=click.FloatRange(0, 1), default=0.05, show_default=True,
               help="Absolute prevalence change that counts as a prevalence-shift.")
+@click.option("--match", type=click.Choice(["auto", "path", "name", "content"]), default="auto", show_default=True,
+              help="How images of the two versions are paired: content (sha256, needs --images-root), name (file "
+              "name within the label folder), path; auto: content with --images-root, name for label folders, "
+              "else path.")
 @click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",
               show_default=True, help="Report format.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
+@_QUIET
 @_errors_to_exit
-def diff(old: str, new: str, fail_on: set[str], output_format: str, output: str | None, **options: Any) -> None:
+def diff(old: str, new: str | None, fail_on: set[str], output_format: str, output: str | None, quiet: bool,
+         **options: Any) -> None:  # fmt: skip
     """Compare two versions of a dataset: images, labels, prevalence, bytes
 
-    OLD and NEW are converted frames or annotation sources. Exit 1 when a kind
-    of change named by --fail-on occurs (0 otherwise), for CI gates.
+    OLD and NEW are converted frames or annotation sources; with --rev REV,
+    OLD as it was at that git commit and NEW (default: OLD) as it is now.
+    Exit 1 when a kind of change named by --fail-on occurs (0 otherwise), for
+    CI gates and pre-commit hooks.
 
     \b
     Example:
         labelprep diff v1/labels.parquet v2/labels.parquet --fail-on relabel,removed-label
+        labelprep diff data/labels.csv --rev HEAD --fail-on relabel,removed-image
     """
     from labelprep.api import diff as diff_api
 
     options["none_label"] = list(options["none_label"])
     options["images_root"] = list(options["images_root"]) or None
+    if new is None and not options["rev"]:
+        raise click.UsageError("give NEW, or --rev REV to compare OLD with a git commit (e.g. --rev HEAD)")
     if "content-changed" in fail_on and not options["images_root"]:
         raise click.BadParameter("content-changed compares image bytes: give --images-root (OLD's, then NEW's, "
                                  "or once for both)", param_hint="'--fail-on'")  # fmt: skip
     d = diff_api(old, new, **options)
-    _emit(d.render(output_format, fail_on), output, d.summary_line(fail_on))
-    sys.exit(1 if d.fails(fail_on) else 0)
+    failed = d.fails(fail_on)
+    text = d.to_text(fail_on, quiet=True) if quiet and output_format == "text" else d.render(output_format, fail_on)
+    _emit(text, output, d.summary_line(fail_on), quiet=quiet and not failed)
+    sys.exit(1 if failed else 0)
 
 
 def _severity_pairs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
@@ -362,8 +410,9 @@ def _severity_pairs(ctx: click.Context, param: click.Parameter, value: tuple[str
 @click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",
               show_default=True, help="Report format.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
+@_QUIET
 @_errors_to_exit
-def validate(sources: tuple[str, ...], output_format: str, output: str | None, **options: Any) -> None:
+def validate(sources: tuple[str, ...], output_format: str, output: str | None, quiet: bool, **options: Any) -> None:
     """Check splits before training: files, images, labels, leakage
 
     Each SOURCE is a converted frame or any annotation source convert reads;
@@ -379,8 +428,9 @@ def validate(sources: tuple[str, ...], output_format: str, output: str | None, *
     from labelprep.api import validate as validate_api
 
     options["none_label"] = list(options["none_label"]) or None
-    report = validate_api(list(sources), progress=sys.stderr.isatty(), **options)
-    _emit(report.render(output_format), output, report.summary_line())
+    report = validate_api(list(sources), progress=sys.stderr.isatty() and not quiet, **options)
+    text = report.to_text(quiet=True) if quiet and output_format == "text" else report.render(output_format)
+    _emit(text, output, report.summary_line(), quiet=quiet and report.ok)
     sys.exit(0 if report.ok else 1)
 
 
@@ -411,9 +461,10 @@ def validate(sources: tuple[str, ...], output_format: str, output: str | None, *
 @click.option("--overwrite", is_flag=True, help="Replace an earlier export in the folder.")
 @click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",
               show_default=True, help="Format of the report printed when validation refuses the export.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@_QUIET
+@_VERBOSE
 @_errors_to_exit
-def export(sources: tuple[str, ...], output_format: str, quiet: bool, **options: Any) -> None:
+def export(sources: tuple[str, ...], output_format: str, quiet: bool, verbose: bool, **options: Any) -> None:
     """Validate, then write TFRecord shards and a manifest for training
 
     Each SOURCE is a converted frame or any annotation source convert reads;
@@ -429,12 +480,16 @@ def export(sources: tuple[str, ...], output_format: str, quiet: bool, **options:
     """
     from labelprep.api import export as export_api
     from labelprep.errors import ExportRefused
+    from labelprep.shards.plan import format_bytes
+    from labelprep.stats import ordered_splits
 
     options["none_label"] = list(options["none_label"]) or None
+    _tf_verbose(verbose)
     try:
         manifest = export_api(list(sources), progress=sys.stderr.isatty() and not quiet, **options)
     except ExportRefused as exc:
-        click.echo(exc.report.render(output_format), nl=False)
+        rep = exc.report
+        click.echo(rep.to_text(quiet=True) if quiet and output_format == "text" else rep.render(output_format), nl=False)
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     if quiet:
@@ -451,10 +506,10 @@ def export(sources: tuple[str, ...], output_format: str, quiet: bool, **options:
             click.echo(f"  findings: {counts} (labelprep validate with the same options lists them)", err=True)
     for note in manifest.notes:
         click.echo(f"  {note}", err=True)
-    for name, split in manifest.splits.items():
-        size = sum(s.bytes for s in split.shards)
-        click.echo(f"  {name}: {split.examples:,} examples in {len(split.shards)} shard(s), {size / 1e6:,.1f} MB",
-                   err=True)  # fmt: skip
+    for name in ordered_splits(manifest.splits):  # train, val, test, then the others
+        split = manifest.splits[name]
+        size = format_bytes(sum(s.bytes for s in split.shards))
+        click.echo(f"  {name}: {split.examples:,} examples in {len(split.shards)} shard(s), {size}", err=True)
     image = manifest.image
     click.echo(f"  images: {image.get('passed_through', 0):,} stored as they were, "
                f"{image.get('normalised', 0):,} normalised", err=True)  # fmt: skip
@@ -469,8 +524,10 @@ def export(sources: tuple[str, ...], output_format: str, quiet: bool, **options:
 @click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",
               show_default=True, help="Report format.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
+@_QUIET
+@_VERBOSE
 @_errors_to_exit
-def verify(out_dir: str, output_format: str, output: str | None) -> None:
+def verify(out_dir: str, output_format: str, output: str | None, quiet: bool, verbose: bool) -> None:
     """Check an export's shards against its manifest: checksums, records, labels, images
 
     Exit 0 when every shard is as the manifest says, 1 when a finding is an error.
@@ -481,8 +538,10 @@ def verify(out_dir: str, output_format: str, output: str | None) -> None:
     """
     from labelprep.api import verify as verify_api
 
-    report = verify_api(out_dir, progress=sys.stderr.isatty())
-    _emit(report.render(output_format), output, report.summary_line())
+    _tf_verbose(verbose)
+    report = verify_api(out_dir, progress=sys.stderr.isatty() and not quiet)
+    text = report.to_text(quiet=True) if quiet and output_format == "text" else report.render(output_format)
+    _emit(text, output, report.summary_line(), quiet=quiet and report.ok)
     sys.exit(0 if report.ok else 1)
 
 

@@ -18,13 +18,13 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from labelprep.errors import ConflictError, InputError, VocabularyError
+from labelprep.errors import DATAFRAME_SOURCE, ConflictError, InputError, VocabularyError
 from labelprep.multihot import SPARSE_THRESHOLD, dense_matrix, sparse_columns, use_sparse
 from labelprep.paths import resolve_paths
 from labelprep.readers.base import POSITIVE, UNCERTAIN, Annotations, LedgerEntry
-from labelprep.vocabulary import Vocabulary
+from labelprep.vocabulary import Vocabulary, numbered_classes
 
-__all__ = ["RESERVED_COLUMNS", "Encoded", "Summary", "check_split_cells", "encode", "frame_from_columns", "frame_from_matrix", "multi_hot", "to_label_lists"]
+__all__ = ["RESERVED_COLUMNS", "Encoded", "Summary", "check_split_cells", "encode", "frame_from_columns", "frame_from_matrix", "implied_label_map", "multi_hot", "to_label_lists"]
 
 RESERVED_COLUMNS = ("path", "split", "group")
 
@@ -40,12 +40,14 @@ class Summary:
     merged_duplicates: int = 0
     uncertain: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
+    unused: list[str] = field(default_factory=list)  # labels of the vocabulary no image has
 
     def lines(self) -> list[str]:
-        out = [
-            f"rows read: {self.rows_read}",
-            f"images: {self.images}",
-            f"labels: {self.labels}",
+        out = [f"rows read: {self.rows_read}", f"images: {self.images}", f"labels: {self.labels}"]
+        if self.unused:
+            shown = ", ".join(repr(x) for x in self.unused[:5]) + (" ..." if len(self.unused) > 5 else "")
+            out.append(f"labels no image has: {len(self.unused)} ({shown}; kept in the vocabulary)")
+        out += [
             f"images with no label: {self.empty_label_sets}",
             f"duplicate rows merged: {self.merged_duplicates}",
         ]
@@ -119,6 +121,16 @@ def to_label_lists(frame: pd.DataFrame, vocabulary: Sequence[str]) -> list[list[
     return [[labels[j] for j in np.flatnonzero(r == 1)] for r in mat]
 
 
+def implied_label_map(ann: Annotations, vocab: Vocabulary | None, vocab_map: Mapping[str, str] | None,
+                      none_labels: Collection[str] = ()) -> Mapping[str, str] | None:  # fmt: skip
+    """``vocab_map`` when every label ``ann`` uses is one of its ids and none is a label of ``vocab``, else None."""
+    if not vocab_map or vocab is None:
+        return None
+    names = [n.strip() for n in ann.names]
+    used = {names[c] for c in np.unique(ann.code).tolist()} - {""} - {x.strip() for x in none_labels}
+    return vocab_map if used and all(n in vocab_map and n not in vocab for n in used) else None
+
+
 def encode(
     ann: Annotations,
     *,
@@ -132,8 +144,12 @@ def encode(
     path_template: str | None = None,
     find_images: bool = False,
     sparse_threshold: int | None = None,
+    vocab_map: Mapping[str, str] | None = None,
 ) -> Encoded:
     """Turn :class:`Annotations` into the canonical multi-hot frame.
+
+    ``vocab_map`` is the id -> name map of a ``vocab`` given as a label map file: when there is no
+    ``label_map`` and every label the source uses is one of its ids (and none a label), it maps them.
 
     Above ``sparse_threshold`` labels (default :data:`labelprep.multihot.SPARSE_THRESHOLD`)
     the label columns are sparse; below it they are plain int8.
@@ -149,6 +165,9 @@ def encode(
 
     # 1. label names: strip, map, none-labels
     names = [n.strip() for n in ann.names]
+    if label_map is None and implied_label_map(ann, vocab, vocab_map, none_labels) is not None:
+        label_map = vocab_map
+        notes.append("labels are the ids of the label map given as --vocab: mapped to its names")
     if label_map is not None:
         mapped = []
         for c, n in enumerate(names):
@@ -233,22 +252,29 @@ def encode(
     else:
         used_codes = set(np.unique(codes).tolist())
         present = [n for i, n in enumerate(final) if i in used_codes]
+        listed = present
         if ann.declared is not None:
             declared = [d.strip() for d in ann.declared]
             if label_map is not None:
                 declared = [label_map.get(d, d) for d in declared]
             declared = [d for d in dict.fromkeys(declared) if d and d not in none_set]
-            labels = declared + sorted(set(present) - set(declared))
-        elif label_map and sum(not k.strip().isdigit() for k in label_map) <= 1 < len(label_map):
-            # numbered classes keep their numbers' order (Human Protein Atlas: class 0, 1, 2, ...), not the names'
-            # (one key may be a CSV map's header line, "Id")
-            class_order: dict[str, int] = {}
-            for key, name in label_map.items():
-                if key.strip().isdigit():
-                    class_order[name] = min(class_order.get(name, int(key)), int(key))
-            labels = sorted(present, key=lambda n: (class_order.get(n, len(label_map)), n))
+            listed = declared + sorted(set(present) - set(declared))
         else:
-            labels = sorted(present)
+            listed = sorted(present)
+        numbered = numbered_classes(label_map) if label_map else None
+        if numbered is not None:
+            # A numbered label map declares the vocabulary (Human Protein Atlas, Kaggle class ids): every class it
+            # names stays, in id order (class 0 first), so model outputs line up with the ids, used or not.
+            classes = [n for n in numbered if n not in none_set]
+            in_map = set(classes)
+            labels = classes + [n for n in listed if n not in in_map]
+            unused = [n for n in classes if n not in set(present)]
+            if unused:
+                shown = ", ".join(repr(n) for n in unused[:5]) + (" ..." if len(unused) > 5 else "")
+                notes.append(f"{len(unused)} class(es) of the label map have no image and stay in the vocabulary "
+                             f"(class-id order): {shown}")  # fmt: skip
+        else:
+            labels = listed
         pos = {n: i for i, n in enumerate(labels)}
         lookup = np.array([pos.get(n, -1) for n in final], dtype=np.int64)
         codes = lookup[codes] if len(codes) else codes
@@ -355,6 +381,8 @@ def encode(
     has_label = np.zeros(n_images, dtype=bool)
     has_label[img_pairs[values == POSITIVE]] = True
     summary.empty_label_sets = int(n_images - has_label.sum())
+    used = np.bincount(codes[values == POSITIVE], minlength=len(labels)) if len(labels) else np.zeros(0, np.int64)
+    summary.unused = [labels[i] for i in np.flatnonzero(used == 0)]
     unc = values == UNCERTAIN
     if unc.any():
         if sparse:
@@ -400,7 +428,8 @@ def _merged(ann: Annotations, paths: npt.NDArray[np.object_], img_of_row: npt.ND
         _, ln0 = where(d0)
         r = int(ann.row[d]) if pairs else d
         ledger.append(LedgerEntry(f, ln, str(paths[r]), "merged duplicate",
-                                  f"labels merged into the first listing (line {ln0})" if ln0 else "labels merged"))  # fmt: skip
+                                  f"labels merged into the first listing ({'row' if f == DATAFRAME_SOURCE else 'line'} "
+                                  f"{ln0})" if ln0 else "labels merged"))  # fmt: skip
     if len(dup) > LEDGER_CAP:
         notes.append(f"the ledger lists the first {LEDGER_CAP:,} merged duplicates of {len(dup):,}")
 

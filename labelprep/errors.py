@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "DATAFRAME_SOURCE",
     "ConflictError",
     "EngineError",
     "ExportRefused",
@@ -15,6 +16,19 @@ __all__ = [
     "SchemaError",
     "VocabularyError",
 ]
+
+
+# How messages name an in-memory DataFrame source; its "line" is the 1-based row number, written "row N".
+DATAFRAME_SOURCE = "<DataFrame>"
+
+
+def place(file: str | None, line: int | None) -> str:
+    """``file:line``, ``file``, or ``<DataFrame> row N`` for a DataFrame source; '' when nothing is known."""
+    if not file:
+        return ""
+    if not line:
+        return file
+    return f"{file} row {line}" if file == DATAFRAME_SOURCE else f"{file}:{line}"
 
 
 class LabelprepError(Exception):
@@ -39,9 +53,8 @@ class LabelprepError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        where = ""
-        if self.file:
-            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        where = place(self.file, self.line)
+        where = f"{where}: " if where else ""
         hint = f" ({self.hint})" if self.hint else ""
         return f"{where}{self.message}{hint}"
 

@@ -20,7 +20,7 @@ from labelprep.errors import InputError, LabelprepError, VocabularyError
 from labelprep.multihot import is_sparse, label_pairs, sparse_columns
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["FRAME_SUFFIXES", "IMAGES_ROOT_ATTR", "METADATA_KEY", "atomic_write", "frame_images_root", "is_frame", "read_frame", "read_frame_meta", "vocab_path", "write_frame"]
+__all__ = ["FORMAT_ATTR", "FRAME_SUFFIXES", "IMAGES_ROOT_ATTR", "METADATA_KEY", "atomic_write", "frame_images_root", "is_frame", "read_frame", "read_frame_meta", "vocab_path", "write_frame"]
 
 FRAME_SUFFIXES = (".parquet", ".csv")
 METADATA_KEY = b"labelprep"
@@ -33,6 +33,8 @@ UNCERTAIN_COLUMN = "__uncertain__"
 
 # frame.attrs key: the absolute images root of a frame read from a file (write_frame stores it relative to its output).
 IMAGES_ROOT_ATTR = "labelprep_images_root"
+# frame.attrs key: the annotation form the frame was converted from ("folder", "delimited" ...), when known.
+FORMAT_ATTR = "labelprep_format"
 
 
 def vocab_path(out: str | Path) -> Path:
@@ -84,6 +86,8 @@ def write_frame(frame: pd.DataFrame, vocab: Vocabulary, out: str | Path, *, meta
         from labelprep import storage  # a frame read with read_frame keeps its images root, re-expressed from here
 
         payload["images_root"] = storage.relative_root(root if storage.is_url(root) else Path(root), out)
+    if "format" not in payload and isinstance(frame.attrs.get(FORMAT_ATTR), str):
+        payload["format"] = frame.attrs[FORMAT_ATTR]  # a split of a folder-form frame is still one (diff pairs by name)
     sparse = is_sparse(frame, list(vocab))
     if sparse:
         if suffix == ".csv":
@@ -227,6 +231,7 @@ def read_frame(path: str | Path, *, vocab: Vocabulary | None = None) -> tuple[pd
     if not p.exists():
         raise InputError("file not found", file=str(p))
     suffix = p.suffix.lower()
+    payload: dict[str, Any] = {}
     if suffix == ".parquet":
         try:
             table = pq.read_table(p)
@@ -265,4 +270,6 @@ def read_frame(path: str | Path, *, vocab: Vocabulary | None = None) -> tuple[pd
             file=str(p), hint="the frame and its vocabulary file do not belong together",
         )  # fmt: skip
     frame.attrs[IMAGES_ROOT_ATTR] = str(frame_images_root(p))  # for write_frame of an edited copy elsewhere
+    if isinstance(payload.get("format"), str):
+        frame.attrs[FORMAT_ATTR] = payload["format"]
     return frame, vocab

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from labelprep.errors import LabelprepError
+from labelprep.errors import LabelprepError, place
 
 __all__ = ["CHECKS", "SEVERITIES", "Finding", "Report", "ValidationFailed"]
 
@@ -23,6 +23,7 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "empty-labels": ("warning", "labels", "an image with no label"),
     "name-conflict": ("warning", "labels", "one file name under several label folders with different bytes"),
     "left-out": ("warning", "labels", "an image the source gives no labels: no sidecar, or outside any label folder"),
+    "join-unmatched": ("warning", "labels", "an image with no row in the --join file: its joined columns are blank"),
     "none-label-conflict": ("error", "labels", "a none-label sentinel together with real labels"),
     "unknown-label": ("error", "labels", "a label not in the declared vocabulary"),
     "unused-label": ("warning", "labels", "a declared label that no image uses"),
@@ -81,9 +82,7 @@ class Finding:
         }  # fmt: skip
 
     def where(self) -> str:
-        if self.source and self.line:
-            return f"{self.source}:{self.line}"
-        return self.source or ""
+        return place(self.source, self.line)
 
 
 class ValidationFailed(LabelprepError):
@@ -176,20 +175,35 @@ class Report:
         return f"{verdict}: " + ", ".join(parts) + images
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "summary": self.summary(), "findings": [f.to_dict() for f in self.findings]}
+        # lines (and a DataFrame source's row numbers) count from 1: said in the JSON itself
+        return {"ok": self.ok, "position_base": 1, "summary": self.summary(),
+                "findings": [f.to_dict() for f in self.findings]}  # fmt: skip
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
 
-    def to_text(self, *, max_per_code: int = 10) -> str:
-        """Grouped by code, each group capped with '... and N more', then a one-line summary."""
+    def to_text(self, *, max_per_code: int = 10, quiet: bool = False) -> str:
+        """Grouped by code, errors first, then warnings, then info (each in the code table's order); each group
+        capped with '... and N more'; then a one-line summary.
+
+        ``quiet`` keeps only what fails (errors, and warnings when strict), and says nothing when nothing does.
+        """
         lines: list[str] = []
         by_code: dict[str, list[Finding]] = {}
         for f in self.findings:
+            if quiet and not (f.severity == "error" or (self.strict and f.severity == "warning")):
+                continue
             by_code.setdefault(f.code, []).append(f)
-        for code in sorted(by_code, key=lambda c: _ORDER.get(c, 99)):
+        if quiet and not by_code:
+            return ""
+
+        def severity(group: list[Finding]) -> str:
+            return Counter(f.severity for f in group).most_common(1)[0][0]
+
+        rank = {level: i for i, level in enumerate(SEVERITIES)}
+        for code in sorted(by_code, key=lambda c: (rank.get(severity(by_code[c]), 9), _ORDER.get(c, 99))):
             group = by_code[code]
-            sev = Counter(f.severity for f in group).most_common(1)[0][0]
+            sev = severity(group)
             lines.append(f"{sev.upper()} {code} ({len(group)}): {CHECKS.get(code, ('', '', ''))[2]}")
             for f in group[:max_per_code]:
                 where = f.where()

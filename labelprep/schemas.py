@@ -166,7 +166,12 @@ def describe_failures(cases: pd.DataFrame) -> list[str]:
         grouped.setdefault((str(col), check), []).append((index, value))
     for (col, check), hits in grouped.items():
         index, value = hits[0]
-        where = f"row {index}, " if index is not None and not pd.isna(index) else ""
+        if index is None or pd.isna(index):
+            where = ""
+        elif isinstance(index, (int, np.integer)):
+            where = f"row {int(index) + 1}, "  # counted from 1, as people count rows
+        else:
+            where = f"index {index!r}, "
         if len(hits) == 1:
             out.append(f"column {col!r} fails {check} ({where}value {value!r})")
         else:

@@ -274,6 +274,8 @@ def _group_codes(group: object, n: int) -> tuple[npt.NDArray[np.int64], int]:
     values = pd.Series(np.asarray(group, dtype=object) if not isinstance(group, pd.Series) else group.to_numpy())
     if len(values) != n:
         raise InputError(f"group has {len(values)} value(s) for {n} row(s)", hint="give one group value per frame row")
+    # a blank value ("" as a CSV or a --join without a row for the image leaves it) is no group either
+    values = values.mask(values.map(lambda v: isinstance(v, str) and not v.strip()))
     codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=True)
     codes = np.asarray(codes, dtype=np.int64)
     missing = codes < 0

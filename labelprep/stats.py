@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from labelprep.errors import InputError, VocabularyError
 from labelprep.multihot import dense_matrix
 
 __all__ = [
+    "MIN_EXPECTED",
     "ExclusiveGroup",
     "ExclusivePair",
     "LabelStats",
@@ -33,6 +34,7 @@ __all__ = [
     "SplitStats",
     "Stats",
     "compute_stats",
+    "ordered_splits",
     "pos_weight_json",
 ]
 
@@ -40,6 +42,8 @@ ALL = "all"  # the name of the whole-frame split
 _CHUNK = 16384  # rows per matrix product: float32 chunks of at most 64 MiB for 1,000 labels
 _SPLIT_ORDER = ("train", "training", "trainval", "val", "valid", "validation", "dev", "test", "testing")
 _CLIQUE_BUDGET = 20000  # Bron-Kerbosch calls before giving up on finding more groups
+# Images two labels would share if independent, for never sharing one to count: P(none by chance) = e^-5 < 1%.
+MIN_EXPECTED = 5.0
 
 
 @dataclass(frozen=True)
@@ -239,8 +243,9 @@ class Stats:
         for p in self.pairs:
             out.append(f"  {p.a} + {p.b}: {p.count} image(s), Jaccard {p.jaccard:.3f}, lift {p.lift:.2f}")
         if self.exclusive_pairs:
-            out.append(f"frequent labels that never co-occur ({len(self.exclusive_pairs)} shown, "
-                       f"each on at least {_pct(self.settings.get('min_support'))} of images):")  # fmt: skip
+            out.append(f"frequent labels that never co-occur ({len(self.exclusive_pairs)} shown, each on at least "
+                       f"{_pct(self.settings.get('min_support'))} of images, pairs expected to share at least "
+                       f"{_count(self.settings.get('min_expected'))} image(s) if independent):")  # fmt: skip
             for e in self.exclusive_pairs:
                 out.append(f"  {e.a} ({e.positives_a}) / {e.b} ({e.positives_b}): 0 together, "
                            f"{e.expected:.1f} expected if independent")  # fmt: skip
@@ -283,6 +288,7 @@ def compute_stats(
     *,
     top_pairs: int = 20,
     min_support: float = 0.01,
+    min_expected: float = MIN_EXPECTED,
     max_exclusive: int = 20,
     heatmap_labels: int = 30,
 ) -> Stats:
@@ -290,7 +296,11 @@ def compute_stats(
 
     ``top_pairs`` caps the co-occurring pairs listed; ``min_support`` is the
     share of images a label needs to count as frequent when looking for labels
-    that never co-occur (``max_exclusive`` caps those pairs and groups);
+    that never co-occur, and ``min_expected`` the images two labels would share
+    if they were independent (positives a x positives b / images) for their
+    never sharing one to mean something (default 5: by chance alone that
+    happens less than 1% of the time); ``max_exclusive`` caps those pairs and
+    groups;
     ``heatmap_labels`` is how many of the most frequent labels the
     co-occurrence matrix keeps.
     """
@@ -303,6 +313,8 @@ def compute_stats(
         )
     if not 0 <= min_support <= 1:
         raise InputError(f"min_support is a share of images between 0 and 1, not {min_support}")
+    if min_expected < 0:
+        raise InputError(f"min_expected is a number of images, 0 or more, not {min_expected}")
     n, k = len(frame), len(labels)
     mat = dense_matrix(frame, labels, purpose="stats") if k else np.zeros((n, 0), dtype=np.int8)
     names, codes = _split_codes(frame)
@@ -337,9 +349,9 @@ def compute_stats(
     total_pos = np.diag(counts).copy()
     top = np.argsort(-total_pos, kind="stable")[: max(heatmap_labels, 0)]
     top = top[total_pos[top] > 0] if n else top[:0]
-    ex_pairs, ex_groups = _exclusive(counts, total_pos, labels, n, min_support, max_exclusive)
-    settings = {"top_pairs": top_pairs, "min_support": min_support, "max_exclusive": max_exclusive,
-                "heatmap_labels": heatmap_labels}  # fmt: skip
+    ex_pairs, ex_groups = _exclusive(counts, total_pos, labels, n, min_support, min_expected, max_exclusive)
+    settings = {"top_pairs": top_pairs, "min_support": min_support, "min_expected": min_expected,
+                "max_exclusive": max_exclusive, "heatmap_labels": heatmap_labels}  # fmt: skip
     return Stats(
         labels=labels,
         splits=splits,
@@ -352,16 +364,21 @@ def compute_stats(
     )
 
 
+def ordered_splits(names: Iterable[str]) -> list[str]:
+    """Split names in reading order: train, val, test (and their usual spellings) first, then the rest by name."""
+    return sorted(names, key=lambda s: (_SPLIT_ORDER.index(s.lower()) if s.lower() in _SPLIT_ORDER else len(_SPLIT_ORDER),
+                                        s))  # fmt: skip
+
+
 def _split_codes(frame: pd.DataFrame) -> tuple[list[str], npt.NDArray[np.int64]]:
     """Split names (train, val, test first) and each row's split index."""
     if "split" not in frame.columns:
         return ([ALL] if len(frame) else []), np.zeros(len(frame), dtype=np.int64)
     values = frame["split"].astype("string").fillna("").str.strip()
     values = values.mask(values == "", "(none)")
-    uniques = sorted(pd.unique(values.to_numpy(dtype=object)).tolist(),
-                     key=lambda s: (_SPLIT_ORDER.index(s.lower()) if s.lower() in _SPLIT_ORDER else len(_SPLIT_ORDER), s))  # fmt: skip
+    uniques = ordered_splits([str(v) for v in pd.unique(values.to_numpy(dtype=object)).tolist()])
     lookup = {name: i for i, name in enumerate(uniques)}
-    codes = values.map(lookup).to_numpy(dtype=np.int64)
+    codes: npt.NDArray[np.int64] = np.asarray(values.map(lookup).to_numpy(), dtype=np.int64)
     return [str(u) for u in uniques], codes
 
 
@@ -404,7 +421,8 @@ def _top_pairs(counts: npt.NDArray[np.int64], positives: npt.NDArray[np.int64], 
 
 
 def _exclusive(counts: npt.NDArray[np.int64], positives: npt.NDArray[np.int64], labels: list[str], n: int,
-               min_support: float, limit: int) -> tuple[list[ExclusivePair], list[ExclusiveGroup]]:  # fmt: skip
+               min_support: float, min_expected: float,
+               limit: int) -> tuple[list[ExclusivePair], list[ExclusiveGroup]]:  # fmt: skip
     if n == 0 or limit <= 0:
         return [], []
     need = max(1, math.ceil(min_support * n - 1e-9))
@@ -415,6 +433,11 @@ def _exclusive(counts: npt.NDArray[np.int64], positives: npt.NDArray[np.int64], 
     never = sub == 0
     ii, jj = np.nonzero(np.triu(never, 1))
     expected = positives[frequent[ii]].astype(np.float64) * positives[frequent[jj]] / n
+    # never together means something only when independence would have put them together on enough images
+    enough = expected >= min_expected - 1e-9
+    ii, jj, expected = ii[enough], jj[enough], expected[enough]
+    if not len(ii):
+        return [], []
     order = np.lexsort((jj, ii, -expected))
     pairs = []
     for o in order[:limit]:
@@ -465,6 +488,10 @@ def _num(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
+def _count(x: float | None) -> str:
+    return "-" if x is None else f"{x:g}"
+
+
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;margin:24px;background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
@@ -474,6 +501,8 @@ th{background:#f6f8fa}td.l,th.l{text-align:left}
 .muted{color:#656d76}.charts{display:flex;flex-wrap:wrap;gap:24px}figure{margin:0}figcaption{font-weight:600;margin:0 0 4px}
 svg{background:#fff}svg text{font:11px system-ui,sans-serif;fill:#1f2328}
 .bar{fill:#2f81f7}.hist{fill:#8250df}.axis{stroke:#8c959f;stroke-width:1}
+text.zero{fill:#cf222e;font-weight:600}line.zero{stroke:#cf222e;stroke-width:2}
+td.l{max-width:28em;overflow-wrap:anywhere}
 """
 
 
@@ -498,9 +527,13 @@ def _html_page(st: Stats) -> str:
                      f"<td>{s.density:.4f}</td><td>{s.empty}</td></tr>")  # fmt: skip
     parts.append("</table>")
 
-    parts.append('<h2>Label frequency</h2><div class="charts" id="frequency">')
+    order, rest = _chart_labels(st)
+    parts.append('<h2>Label frequency</h2><p class="muted">Positives per label, every split in one order: by '
+                 "frequency over all images. A label with no positive in a split shows 0 there, in red. Hover a "
+                 "name for it in full.</p>"
+                 '<div class="charts" id="frequency">')  # fmt: skip
     for s in st.splits:
-        parts.append(f"<figure><figcaption>{e(s.name)}</figcaption>{_bar_chart(s)}</figure>")
+        parts.append(f"<figure><figcaption>{e(s.name)}</figcaption>{_bar_chart(s, order, rest)}</figure>")
     parts.append("</div>")
 
     parts.append('<h2>Co-occurrence</h2><p class="muted">Images carrying both labels, for the '
@@ -537,8 +570,11 @@ def _html_page(st: Stats) -> str:
         parts.append("<p>No two labels share an image.</p>")
 
     parts.append("<h2>Frequent labels that never co-occur</h2>")
-    parts.append(f'<p class="muted">Labels on at least {_pct(st.settings.get("min_support"))} of images; '
-                 "expected: images carrying both if they were independent.</p>")  # fmt: skip
+    parts.append(f'<p class="muted">Labels on at least {_pct(st.settings.get("min_support"))} of images, in pairs '
+                 f"expected to share at least {_count(st.settings.get('min_expected'))} image(s) if they were "
+                 "independent (expected: positives of one x positives of the other / images; "
+                 "at 5, sharing none by chance happens less than 1% of the time). Rarer pairs never "
+                 "meeting says nothing, and is not listed (--min-expected).</p>")  # fmt: skip
     if st.exclusive_pairs:
         parts.append("<table><tr><th class=l>label</th><th>positives</th><th class=l>label</th><th>positives</th>"
                      "<th>expected</th></tr>")  # fmt: skip
@@ -549,7 +585,8 @@ def _html_page(st: Stats) -> str:
     else:
         parts.append("<p>None.</p>")
     if st.exclusive_groups:
-        parts.append("<h3>Candidate mutually exclusive groups</h3><table><tr><th class=l>labels</th>"
+        parts.append("<h3>Candidate mutually exclusive groups</h3><p class=muted>Labels every two of which are such a "
+                     "pair: a possible one-of-K (softmax) group.</p><table><tr><th class=l>labels</th>"
                      "<th>images</th><th>coverage</th></tr>")  # fmt: skip
         for g in st.exclusive_groups:
             parts.append(f"<tr><td class=l>{e(', '.join(g.labels))}</td><td>{g.images}</td>"
@@ -563,30 +600,69 @@ def _short(label: str, n: int = 26) -> str:
     return label if len(label) <= n else label[: n - 1] + "…"
 
 
-def _bar_chart(s: SplitStats, limit: int = 40) -> str:
-    """Horizontal bars of positives per label, most frequent first, capped at ``limit`` labels."""
+def _wrap(label: str, width: int = 24, lines: int = 2) -> list[str]:
+    """A label over at most ``lines`` lines of about ``width`` characters, broken at spaces where it can; the
+    last line ends in an ellipsis when the name is longer still (the full name is in the hover title)."""
+    out: list[str] = []
+    rest = label
+    while rest and len(out) < lines:
+        if len(rest) <= width:
+            out.append(rest)
+            rest = ""
+            break
+        cut = rest.rfind(" ", 0, width + 1)
+        cut = cut if cut > width // 3 else width
+        out.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        out[-1] = _short(out[-1] + " " + rest, width)
+    return out or [""]
+
+
+def _chart_labels(st: Stats, limit: int = 40) -> tuple[list[int], int]:
+    """The labels every frequency chart shows, in one order (positives over all images, then vocabulary order):
+    the ``limit`` most frequent, and after them any label with no positive in some split but positives in
+    another (those matter most when comparing splits), up to ``limit`` more; and how many are left out."""
+    totals = [ls.positives for ls in st.total.labels]
+    order = sorted(range(len(st.labels)), key=lambda i: (-totals[i], i))
+    shown = order[:limit]
+    parts = st.splits[:-1] if len(st.splits) > 1 else st.splits
+    gaps = [i for i in order[limit:] if totals[i] > 0 and any(s.labels[i].positives == 0 for s in parts)]
+    shown += gaps[:limit]
+    return shown, len(order) - len(shown)
+
+
+def _bar_chart(s: SplitStats, order: list[int], rest: int) -> str:
+    """Horizontal bars of positives per label, in the given label order (the same for every split); zeros shown."""
     e = html.escape
-    rows = sorted(s.labels, key=lambda x: -x.positives)
-    shown = [r for r in rows if r.positives > 0][:limit]
-    rest = len([r for r in rows if r.positives > 0]) - len(shown)
-    left, bar_w, row_h, top = 170, 320, 16, 6
-    height = top + row_h * max(len(shown), 1) + (18 if rest else 6)
+    wrapped = [_wrap(s.labels[i].label) for i in order]
+    left, bar_w, line_h, top = 170, 320, 12, 6
+    heights = [max(16, 4 + line_h * len(w)) for w in wrapped]
+    height = top + sum(heights) + (18 if rest else 6) + (0 if order else 16)
     width = left + bar_w + 60
-    peak = max((r.positives for r in shown), default=0) or 1
+    peak = max((s.labels[i].positives for i in order), default=0) or 1
     out = [f'<svg class="chart-frequency" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
            f'role="img" aria-label="label frequency, split {e(s.name)}">']  # fmt: skip
-    if not shown:
-        out.append(f'<text x="4" y="{top + 11}">no positive labels</text>')
-    for i, r in enumerate(shown):
-        y = top + i * row_h
-        w = max(1.0, bar_w * r.positives / peak)
+    if not order:
+        out.append(f'<text x="4" y="{top + 11}">no labels</text>')
+    y = top
+    for i, lines, h in zip(order, wrapped, heights):
+        r = s.labels[i]
         tip = f"{r.label}: {r.positives} ({_pct(r.prevalence)})"
-        out.append(f'<g><title>{e(tip)}</title>'
-                   f'<text x="{left - 6}" y="{y + 11}" text-anchor="end">{e(_short(r.label))}</text>'
-                   f'<rect class="bar" x="{left}" y="{y + 2}" width="{w:.1f}" height="{row_h - 4}"/>'
-                   f'<text x="{left + w + 4:.1f}" y="{y + 11}">{r.positives}</text></g>')  # fmt: skip
+        first = y + (h - line_h * len(lines)) / 2 + 10
+        name = "".join(f'<tspan x="{left - 6}" y="{first + k * line_h:.0f}">{e(ln)}</tspan>' for k, ln in enumerate(lines))
+        if r.positives:
+            w = max(1.0, bar_w * r.positives / peak)
+            bar = (f'<rect class="bar" x="{left}" y="{y + h / 2 - 6:.0f}" width="{w:.1f}" height="12"/>'
+                   f'<text x="{left + w + 4:.1f}" y="{y + h / 2 + 4:.0f}">{r.positives}</text>')  # fmt: skip
+        else:
+            bar = (f'<line class="zero" x1="{left}" y1="{y + 2}" x2="{left}" y2="{y + h - 2}"/>'
+                   f'<text class="zero" x="{left + 4}" y="{y + h / 2 + 4:.0f}">0</text>')  # fmt: skip
+        out.append(f'<g><title>{e(tip)}</title><text text-anchor="end">{name}</text>{bar}</g>')
+        y += h
     if rest:
-        out.append(f'<text x="{left}" y="{height - 5}" class="muted">… and {rest} more label(s)</text>')
+        out.append(f'<text x="{left}" y="{height - 5}" class="muted">… and {rest} more label(s), in the table '
+                   "below</text>")  # fmt: skip
     out.append("</svg>")
     return "".join(out)
 
@@ -606,9 +682,11 @@ def _heatmap(labels: list[str], counts: list[list[int]]) -> str:
            'role="img" aria-label="co-occurrence heatmap">']  # fmt: skip
     for i, label in enumerate(labels):
         y = top + i * cell
-        out.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end">{e(_short(label))}</text>')
+        out.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end"><title>{e(label)}</title>'
+                   f"{e(_short(label))}</text>")  # fmt: skip
         x = left + i * cell + 12
-        out.append(f'<text x="{x}" y="{top - 6}" transform="rotate(-60 {x} {top - 6})">{e(_short(label))}</text>')
+        out.append(f'<text x="{x}" y="{top - 6}" transform="rotate(-60 {x} {top - 6})"><title>{e(label)}</title>'
+                   f"{e(_short(label))}</text>")  # fmt: skip
     for i in range(n):
         for j in range(n):
             c = counts[i][j]

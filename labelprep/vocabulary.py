@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import difflib
 import hashlib
+import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from labelprep.errors import VocabularyError
+from labelprep.errors import InputError, VocabularyError
 
-__all__ = ["VOCAB_FORMAT_VERSION", "Vocabulary"]
+__all__ = ["VOCAB_FORMAT_VERSION", "Vocabulary", "numbered_classes", "parse_label_map", "vocabulary_label_map"]
 
 VOCAB_FORMAT_VERSION = 1
 
@@ -37,17 +40,17 @@ class Vocabulary(Sequence[str]):
         for i, label in enumerate(items):
             if not isinstance(label, str):
                 raise VocabularyError(
-                    f"label {label!r} at position {i} is not a string",
+                    f"label {label!r} at position {i + 1} is not a string",
                     hint="labels are names; map numeric ids with --label-map",
                 )
             if label == "" or label != label.strip():
                 raise VocabularyError(
-                    f"label {label!r} at position {i} is empty or has surrounding whitespace",
+                    f"label {label!r} at position {i + 1} is empty or has surrounding whitespace",
                     hint="strip the label names",
                 )
             if label in index:
                 raise VocabularyError(
-                    f"label {label!r} is listed twice (positions {index[label]} and {i})",
+                    f"label {label!r} is listed twice (positions {index[label] + 1} and {i + 1})",
                     hint="each label may appear once in a vocabulary",
                 )
             index[label] = i
@@ -162,17 +165,17 @@ class Vocabulary(Sequence[str]):
     def read(cls, path: str | Path) -> Vocabulary:
         """Read a vocabulary file: JSON (``{"labels": [...]}`` or a list) or text, one label a line.
 
-        Blank lines and lines starting with ``#`` in text files are ignored.
+        Blank lines and lines starting with ``#`` in text files are ignored. A label map is a vocabulary
+        too: a two-column ``id,name`` CSV/TSV (any ``.csv``/``.tsv`` file, or text whose lines all start
+        with a number and a comma or tab; a header line is allowed) or a JSON object ``{id: name}``. Its
+        names are the labels, in class-id order when the ids are numbers (class 0 first), else in the
+        file's order.
         """
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise VocabularyError("vocabulary file not found", file=str(path)) from None
-        except UnicodeDecodeError as exc:
-            raise VocabularyError(
-                f"vocabulary file is not UTF-8 (byte {exc.start})", file=str(path)
-            ) from None
+        text = _read_text(p)
+        label_map = _label_map_in(p, text)
+        if label_map is not None:
+            return cls._from_label_map(label_map, str(path))
         if p.suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
             return cls.from_json(text, source=str(path))
         labels: list[str] = []
@@ -191,6 +194,20 @@ class Vocabulary(Sequence[str]):
             labels.append(label)
         return cls(labels)
 
+    @classmethod
+    def _from_label_map(cls, label_map: Mapping[str, str], source: str) -> Vocabulary:
+        names = numbered_classes(label_map)
+        if names is None:  # named ids (Open Images MIDs): the file's order, less a header line
+            items = list(label_map.items())
+            if items and _is_header(*items[0]):
+                items = items[1:]
+            names = [v for _, v in items]
+        try:
+            return cls(dict.fromkeys(n for n in names if n))
+        except VocabularyError as exc:
+            exc.file = exc.file or source
+            raise
+
     def line_of(self, label: str) -> int | None:
         """1-based position of ``label``: its line in a one-label-a-line vocabulary file."""
         i = self._index.get(label)
@@ -199,3 +216,103 @@ class Vocabulary(Sequence[str]):
 
 def _fold(label: str) -> str:
     return "".join(ch for ch in label.casefold() if ch.isalnum())
+
+
+def _read_text(p: Path) -> str:
+    try:
+        return p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise VocabularyError("vocabulary file not found", file=str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise VocabularyError(f"vocabulary file is not UTF-8 (byte {exc.start})", file=str(p)) from None
+
+
+def _label_map_in(p: Path, text: str) -> dict[str, str] | None:
+    """The id -> name map a vocabulary file holds, when it is a label map; else None."""
+    if p.suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return None  # from_json reports where
+        if isinstance(data, dict) and "labels" not in data and data and all(isinstance(v, str) for v in data.values()):
+            return parse_label_map(text, source=str(p), json_text=True)
+        return None
+    if p.suffix.lower() in (".csv", ".tsv") or _looks_like_label_map(text):
+        return parse_label_map(text, source=str(p), json_text=False)
+    return None
+
+
+def vocabulary_label_map(path: str | Path) -> dict[str, str] | None:
+    """The id -> name map of a vocabulary file that is a label map (``id,name`` CSV, JSON object), else None."""
+    p = Path(path)
+    return _label_map_in(p, _read_text(p))
+
+
+# Words of a label map's header line ("LabelName,DisplayName", "id,name"), letters only, lower case.
+_HEADER_WORDS = frozenset({"id", "ids", "key", "index", "classid", "labelid", "class", "label", "labelname", "mid",
+                           "name", "names", "displayname", "classname", "description", "target"})  # fmt: skip
+
+
+def _is_header(key: str, name: str) -> bool:
+    return all(re.sub(r"[^a-z]", "", x.casefold()) in _HEADER_WORDS for x in (key, name))
+
+
+# A line of a numbered label map: "25,Cytosol", "3\tcat".
+_MAP_LINE = re.compile(r"^\s*-?\d+\s*[,\t]")
+
+
+def _looks_like_label_map(text: str) -> bool:
+    """Every content line is ``<number>,<name>`` (the first may be a header line such as ``Id,Name``)."""
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    body = lines[1:] if lines and not _MAP_LINE.match(lines[0]) and ("," in lines[0] or "\t" in lines[0]) else lines
+    return bool(body) and all(_MAP_LINE.match(ln) for ln in body)
+
+
+def parse_label_map(text: str, *, source: str, json_text: bool | None = None) -> dict[str, str]:
+    """An id -> name map from its text: a JSON object (or list, by index), a two-column CSV/TSV, or one name a
+    line (class 0 first).
+
+    A CSV header line, when there is one, simply maps its two column names to each other, which is
+    harmless, so no guessing is needed. Raises :class:`InputError` naming the file and line.
+    """
+    if json_text if json_text is not None else text.lstrip().startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", file=source, line=exc.lineno) from None
+        if isinstance(data, list):
+            data = {str(i): v for i, v in enumerate(data)}
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise InputError("a JSON label map is an object {id: name} or a list of names", file=source)
+        return {str(k).strip(): v.strip() for k, v in data.items()}
+    out: dict[str, str] = {}
+    dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
+    rows = [(n, r) for n, r in enumerate(csv.reader(io.StringIO(text), dialect=dialect), start=1)
+            if r and any(c.strip() for c in r)]  # fmt: skip
+    if rows and all(len(r) == 1 for _, r in rows):
+        # one name a line (ImageNet's synsets.txt, darknet's obj.names, classes.txt): class n is on line n + 1
+        return {str(i): r[0].strip() for i, (_, r) in enumerate(rows)}
+    for lineno, row in rows:
+        if len(row) < 2:
+            raise InputError("expected two columns: id, name (or one name a line, class 0 first)", file=source,
+                             line=lineno)  # fmt: skip
+        key, name = row[0].strip(), row[1].strip()
+        if key in out and out[key] != name:
+            raise InputError(f"id {key!r} is mapped twice ({out[key]!r} and {name!r})", file=source, line=lineno)
+        out[key] = name
+    if not out:
+        raise InputError("label map is empty", file=source)
+    return out
+
+
+def numbered_classes(label_map: Mapping[str, str]) -> list[str] | None:
+    """The names of a numbered label map in class-id order (class 0 first), or None when ids are not numbers.
+
+    One key that is not a number is allowed: a CSV map's header line (``Id,Name``), left out. A name
+    given to several ids keeps its first (lowest) id.
+    """
+    keys = [k.strip() for k in label_map]
+    if not (sum(not k.lstrip("-").isdigit() for k in keys) <= 1 < len(label_map)):
+        return None
+    numbered = sorted((int(k.strip()), v) for k, v in label_map.items() if k.strip().lstrip("-").isdigit())
+    return list(dict.fromkeys(v for _, v in numbered if v))

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import labelprep
 from labelprep.diff import KINDS, Diff, diff_frames, parse_kinds
 from labelprep.errors import ConflictError, InputError, VocabularyError
 
@@ -60,7 +61,8 @@ def test_every_kind_is_found(diff: Diff) -> None:
     assert [c.path for c in by_kind(diff, "removed-image")] == ["e.jpg"]
     assert [c.label for c in by_kind(diff, "new-label")] == ["horse"]
     assert [c.label for c in by_kind(diff, "removed-label")] == ["fish"]
-    assert [(c.label, c.before, c.after) for c in by_kind(diff, "label-order")] == [("dog", 1, 0), ("cat", 0, 1)]
+    # positions count from 1 (the JSON says so: "position_base": 1)
+    assert [(c.label, c.before, c.after) for c in by_kind(diff, "label-order")] == [("dog", 2, 1), ("cat", 1, 2)]
     (relabel,) = by_kind(diff, "relabel")
     assert relabel.path == "b.jpg"
     assert (relabel.before, relabel.after) == (["dog"], ["dog", "bird"])
@@ -101,7 +103,9 @@ def test_identical_frames_do_not_change() -> None:
     d = diff_frames(old, OLD_LABELS, old.copy(), OLD_LABELS)
     assert not d.changed and d.kinds() == set()
     assert not d.fails(["any"])
-    assert d.to_text().strip().startswith("UNCHANGED: no changes")
+    assert d.to_text().splitlines() == ["images matched by path (--images-root pairs images by content; --match name "
+                                        "by file name)", d.summary_line()]  # the matching rule, then the verdict
+    assert d.summary_line().startswith("UNCHANGED: no changes")
     assert json.loads(d.to_json())["changed"] is False
 
 
@@ -165,7 +169,8 @@ def test_text_rendering_groups_and_caps() -> None:
     new = frame([(f"{i}.jpg", "train", []) for i in range(15)], ["cat"])
     text = diff_frames(old, ["cat"], new, ["cat"]).to_text(["relabel"])
     lines = text.splitlines()
-    assert lines[0] == f"ERROR relabel (15): {KINDS['relabel'][1]}"
+    assert lines[0].startswith("images matched by path")
+    assert lines[1] == f"ERROR relabel (15): {KINDS['relabel'][1]}"
     assert "  ... and 5 more" in lines
     assert lines[-1].startswith("FAILED (--fail-on relabel): 15 relabel, 1 prevalence-shift; old 15 image(s)")
     assert "WARNING prevalence-shift (1)" in text
@@ -198,3 +203,103 @@ def test_json_github_and_junit_parse(diff: Diff) -> None:
     assert [c.get("name") for c in cases if c.find("skipped") is not None] == ["content-changed"]
     with pytest.raises(ValueError, match="unknown diff format"):
         diff.render("yaml")
+
+
+# ---------------------------------------------------------------------------
+# Pairing images by identity: a move between label folders is a relabel
+# ---------------------------------------------------------------------------
+
+
+def _img(path: Path, shade: int) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (4, 4), (shade, shade, shade)).save(path)
+
+
+def _versions(tmp_path: Path) -> tuple[Path, Path]:
+    """v1 and v2 of a label-folder export: b.jpg moved from beach/ to sunset/, d.jpg renamed d2.jpg."""
+    v1, v2 = tmp_path / "v1", tmp_path / "v2"
+    for v in (v1, v2):
+        _img(v / "beach" / "a.jpg", 10)
+        _img(v / "forest" / "c.jpg", 30)
+        _img(v / "sunset" / "e.jpg", 50)
+    _img(v1 / "beach" / "b.jpg", 20)
+    _img(v2 / "sunset" / "b.jpg", 20)
+    _img(v1 / "forest" / "d.jpg", 40)
+    _img(v2 / "forest" / "d2.jpg", 40)
+    return v1, v2
+
+
+def test_a_move_between_label_folders_is_a_relabel(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from labelprep.cli import main
+
+    v1, v2 = _versions(tmp_path)
+    r = CliRunner().invoke(main, ["diff", str(v1), str(v2), "--fail-on", "relabel"])
+    assert r.exit_code == 1, r.output
+    assert r.output.splitlines()[0].startswith("images matched by file name within the label folder")
+    assert "beach/b.jpg -> sunset/b.jpg: beach -> sunset (+sunset, -beach)" in r.output
+    d = labelprep.diff(v1, v2)
+    (relabel,) = by_kind(d, "relabel")
+    assert (relabel.path, relabel.detail["old_path"]) == ("sunset/b.jpg", "beach/b.jpg")
+    assert [c.path for c in by_kind(d, "added-image")] == ["forest/d2.jpg"]  # renamed: another name, no roots
+    assert d.stats["matched_by"].startswith("file name within the label folder")
+    # by path, as before: the move is one removed and one added image, and the shared name is pointed out
+    p = labelprep.diff(v1, v2, match="path")
+    assert "relabel" not in p.kinds() and not p.fails(["relabel"])
+    assert any("share a file name with a removed one: beach/b.jpg (removed) / sunset/b.jpg (added)" in n
+               for n in p.notes)  # fmt: skip
+
+
+def test_content_pairs_renamed_images_when_roots_are_given(tmp_path: Path) -> None:
+    v1, v2 = _versions(tmp_path)
+    d = labelprep.diff(v1, v2, images_root=[v1, v2])
+    assert d.stats["matched_by"].startswith("content (sha256")
+    assert {(c.detail.get("old_path"), c.path) for c in by_kind(d, "relabel")} == {("beach/b.jpg", "sunset/b.jpg")}
+    assert "added-image" not in d.kinds() and "removed-image" not in d.kinds()  # d.jpg -> d2.jpg is one image
+    assert d.stats["moved"] == 2 and "content-changed" not in d.kinds()
+    assert labelprep.diff(v1, v2, images_root=[v1, v2], match="content").kinds() == d.kinds()
+    with pytest.raises(InputError, match="needs the images root"):
+        labelprep.diff(v1, v2, match="content")
+
+
+def test_frames_converted_from_label_folders_pair_by_name_too(tmp_path: Path) -> None:
+    v1, v2 = _versions(tmp_path)
+    labelprep.convert(v1, tmp_path / "v1.parquet")
+    labelprep.split(tmp_path / "v1.parquet", tmp_path / "v1s.parquet", ratios=(0.5, 0.5), names=("train", "val"))
+    labelprep.convert(v2, tmp_path / "v2.parquet")
+    for old in ("v1.parquet", "v1s.parquet"):  # split's output is still a folder-form frame
+        d = labelprep.diff(tmp_path / old, tmp_path / "v2.parquet")
+        assert [c.path for c in by_kind(d, "relabel")] == ["sunset/b.jpg"], old
+    labelprep.convert(v1, tmp_path / "v1.csv")  # a CSV frame does not say where it came from: by path
+    labelprep.convert(v2, tmp_path / "v2.csv")
+    d = labelprep.diff(tmp_path / "v1.csv", tmp_path / "v2.csv")
+    assert d.stats["matched_by"].startswith("path") and "relabel" not in d.kinds()
+    assert [c.path for c in by_kind(labelprep.diff(tmp_path / "v1.csv", tmp_path / "v2.csv", match="name"),
+                                    "relabel")] == ["sunset/b.jpg"]  # fmt: skip
+
+
+def test_same_bytes_under_a_removed_and_an_added_path_are_pointed_out(tmp_path: Path) -> None:
+    v1, v2 = tmp_path / "v1", tmp_path / "v2"
+    for v in (v1, v2):
+        _img(v / "cat" / "a.jpg", 10)
+    _img(v1 / "dog" / "x.jpg", 10)  # the same bytes twice in each version: content cannot say which is which
+    _img(v2 / "dog" / "y.jpg", 10)
+    d = labelprep.diff(v1, v2, images_root=[v1, v2])
+    assert [c.path for c in by_kind(d, "added-image")] == ["dog/y.jpg"]
+    assert [c.path for c in by_kind(d, "removed-image")] == ["dog/x.jpg"]
+    assert any("1 added image(s) have the same bytes as a removed one" in n and "dog/x.jpg (removed) / dog/y.jpg "
+               "(added)" in n for n in d.notes), d.notes  # fmt: skip
+
+
+def test_a_repeated_name_falls_back_to_its_path_and_the_others_still_pair_by_name(tmp_path: Path) -> None:
+    """'Forest/x.jpg' and 'forest/x.jpg' with different bytes (kept apart): only they are paired by path."""
+    v1, v2 = _versions(tmp_path)
+    for v, shade in ((v1, 70), (v2, 70)):
+        _img(v / "Forest" / "c.jpg", shade)  # another c.jpg, in a folder spelt differently
+    d = labelprep.diff(v1, v2, on_conflict="separate")
+    assert [c.path for c in by_kind(d, "relabel")] == ["sunset/b.jpg"]  # still paired by name
+    assert any("1 file name(s) repeat within a version" in n and "matched by path" in n for n in d.notes)
+    assert [c.path for c in by_kind(d, "removed-image")] == ["forest/d.jpg"]  # renamed d2.jpg: no roots, no pair

@@ -121,11 +121,12 @@ def test_check_frame_reports_every_failure_lazily() -> None:
     bad = good.assign(cat=pd.Series([2, 0, -1], dtype="int8"), path=["a.jpg", "a.jpg", ""])
     with pytest.raises(labelprep.SchemaError) as err:
         labelprep.check_frame(bad, vocab, unknown=False)
-    # one line per column and check, with the count and the first row: two bad values, a duplicated and an empty path
+    # one line per column and check, with the count and the first row (counted from 1): two bad values, a duplicated
+    # and an empty path
     assert err.value.failures == [
-        "column 'path' fails field_uniqueness in 2 rows (first: row 0, value 'a.jpg')",
-        "column 'path' fails str_length(1, None) (row 2, value '')",
-        "column 'cat' fails isin([0, 1]) in 2 rows (first: row 0, value 2)",
+        "column 'path' fails field_uniqueness in 2 rows (first: row 1, value 'a.jpg')",
+        "column 'path' fails str_length(1, None) (row 3, value '')",
+        "column 'cat' fails isin([0, 1]) in 2 rows (first: row 1, value 2)",
     ]
     labelprep.check_frame(good.assign(cat=pd.Series([-1, 0, 1], dtype="int8")), vocab, unknown=True)
     with pytest.raises(labelprep.SchemaError, match="column 'dog' is out of order"):

@@ -310,10 +310,11 @@ def test_cli_options_are_the_api_parameters() -> None:
     import inspect
 
     api = set(inspect.signature(labelprep.export).parameters) - {"progress"}
-    cli = {p.name for p in main.commands["export"].params} - {"quiet", "output_format"}  # type: ignore[attr-defined]
+    # presentation options are the CLI's own: -q/--quiet, -v/--verbose (TensorFlow's start-up lines), --output-format
+    cli = {p.name for p in main.commands["export"].params} - {"quiet", "verbose", "output_format"}  # type: ignore[attr-defined]
     assert cli == api
     v_api = set(inspect.signature(labelprep.verify).parameters) - {"progress"}
-    v_cli = {p.name for p in main.commands["verify"].params} - {"output_format", "output"}  # type: ignore[attr-defined]
+    v_cli = {p.name for p in main.commands["verify"].params} - {"output_format", "output", "quiet", "verbose"}  # type: ignore[attr-defined]
     assert v_cli == v_api
 
 

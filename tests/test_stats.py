@@ -86,7 +86,8 @@ def test_top_pairs_by_hand() -> None:
 
 
 def test_weather_tags_found_as_mutually_exclusive_group() -> None:
-    st = compute_stats(planet(), LABELS, min_support=0.1)
+    # ten images are too few for never-together to mean anything (tested below): the mechanics, with no threshold
+    st = compute_stats(planet(), LABELS, min_support=0.1, min_expected=0)
     weather = {"clear", "cloudy", "haze", "partly_cloudy"}
     pairs = {frozenset((p.a, p.b)) for p in st.exclusive_pairs}
     assert {frozenset(("clear", "cloudy")), frozenset(("clear", "haze")), frozenset(("haze", "partly_cloudy"))} <= pairs
@@ -99,11 +100,11 @@ def test_weather_tags_found_as_mutually_exclusive_group() -> None:
         assert all(((frame[a] == 1) & (frame[b] == 1)).sum() == 0 for a in g.labels for b in g.labels if a != b)
 
     # min_support 0.2 needs two images: haze (one image) leaves the group
-    st2 = compute_stats(planet(), LABELS, min_support=0.2)
+    st2 = compute_stats(planet(), LABELS, min_support=0.2, min_expected=0)
     assert {"clear", "cloudy", "partly_cloudy"} in [set(g.labels) for g in st2.exclusive_groups]
     assert all("haze" not in (p.a, p.b) for p in st2.exclusive_pairs)
     # the output is capped
-    assert len(compute_stats(planet(), LABELS, min_support=0.1, max_exclusive=2).exclusive_pairs) == 2
+    assert len(compute_stats(planet(), LABELS, min_support=0.1, max_exclusive=2, min_expected=0).exclusive_pairs) == 2
 
 
 def test_planet_like_group_among_many_images() -> None:
@@ -218,3 +219,62 @@ def test_html_renders_in_headless_chromium(tmp_path: Path) -> None:
         assert len(colours) > 50, f"only {len(colours)} colours: the page looks blank"
         # the bar colour (#2f81f7) of the frequency chart is on screen
         assert any(c == (0x2F, 0x81, 0xF7) for _, c in colours)
+
+
+def test_exclusive_pairs_need_enough_expected_co_occurrence() -> None:
+    """Two labels never together mean something only when independence would have put them together often."""
+    st = compute_stats(planet(), LABELS, min_support=0.1)  # default: expected at least 5 images
+    assert st.exclusive_pairs == [] and st.exclusive_groups == []  # ten images: at most 4 x 2 / 10 = 0.8 expected
+    assert st.settings["min_expected"] == 5.0
+    assert "expected to share at least 5 image(s)" in st.to_html()
+    # 100 images: a (50) and b (30) never together: 15 expected, listed; c (6) never with a: 3 expected, not listed
+    n = 100
+    a = np.zeros(n, np.int8)
+    a[:50] = 1
+    b = np.zeros(n, np.int8)
+    b[50:80] = 1
+    c = np.zeros(n, np.int8)
+    c[80:86] = 1
+    frame = pd.DataFrame({"path": [f"{i}.jpg" for i in range(n)], "a": a, "b": b, "c": c})
+    st = compute_stats(frame, ["a", "b", "c"])
+    assert [(p.a, p.b, p.expected) for p in st.exclusive_pairs] == [("a", "b", pytest.approx(15.0))]
+    assert [g.labels for g in st.exclusive_groups] == [["a", "b"]]
+    assert "pairs expected to share at least 5 image(s)" in st.to_text()
+    assert len(compute_stats(frame, ["a", "b", "c"], min_expected=2).exclusive_pairs) == 2  # b, c: 1.8 expected
+    assert len(compute_stats(frame, ["a", "b", "c"], min_expected=1).exclusive_pairs) == 3
+    with pytest.raises(InputError, match="min_expected"):
+        compute_stats(frame, ["a", "b", "c"], min_expected=-1)
+
+
+def _bars(page: str) -> list[list[tuple[str, str]]]:
+    """Per frequency chart: (label as hovered, count shown) in drawing order."""
+    import re
+
+    charts = re.findall(r'<svg class="chart-frequency".*?</svg>', page, flags=re.S)
+    return [[(m.group(1).split(": ")[0], m.group(2)) for m in
+             re.finditer(r"<g><title>(.*?)</title>.*?>(\d+)</text></g>", c)] for c in charts]  # fmt: skip
+
+
+def test_frequency_charts_share_one_order_and_show_zeros() -> None:
+    st = compute_stats(planet(), LABELS)
+    bars = _bars(st.to_html())
+    assert len(bars) == 3  # train, val, all
+    order = [name for name, _ in bars[2]]
+    # one order for every split: overall frequency (primary 7, clear 4, water 3, road 3, ...), ties by vocabulary
+    assert order == ["primary", "clear", "water", "road", "cloudy", "partly_cloudy", "haze"]
+    assert all([name for name, _ in b] == order for b in bars)
+    val = dict(bars[1])
+    assert val["haze"] == "0"  # no positive in val: drawn as 0, not left out
+    assert 'class="zero"' in st.to_html()
+
+
+def test_long_label_names_are_wrapped_and_whole_on_hover() -> None:
+    long = "Enlarged Cardiomediastinum with pleural thickening of the left apex"
+    frame = pd.DataFrame({"path": ["a.jpg", "b.jpg"], long: np.array([1, 0], np.int8),
+                          "x": np.array([1, 1], np.int8)})  # fmt: skip
+    page = compute_stats(frame, [long, "x"]).to_html()
+    chart = page[page.index('<svg class="chart-frequency"'):]
+    chart = chart[: chart.index("</svg>")]
+    assert f"<title>{long}: 1 (50.0%)</title>" in chart  # the full name on hover
+    assert chart.count("<tspan") >= 3 and ">Enlarged Cardiomediastinum<" not in chart  # over two lines
+    assert ">Enlarged<" not in chart and "with pleural" in chart

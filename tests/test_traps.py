@@ -264,8 +264,9 @@ def test_hpa_integer_ids_with_label_map(tmp_path: Path, form: str) -> None:
     name, text = HPA_MAPS[form]
     lmap = write(tmp_path / name, text)
     conv = labelprep.convert(src, label_map=lmap, path_template="train/{}_green.png")
-    # in the map's order, class 0 first (as HPA's submissions number them), not by name
-    vocab = ["Nucleoplasm", "Nuclear membrane", "Nucleoli", "Nuclear bodies", "Golgi apparatus", "Cytokinetic bridge"]
+    # a numbered map declares the vocabulary: every class, in the map's order, class 0 first (as HPA's submissions
+    # number them), not by name; classes no image has stay, so index k is class k
+    vocab = HPA_NAMES
     ids = [line.split(",")[0] for line in HPA.splitlines()[1:]]
     labels = [
         ["Cytokinetic bridge", "Nucleoplasm"],
@@ -323,7 +324,7 @@ def test_pandas_numpy_int_array_column_with_label_map(tmp_path: Path) -> None:
     assert "[16  0]" in src.read_text()
     lmap = write(tmp_path / "map.json", json.dumps(HPA_NAMES))
     conv = labelprep.convert(src, label_map=lmap)
-    assert_frame(conv, ["Nucleoplasm", "Nuclear bodies", "Cytokinetic bridge"],
+    assert_frame(conv, HPA_NAMES,
                  [("a", ["Cytokinetic bridge", "Nucleoplasm"]), ("b", ["Nuclear bodies"])])  # fmt: skip
 
 

@@ -165,8 +165,9 @@ def test_every_planted_defect_is_reported_where_it_is(defective: Path) -> None:
     assert "'Cat'" in variant.message and "'cat'" in variant.message
     # every code in the table but the two that need converted frames (and verify's shard codes) was planted
     shard_codes = {code for code, (_, group, _) in CHECKS.items() if group == "shards"}
-    # schema-error and split-mismatch need converted frames, name-conflict and left-out a folder layout: tested below
-    folder_or_frame = {"schema-error", "split-mismatch", "name-conflict", "left-out"}
+    # schema-error and split-mismatch need converted frames, name-conflict and left-out a folder layout: tested below;
+    # join-unmatched a --join file (tests/test_sources.py)
+    folder_or_frame = {"schema-error", "split-mismatch", "name-conflict", "left-out", "join-unmatched"}
     assert {e[0] for e in EXPECTED} == set(CHECKS) - folder_or_frame - shard_codes
 
 
@@ -541,3 +542,22 @@ def test_a_long_table_lists_an_image_once_per_label_without_duplicate_findings(t
     rows = tmp_path / "rows.csv"  # one row per image: the second listing disagrees with the first
     rows.write_text("image,labels\na.jpg,cat|bird\na.jpg,dog\n")
     assert "conflicting-labels" in {f.code for f in labelprep.validate(rows, check_images="none").findings}
+
+
+@pytest.mark.parametrize("form", ["wide", "folder"])
+def test_a_none_label_the_source_declares_is_not_an_unused_label(tmp_path: Path, form: str) -> None:
+    """CheXpert's 'No Finding' column and a 'healthy/' folder are not labels once --none-label names them."""
+    if form == "wide":
+        src = tmp_path / "train.csv"
+        src.write_text("Path,No Finding,Edema,Fracture\na.jpg,1.0,,\nb.jpg,,1.0,\nc.jpg,,,1.0\n")
+        none = "No Finding"
+    else:
+        src = tmp_path / "leaves"
+        for label, name in (("healthy", "a.jpg"), ("rust", "b.jpg"), ("scab", "c.jpg")):
+            jpeg(src / label / name, colour=(len(name) * 40, ord(label[0]), 10))
+        none = "healthy"
+    report = labelprep.validate(src, none_label=[none], check_images="none", severity={"missing-file": "off"})
+    assert [f.message for f in report.findings if f.code == "unused-label"] == []
+    r = CliRunner().invoke(main, ["validate", str(src), "--none-label", none, "--check-images", "none",
+                                  "--severity", "missing-file=off"])  # fmt: skip
+    assert "unused-label" not in r.output, r.output

@@ -100,7 +100,9 @@ def cross_split_findings(
         if lab not in used:
             src = splits[0].source if splits else None
             out.append(_f("unused-label", f"label {lab!r} is declared but no image has it",
-                          "drop it from the vocabulary, or check the annotations", label=lab, source=src))  # fmt: skip
+                          "a model cannot learn it: collect examples or check the annotations; dropping it from the "
+                          "vocabulary moves every label after it (a numbered --label-map keeps it on purpose)",
+                          label=lab, source=src))  # fmt: skip
     spelled = list(dict.fromkeys([*all_labels, *(lab for sf in splits for lab in sf.seen)]))
     for group in label_variants(spelled):
         shown = " and ".join(repr(x) for x in group)

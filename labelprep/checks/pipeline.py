@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections import defaultdict
@@ -15,13 +16,14 @@ import pandas as pd
 
 from labelprep import storage
 from labelprep.checks.labels import SplitFrame, cross_split_findings, frame_label_findings
-from labelprep.encoding import check_split_cells, encode
-from labelprep.errors import InputError, LabelprepError, SchemaError
+from labelprep.encoding import check_split_cells, encode, implied_label_map
+from labelprep.errors import DATAFRAME_SOURCE, InputError, LabelprepError, SchemaError
 from labelprep.frameio import frame_images_root, is_frame, read_frame
-from labelprep.readers import ReadOptions, read_source
+from labelprep.readers import ReadOptions
 from labelprep.readers.base import POSITIVE, Annotations
 from labelprep.readers.folders import SPLIT_NAMES, is_image_name
 from labelprep.readers.layout import split_word
+from labelprep.readers.refine import is_dataframe, read_refined, source_name
 from labelprep.report import CHECKS, SEVERITIES, Finding, Report
 from labelprep.schemas import check_frame
 from labelprep.vocabulary import Vocabulary
@@ -44,6 +46,7 @@ class ValidateSettings:
     none_label: Sequence[str] = ()
     label_map: Mapping[str, str] | None = None
     vocab: Vocabulary | None = None
+    vocab_map: Mapping[str, str] | None = None  # the id -> name map of a --vocab that is a label map file
     check_images: str = "header"
     workers: int | None = None
     cache: Path | None = None
@@ -58,10 +61,15 @@ class ValidateSettings:
     engine: Any = None  # a labelprep.engine.DaskEngine, or None for the local process pool
 
 
-def load_config(start: Path, explicit: Path | None = None) -> tuple[dict[str, Any], Path | None]:
-    """``[tool.labelprep]`` from the dataset's pyproject.toml, or labelprep.toml, nearest first."""
+def load_config(start: Path | Any, explicit: Path | None = None) -> tuple[dict[str, Any], Path | None]:
+    """``[tool.labelprep]`` from the dataset's pyproject.toml, or labelprep.toml, nearest first.
+
+    A DataFrame source has no folder to look in: only ``explicit`` is read then.
+    """
     if explicit is not None:
         files = [explicit]
+    elif is_dataframe(start):
+        return {}, None
     elif storage.origin(start) is not None:
         return {}, None  # fetched from a URL: its temporary folder holds no settings of the dataset
     else:
@@ -135,7 +143,7 @@ def _typed_config(norm: dict[str, Any], f: Path) -> dict[str, Any]:
     return out
 
 
-def source_split_names(sources: Sequence[str | Path], given: Sequence[str | None] | None = None) -> list[str]:
+def source_split_names(sources: Sequence[str | Path | Any], given: Sequence[str | None] | None = None) -> list[str]:
     """The split each source without a split column stands for, in validate, export and convert alike.
 
     A split is named on the command line (``train=a.json``, ``given``), else by the split word its file stem
@@ -146,7 +154,11 @@ def source_split_names(sources: Sequence[str | Path], given: Sequence[str | None
     them: a test split is never taken for training because it was listed first.
     """
     given = list(given) if given is not None else [None] * len(sources)
-    where = [Path(storage.where(str(s))) for s in sources]
+    # a DataFrame is named by df.attrs["name"] (e.g. "val"), as a split named on the command line
+    given = [g if g or not isinstance(s, pd.DataFrame) else (s.attrs.get("name") or None)
+             for s, g in zip(sources, given, strict=True)]  # fmt: skip
+    where = [Path(f"dataframe{i + 1}") if isinstance(s, pd.DataFrame) else Path(storage.where(str(s)))
+             for i, s in enumerate(sources)]  # fmt: skip
     names: list[str | None] = []
     for w, explicit in zip(where, given, strict=True):
         if explicit:
@@ -161,16 +173,17 @@ def source_split_names(sources: Sequence[str | Path], given: Sequence[str | None
             names.append(None)
     if len(sources) == 1:
         return [names[0] or "train"]
-    unnamed = [str(s) for s, n in zip(sources, names, strict=True) if n is None]
-    example = " ".join(f"{n or 'SPLIT'}={s}" for s, n in zip(list(sources)[:3], names[:3], strict=True))
+    shown = [source_name(s) for s in sources]
+    unnamed = [x for x, n in zip(shown, names, strict=True) if n is None]
+    example = " ".join(f"{n or 'SPLIT'}={x}" for x, n in zip(shown[:3], names[:3], strict=True))
     if unnamed:
         raise InputError(f"cannot tell which split {unnamed[0]!r} is: its name holds no split word (train, val, "
                          "valid, validation, test, dev, trainval ...)",
-                         hint=f"name each source's split, e.g. {example}")  # fmt: skip
+                         hint=f"name each source's split, e.g. {example} (a DataFrame by df.attrs['name'])")  # fmt: skip
     final = [str(n) for n in names]
     dup = [n for n in dict.fromkeys(final) if final.count(n) > 1]
     if dup:
-        both = [str(s) for s, n in zip(sources, final, strict=True) if n == dup[0]]
+        both = [x for x, n in zip(shown, final, strict=True) if n == dup[0]]
         raise InputError(f"two sources name the split {dup[0]!r}: {', '.join(both)}",
                          hint=f"name each source's split, e.g. {example}")  # fmt: skip
     return final
@@ -245,20 +258,33 @@ def _subset(ann: Annotations, rows: np.ndarray) -> Annotations:
 _LEFT_OUT = {
     "unlabelled": "add its tag file (an empty one means no labels), or delete the image",
     "not in a label folder": "move it into a label folder, or delete it",
+    "not labelled yet": "label it (move it into a label folder), or delete it",
 }
 
 
-def _raw_splits(src: Path, st: ValidateSettings, report: Report, name: str) -> list[_Split]:
-    ann = read_source(src, format=st.format, options=st.read, none_labels=st.none_label)
+def _raw_splits(src: Path | Any, st: ValidateSettings, report: Report, name: str) -> list[_Split]:
+    ann = read_refined(src, format=st.format, options=st.read, none_labels=st.none_label)
+    where = source_name(src)
+    if ann.join_unmatched is not None:
+        for i in ann.join_unmatched.tolist():
+            f, line = ann.where(i)
+            report.add("join-unmatched", f"{str(ann.paths[i])!r} has no row in {st.read.join}: its "
+                       f"{', '.join(c for c in (st.read.split_col, st.read.group_col, *st.read.keep_cols) if c)} "
+                       "left blank", hint=f"add it to {st.read.join}, or check --on {st.read.on}",
+                       path=str(ann.paths[i]), source=f, line=line)  # fmt: skip
+    if st.label_map is None and implied_label_map(ann, st.vocab, st.vocab_map, st.none_label) is not None:
+        st = dataclasses.replace(st, label_map=st.vocab_map)  # ids of the label map given as --vocab
     for d in ann.dropped:
         if d.reason in _LEFT_OUT and is_image_name(d.path):
             report.add("left-out", f"{d.path!r} is left out: {d.reason} ({d.detail})", hint=_LEFT_OUT[d.reason],
-                       path=d.path, source=str(src))  # fmt: skip
+                       path=d.path, source=where)  # fmt: skip
     root: Path | str
     if st.images_root is not None:
         root = st.images_root
     elif ann.images_root is not None:
         root = Path(ann.images_root)
+    elif is_dataframe(src):
+        root = Path.cwd()  # an in-memory table: paths are relative to where the user works
     else:
         root = storage.default_root(src)  # a source fetched from a URL: that URL's folder
     if st.images_root is not None and ann.raw_path_is_final:
@@ -281,17 +307,21 @@ def _raw_splits(src: Path, st: ValidateSettings, report: Report, name: str) -> l
                 shown = ", ".join(map(repr, copies))
                 report.add("name-conflict", f"{shown} share a file name but differ in bytes; read as separate images",
                            hint="rename one copy, or replace it with the same image; convert refuses this unless "
-                           "--on-conflict separate", path=copies[0], split=name, source=str(src))  # fmt: skip
+                           "--on-conflict separate", path=copies[0], split=name, source=where)  # fmt: skip
         enc = encode(sub, images_root=root, vocab=st.vocab, unknown="drop", none_labels=st.none_label,
                      label_map=st.label_map, path_template=st.path_template or sub.default_template,
                      find_images=st.find_images)  # fmt: skip
         assert enc.first_row is not None
         lines = sub.lines[enc.first_row]
         files = None if sub.files is None else [str(x) for x in sub.files[enc.first_row]]
-        declared = list(st.vocab) if st.vocab is not None else [d.strip() for d in (sub.declared or [])]
         none_set = {x.strip() for x in st.none_label}
+        if st.vocab is not None:
+            declared = list(st.vocab)
+        else:  # a none-label column or folder ("No Finding", "healthy/") declares no label; map ids to names
+            lmap = st.label_map or {}
+            declared = [n for n in (lmap.get(d.strip(), d.strip()) for d in (sub.declared or [])) if n not in none_set]
         seen = [n for n in dict.fromkeys(x.strip() for x in sub.names) if n and n not in none_set]
-        sf = SplitFrame(name, str(src), enc.frame, list(enc.vocabulary), lines, files, declared, seen)
+        sf = SplitFrame(name, where, enc.frame, list(enc.vocabulary), lines, files, declared, seen)
         none_codes = [k for k, n in enumerate(sub.names) if n.strip() in none_set]
         if none_codes and enc.row_image is not None:
             images = enc.row_image[np.unique(sub.row[np.isin(sub.code, none_codes)])]
@@ -355,7 +385,7 @@ def _raw_row_findings(ann: Annotations, split: str, st: ValidateSettings) -> lis
             f, ln = ann.where(r)
             f0, ln0 = ann.where(r0)
             # where the first listing is: a line, else (JSON) the record, and its file when another one
-            first = f"line {ln0}" if ln0 else f"record {int(r0) + 1}"
+            first = f"{'row' if f0 == DATAFRAME_SOURCE else 'line'} {ln0}" if ln0 else f"record {int(r0) + 1}"
             first += f" of {f0}" if f0 != f else ""
             if label_sets[r] == label_sets[r0]:
                 out.append(Finding("duplicate-path", CHECKS["duplicate-path"][0],
@@ -430,17 +460,18 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
     return {p for _, p in sorted(unusable)}
 
 
-def run_validation(sources: Sequence[Path], st: ValidateSettings, names: Sequence[str | None] | None = None) -> Report:
+def run_validation(sources: Sequence[Path | Any], st: ValidateSettings,
+                   names: Sequence[str | None] | None = None) -> Report:
     report = Report(strict=st.strict, muted=frozenset(c for c, level in st.severity.items() if level == "off"))
     splits: list[_Split] = []
     # a source without a split column is one split, named as export names it
     for src, name in zip(sources, source_split_names(sources, names), strict=True):
         try:
-            splits += (_read_frame_splits(src, st, report, name) if is_frame(src)
+            splits += (_read_frame_splits(src, st, report, name) if not is_dataframe(src) and is_frame(src)
                        else _raw_splits(src, st, report, name))  # fmt: skip
         except LabelprepError as exc:
             report.add("schema-error", f"cannot read the annotations: {exc.message}", hint=exc.hint or "",
-                       source=exc.file or str(src), line=exc.line)  # fmt: skip
+                       source=exc.file or source_name(src), line=exc.line)  # fmt: skip
     train = train_split([sp.sf.name for sp in splits])
     empty_sev = "error" if st.no_empty else None
     for sp in splits:

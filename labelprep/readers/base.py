@@ -57,6 +57,11 @@ class ReadOptions:
     path_template: str | None = None  # the user's --path-template: no template is then looked for
     find_images: bool = False  # --find-images: the images are found by name under the root, not located
     known_labels: frozenset[str] | None = None  # a label map's ids or a vocabulary: wide tables' label columns
+    exclude: list[str] = field(default_factory=list)  # glob patterns of paths (and folders) to leave out
+    group_from_path: str | None = None  # regex: the group is its first capture group, searched in the path
+    split_from_path: str | None = None  # regex: the split, likewise
+    join: str | None = None  # a CSV/TSV whose columns are brought in by image id ...
+    on: str | None = None  # ... found in this column of it
 
 
 @dataclass
@@ -92,6 +97,7 @@ class Annotations:
     pair_lines: npt.NDArray[np.integer] | None = None
     row_keys: npt.NDArray[np.object_] | None = None  # long forms: what made a row distinct (path and carried values)
     rows_read: int | None = None  # input rows, when rows were collapsed (long forms); else n_rows
+    join_unmatched: npt.NDArray[np.int64] | None = None  # rows --join found no row for (kept, joined columns blank)
 
     def __post_init__(self) -> None:
         self.paths = np.asarray(self.paths, dtype=object)

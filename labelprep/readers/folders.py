@@ -12,8 +12,10 @@ import numpy as np
 
 from labelprep.errors import ConflictError, InputError
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
+from labelprep.readers.refine import EXCLUDED, exclude_files
 
-__all__ = ["IMAGE_EXTENSIONS", "SPLIT_NAMES", "STRUCTURAL", "folder_label", "has_sidecars", "read_folder", "read_sidecar", "walk_files"]
+__all__ = ["IMAGE_EXTENSIONS", "SPLIT_NAMES", "STRUCTURAL", "folder_label", "has_sidecars", "read_folder",
+           "read_sidecar", "walk_files"]
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff",
@@ -23,13 +25,14 @@ SPLIT_NAMES = frozenset(
     {"train", "training", "val", "valid", "validation", "test", "testing", "dev", "trainval", "eval"}
 )
 SIDECAR_EXTENSION = ".txt"
+NOT_LABELLED_YET = "not labelled yet"
 # Folder names that say what a folder holds (images, masks, annotations), not a label.
 STRUCTURAL = frozenset({
     "images", "image", "imgs", "img", "jpegimages", "jpeg", "jpg", "png", "pngimages", "pictures", "data", "dataset",
     "default", "masks", "mask", "segmentationclass", "segmentationobject", "segmentationclassaug", "segmentation",
     "annotations", "annotation", "anno", "labels", "gt", "groundtruth", "gtfine", "gtcoarse", "leftimg8bit", "depth",
-    "thumbnails", "thumbs", "raw", "media", "frames", "videos", "video", "all", "samples", "unlabeled", "unlabelled",
-    "unsorted", "todo", "instances", "semantic", "panoptic", "obj_train_data", "obj_valid_data",
+    "thumbnails", "thumbs", "raw", "media", "frames", "videos", "video", "all", "samples", "instances", "semantic",
+    "panoptic", "obj_train_data", "obj_valid_data",
 })  # fmt: skip
 
 
@@ -39,6 +42,11 @@ def folder_label(folders: list[str]) -> str:
     kept = [f for f in folders if f.lower() not in STRUCTURAL]
     return "/".join(kept or folders)
 
+
+# Folder names that usually hold images nobody has labelled yet (compared lower case, letters and digits only).
+NOT_YET_LABELLED = frozenset({"unlabeled", "unlabelled", "unsorted", "todo", "tolabel", "unclassified", "uncategorized",
+                              "uncategorised", "unannotated", "unreviewed", "toreview", "needsreview", "pending",
+                              "inbox"})  # fmt: skip
 
 
 def is_image_name(name: str) -> bool:
@@ -100,7 +108,7 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
     _check_dir(root)
     source = str(root)
     hidden: list[str] = []
-    files = walk_files(root, hidden)
+    files, excluded = exclude_files(walk_files(root, hidden), opts.exclude)  # before split folders are judged
     # Top folders holding images; a docs/ or notes/ folder of text files beside them is neither a label nor a split.
     top_dirs = sorted({f.split("/", 1)[0] for f in files if "/" in f and is_image_name(f)})
     split_dirs = [d for d in top_dirs if d.lower() in SPLIT_NAMES]
@@ -127,10 +135,11 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
         )
     notes = [f"folder per label{' under split folders (' + ', '.join(top_dirs) + ')' if split_level else ''}",
              *_hidden_note(hidden)]  # fmt: skip
-    dropped: list[LedgerEntry] = []
+    dropped = [LedgerEntry(source, None, f, EXCLUDED, pat) for f, pat in excluded]
     copies: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (split, name) -> [(label, path)]
     labels_seen: set[str] = set()
     nested: set[str] = set()
+    not_yet: set[str] = set()
     for f in files:
         parts = f.split("/")
         need = 3 if split_level else 2
@@ -146,6 +155,11 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
             nested.add(label)
         if not is_image_name(name):
             dropped.append(LedgerEntry(source, None, f, "not an image file name", "file ignored"))
+            continue
+        if re.sub(r"[^0-9a-z]", "", parts[need - 2].casefold()) in NOT_YET_LABELLED:
+            # unlabeled/, todo/: images nobody has labelled yet, not the label 'unlabeled' (nor an all-zero row)
+            dropped.append(LedgerEntry(source, None, f, NOT_LABELLED_YET, f"in the folder {parts[need - 2]!r}"))
+            not_yet.add(parts[need - 2])
             continue
         labels_seen.add(label)  # a folder holding no image (docs/readme.txt) is not a label
         copies[(split, name)].append((label, f))
@@ -188,6 +202,13 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
             file=source,
             hint="if they are different images, pass --on-conflict separate to keep each copy as its own image",
         )
+    found = sorted(labels_seen)
+    notes.append(f"{len(found)} label folder(s): {', '.join(found[:8])}{' ...' if len(found) > 8 else ''} "
+                 "(leave a folder out with --exclude, e.g. --exclude unlabeled)")  # fmt: skip
+    if not_yet:
+        n = sum(1 for d in dropped if d.reason == NOT_LABELLED_YET)
+        notes.append(f"{n} image(s) in {', '.join(map(repr, sorted(not_yet)))} left out: a folder of images not "
+                     "labelled yet, not a label (in the ledger; validate reports them as left-out)")  # fmt: skip
     if conflicts:
         notes.append(f"{len(conflicts)} name(s) with different bytes under several labels kept as separate images")
     if nested:
@@ -227,10 +248,10 @@ def read_sidecar(root: Path, opts: ReadOptions) -> Annotations:
     _check_dir(root)
     source = str(root)
     hidden: list[str] = []
-    files = walk_files(root, hidden)
+    files, excluded = exclude_files(walk_files(root, hidden), opts.exclude)
     names = set(files)
     paths, labels, files_of = [], [], []
-    dropped: list[LedgerEntry] = []
+    dropped = [LedgerEntry(source, None, f, EXCLUDED, pat) for f, pat in excluded]
     used_txt: set[str] = set()
     for f in files:
         if not is_image_name(f):

@@ -43,18 +43,26 @@ _IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", "
                              ".ppm", ".pgm", ".pbm", ".pnm", ".jp2", ".j2k", ".ico"})  # fmt: skip
 
 
-def named_sources(sources: Any) -> tuple[list[Path], list[str | None]]:
+def _is_frame(x: Any) -> bool:
+    return type(x).__name__ == "DataFrame" and hasattr(x, "columns")
+
+
+def named_sources(sources: Any) -> tuple[list[Any], list[str | None]]:
     """Sources as paths, and the split each was named on the command line (``train=a.json``) or None.
 
-    ``sources`` is one path, a list of paths and ``NAME=PATH`` strings, or a mapping ``{name: path}``. A string
-    that exists as a path is a path even when it holds ``=``.
+    ``sources`` is one path, a list of paths and ``NAME=PATH`` strings, or a mapping ``{name: path}``; pandas
+    DataFrames pass through. A string that exists as a path is a path even when it holds ``=``.
     """
     if isinstance(sources, Mapping):
-        return [Path(p) for p in sources.values()], [str(k) for k in sources]
-    items = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
-    paths: list[Path] = []
+        return [p if _is_frame(p) else Path(p) for p in sources.values()], [str(k) for k in sources]
+    items = [sources] if isinstance(sources, (str, os.PathLike)) or _is_frame(sources) else list(sources)
+    paths: list[Any] = []
     names: list[str | None] = []
     for item in items:
+        if _is_frame(item):  # an in-memory table: named by its attrs["name"], as validate names it
+            paths.append(item)
+            names.append(None)
+            continue
         text = os.fspath(item)
         name, sep, rest = text.partition("=")
         if sep and rest and _NAME.match(name) and not os.path.exists(text):

@@ -230,9 +230,11 @@ class _Tree:
         return rel.split("/", 1)[0]
 
 
-def _survey(root: Path) -> _Tree:
+def _survey(root: Path, exclude: list[str]) -> _Tree:
+    from labelprep.readers.refine import exclude_files
+
     hidden: list[str] = []
-    files = walk_files(root, hidden)
+    files, _ = exclude_files(walk_files(root, hidden), exclude)  # --exclude: as if those were not there
     images = [f for f in files if is_image_name(f)]
     annotations = [f for f in files if not is_image_name(f) and not is_doc_file(f)
                    and os.path.splitext(f)[1].lower() in ANNOTATION_SUFFIXES]  # fmt: skip
@@ -339,7 +341,7 @@ def _one_form(tree: _Tree, found: list[tuple[str, str, list[str]]]) -> Detected 
 
 
 def _detect_folder(root: Path, opts: ReadOptions) -> Detected:
-    tree = _survey(root)
+    tree = _survey(root, opts.exclude)
     if not tree.files:
         raise InputError("folder is empty", file=str(root), hint="expected label folders, images with tag files, "
                          "or an annotation export")  # fmt: skip

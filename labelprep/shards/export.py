@@ -32,7 +32,15 @@ from labelprep.multihot import label_pairs, value_counts
 from labelprep.report import Report
 from labelprep.shards.images import ImageSettings
 from labelprep.shards.manifest import Manifest, ShardInfo, SkippedRow, SplitInfo
-from labelprep.shards.plan import RECORD_OVERHEAD, ExportPlan, PlanItem, plan_export
+from labelprep.shards.plan import (
+    RECORD_OVERHEAD,
+    ExportPlan,
+    PlanItem,
+    format_bytes,
+    format_rate,
+    format_seconds,
+    plan_export,
+)
 from labelprep.shards.spec import MANIFEST_NAME, STATE_NAME
 from labelprep.shards.writer import ShardResult, ShardTask, file_sha256, require_tensorflow, write_shard
 from labelprep.stats import LabelStats
@@ -358,8 +366,9 @@ def write_export(
         (out_dir / stale).unlink(missing_ok=True)
     state.path.unlink(missing_ok=True)
     written = sum(r.bytes for r in results.values() if r.file in {t.file for t in tasks})
-    notes.append(f"wrote {len(tasks)} shard(s), {written / 1e6:,.1f} MB in {elapsed:.1f}s"
-                 + (f" ({written / 1e6 / elapsed:,.1f} MB/s)" if elapsed > 0 and tasks else ""))  # fmt: skip
+    rate = format_rate(written, elapsed) if tasks else None
+    notes.append(f"wrote {len(tasks)} shard(s), {format_bytes(written)} in {format_seconds(elapsed)}"
+                 + (f" ({rate})" if rate else ""))  # fmt: skip
     written_shards = [s for sp in manifest.splits.values() for s in sp.shards]
     n_examples, n_shards = sum(s.examples for s in written_shards), len(written_shards)
     if n_shards > 16 and n_examples < 8 * n_shards:  # --shard-size 10 (bytes) makes a file per image

@@ -26,6 +26,9 @@ __all__ = [
     "ExportPlan",
     "PlanItem",
     "ShardPlan",
+    "format_bytes",
+    "format_rate",
+    "format_seconds",
     "parse_size",
     "plan_export",
     "plan_split",
@@ -56,6 +59,38 @@ def parse_size(value: str | int, *, what: str = "shard size") -> int:
     if n < 1:
         raise InputError(f"{what} must be at least 1 byte, not {value!r}")
     return n
+
+
+def format_bytes(n: float) -> str:
+    """A size for people: ``812 bytes``, ``9.4 kB``, ``112 kB``, ``45.2 MB``, ``1.3 GB`` (powers of 1000)."""
+    if n < 1000:
+        return f"{n:,.0f} byte{'s' if round(n) != 1 else ''}"
+    for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12)):
+        x = n / scale
+        if x < 1000 or unit == "TB":
+            return f"{x:,.1f} {unit}" if x < 100 else f"{x:,.0f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def format_seconds(s: float) -> str:
+    """A duration for people, never ``0.0 s``: ``under 1 ms``, ``38 ms``, ``2.4 s``, ``47 s``, ``3 min 05 s``."""
+    if s < 0.001:
+        return "under 1 ms"
+    if s < 1:
+        return f"{s * 1000:.0f} ms"
+    if s < 10:
+        return f"{s:.1f} s"
+    if s < 60:
+        return f"{s:.0f} s"
+    m, sec = divmod(round(s), 60)
+    return f"{m} min {sec:02d} s" if m < 60 else f"{m // 60} h {m % 60:02d} min"
+
+
+def format_rate(nbytes: float, seconds: float) -> str | None:
+    """``45.2 MB/s``, or None when the time is too short (under 0.1 s) for a rate to mean anything."""
+    if seconds < 0.1:
+        return None
+    return f"{format_bytes(nbytes / seconds)}/s"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,7 @@
 """Verifying an export against its manifest: every shard present, whole, with the right bytes and records.
 
+Records are numbered from 1 in messages (the first record of a shard is record 1); byte offsets count from 0.
+
 Per shard: it exists; its size and SHA-256 are the manifest's; its TFRecord
 framing holds (lengths, and both CRCs, checked by TensorFlow's reader); it has
 as many records as the manifest says; each record is a tf.train.Example with
@@ -32,11 +34,11 @@ def _framing(data: bytes) -> tuple[list[int], str | None]:
     pos, n = 0, len(data)
     while pos < n:
         if pos + 12 > n:
-            return offsets, f"ends {n - pos} byte(s) into the header of record {len(offsets)} (byte {pos:,})"
+            return offsets, f"ends {n - pos} byte(s) into the header of record {len(offsets) + 1} (byte {pos:,})"
         length = int.from_bytes(data[pos : pos + 8], "little")
         end = pos + 12 + length + 4
         if end > n:
-            return offsets, (f"record {len(offsets)} (byte {pos:,}) declares {length:,} bytes but the file ends "
+            return offsets, (f"record {len(offsets) + 1} (byte {pos:,}) declares {length:,} bytes but the file ends "
                              f"{end - n:,} byte(s) short")  # fmt: skip
         offsets.append(pos)
         pos = end
@@ -105,7 +107,7 @@ def _verify_shard(tf: Any, base: Path, split: str, shard: ShardInfo, manifest: M
             seen[0] += 1
             bar.update(seen[0], 0)
     except tf.errors.OpError as exc:
-        at = f"record {read}" + (f" (byte {offsets[read]:,})" if read < len(offsets) else "")
+        at = f"record {read + 1}" + (f" (byte {offsets[read]:,})" if read < len(offsets) else "")
         if broken is not None and len(data) < shard.bytes:
             report.add("shard-truncated", f"{shard.file} is cut short: {broken}; {read} record(s) before it are "
                        "whole", hint=_HINT_REEXPORT, **where)  # fmt: skip
@@ -121,7 +123,7 @@ def _verify_shard(tf: Any, base: Path, split: str, shard: ShardInfo, manifest: M
 
 def _check_record(tf: Any, raw: bytes, index: int, offsets: list[int], shard: ShardInfo, vocab_size: int,
                   report: Report, where: dict[str, Any], intact: bool = False) -> None:  # fmt: skip
-    at = f"{shard.file} record {index}" + (f" (byte {offsets[index]:,})" if index < len(offsets) else "")
+    at = f"{shard.file} record {index + 1}" + (f" (byte {offsets[index]:,})" if index < len(offsets) else "")
     try:
         ex = tf.train.Example.FromString(raw)
     except Exception as exc:

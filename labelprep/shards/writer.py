@@ -7,11 +7,16 @@ its final one and renamed when complete, so a shard file that exists is whole.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
+import re
+import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -23,21 +28,76 @@ from labelprep.shards.images import ImageSettings, PreparedImage, prepare_image
 from labelprep.shards.spec import FEATURES
 from labelprep.storage import is_url
 
-__all__ = ["TEST_DELAY_ENV", "ShardResult", "ShardTask", "check_tensorflow_installed", "example_values", "file_sha256",
-           "require_tensorflow", "write_shard"]  # fmt: skip
+__all__ = ["TEST_DELAY_ENV", "VERBOSE_ENV", "ShardResult", "ShardTask", "check_tensorflow_installed", "example_values",
+           "file_sha256", "require_tensorflow", "tf_startup_filtered", "write_shard"]  # fmt: skip
 
 # Test hook: seconds to sleep after each record, so a test can kill an export between shards.
 TEST_DELAY_ENV = "LABELPREP_EXPORT_TEST_DELAY"
 INSTALL_HINT = 'pip install "labelprep[tf]"'
 
 
-def require_tensorflow(purpose: str = "write TFRecord shards") -> ModuleType:
-    """Import TensorFlow, or raise :class:`MissingDependencyError` with the command that installs it."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # less start-up chatter about CUDA and CPU features
+# "1": let TensorFlow's C++ start-up lines through (the CLI's --verbose sets it; worker processes inherit it).
+VERBOSE_ENV = "LABELPREP_TF_VERBOSE"
+# TensorFlow's start-up lines: absl's notice, and glog-style lines ("I0000 00:00:1796285850.635743 6500 port.cc:153]
+# oneDNN custom operations are on ...", "E0000 ... cuda_platform.cc:52] failed call to cuInit ..."). Info and
+# warning lines go, and errors about the GPU stack a CPU machine does not have; any other error stays.
+_TF_STARTUP = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] .*"
+    r"|E\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] .*(cuInit|CUDA|cuda|cuDNN|cuFFT|cuBLAS|TensorRT|GPU).*)$"
+)
+
+
+@contextmanager
+def tf_startup_filtered() -> Iterator[None]:
+    """Hold back what is written to file descriptor 2 meanwhile, then write it back less TensorFlow's start-up lines.
+
+    TensorFlow's C++ code writes to the descriptor directly, before Python's logging could be set up, so the
+    filter works there. Anything else written meanwhile (a Python warning) is written back in order.
+    """
     try:
-        import tensorflow as tf
-    except ImportError as exc:
-        raise _missing(purpose, str(exc)) from None
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no descriptor 2 to redirect
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text = held.read().decode("utf-8", errors="replace")
+            kept = "".join(ln for ln in text.splitlines(keepends=True) if not _TF_STARTUP.match(ln.rstrip("\r\n")))
+            if kept:
+                sys.stderr.write(kept)
+                sys.stderr.flush()
+
+
+def require_tensorflow(purpose: str = "write TFRecord shards") -> ModuleType:
+    """Import TensorFlow, or raise :class:`MissingDependencyError` with the command that installs it.
+
+    TensorFlow's start-up lines on stderr (absl's notice, oneDNN, CUDA drivers, cuInit) are left out,
+    unless ``$LABELPREP_TF_VERBOSE`` is 1: the import and the device listing that calls cuInit run under
+    :func:`tf_startup_filtered`.
+    """
+    if "tensorflow" in sys.modules and sys.modules["tensorflow"] is not None:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # less start-up chatter about CUDA and CPU features
+    verbose = os.environ.get(VERBOSE_ENV, "").strip() == "1"
+    with contextlib.nullcontext() if verbose else tf_startup_filtered():
+        try:
+            import tensorflow as tf
+        except ImportError as exc:
+            raise _missing(purpose, str(exc)) from None
+        if not verbose:
+            tf.config.list_physical_devices()  # cuInit, and its complaint on a machine without a GPU, happen here
     return tf
 
 
