@@ -238,9 +238,10 @@ def convert(
         if find_images and storage.is_remote(root):
             raise InputError("--find-images needs a local images root", file=str(root),
                              hint="list each image's path relative to the images root instead")  # fmt: skip
-        if ann.raw_path_is_final and images_root is not None and (ann.images_root or isinstance(src, Path)):
+        own = Path(ann.images_root) if ann.images_root else src if isinstance(src, Path) else None
+        if ann.raw_path_is_final and images_root is not None and own is not None:
             # folder forms list paths relative to their own folder; re-express them under the given root
-            rel = storage.source_rel(Path(ann.images_root) if ann.images_root else src, root)
+            rel = storage.source_rel(own, root)
             if rel != ".":
                 ann.paths = pd.Series(ann.paths, dtype=object).map(lambda p: f"{rel}/{p}").to_numpy(dtype=object)
         try:

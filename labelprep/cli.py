@@ -58,7 +58,7 @@ class Location(click.ParamType):
         if isinstance(value, str) and "=" in value and not os.path.exists(value):
             name, _, rest = value.partition("=")
             if name and rest:  # a source named as a split: train=annotations/a.json
-                return f"{name}={self.path_type.convert(rest, param, ctx)}"
+                return f"{name}={os.fsdecode(self.path_type.convert(rest, param, ctx))}"
         return self.path_type.convert(value, param, ctx)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -208,10 +208,12 @@ def _read_one(path: Path, format: str, opts: ReadOptions, none_labels: Collectio
     if format == "jsonl":
         return read_jsonl(path, opts)
     data = found.data if found is not None and found.data is not None else load_json(path)
-    reader = {"json": read_json, "coco": read_coco, "labelstudio": read_labelstudio, "fiftyone": read_fiftyone,
-              "datumaro": read_datumaro, "vott": read_vott}  # fmt: skip
+    json_readers: dict[str, Callable[[Path, ReadOptions, Any], Annotations]] = {
+        "json": read_json, "coco": read_coco, "labelstudio": read_labelstudio, "fiftyone": read_fiftyone,
+        "datumaro": read_datumaro, "vott": read_vott,
+    }  # fmt: skip
     try:
-        return reader[format](path, opts, data)
+        return json_readers[format](path, opts, data)
     except (AttributeError, TypeError, KeyError) as exc:
         raise FormatDetectionError(
             f"the file does not have the shape of --format {format} ({exc})", file=str(path),

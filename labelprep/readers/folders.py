@@ -115,8 +115,8 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
     # Two split names, or only split names: "train" alone among car/ and bus/ is a label (COCO has one).
     if not (len(split_dirs) >= 2 or (split_dirs and split_dirs == top_dirs)):
         split_dirs = []
-    nested = {f.split("/", 1)[0] for f in files if f.count("/") >= 2 and is_image_name(f)}
-    split_level = bool(split_dirs) and any(d in nested for d in split_dirs)
+    deep = {f.split("/", 1)[0] for f in files if f.count("/") >= 2 and is_image_name(f)}
+    split_level = bool(split_dirs) and any(d in deep for d in split_dirs)
     if split_level and len(split_dirs) < len(top_dirs):
         others = [d for d in top_dirs if d not in split_dirs]
         raise InputError(

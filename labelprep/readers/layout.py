@@ -161,11 +161,11 @@ def image_folder_candidates(base: Path, split: str | None = None, stem: str | No
             out += [root / n / sub for n in names] + [root / sub / n for n in names] + [root / sub]
         out += [root / n for n in names]
         out.append(root)
-    for sub in _subfolders(base):  # never the parent's: a sibling folder may hold another copy of the dataset
-        out.append(sub)
-        out += [sub / s for s in subsets]
-    for sub in _subfolders(base):
-        out += _subfolders(sub, 16)
+    for folder in _subfolders(base):  # never the parent's: a sibling folder may hold another copy of the dataset
+        out.append(folder)
+        out += [folder / s for s in subsets]
+    for folder in _subfolders(base):
+        out += _subfolders(folder, 16)
     seen: set[Path] = set()
     return [p for p in out if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
 

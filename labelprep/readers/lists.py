@@ -198,8 +198,11 @@ def read_attribute_list(path: Path, opts: ReadOptions, lines: list[str] | None =
     numbered = [(n, ln) for n, ln in enumerate(lines, start=1) if ln.strip()]
     count = int(numbered[0][1].strip())
     names = numbered[1][1].split()
-    paths, lines_out = [], []
-    rows, codes, values = [], [], []
+    paths: list[str] = []
+    lines_out: list[int] = []
+    rows: list[int] = []
+    codes: list[int] = []
+    values: list[int] = []
     seen_values: set[str] = set()
     for lineno, line in numbered[2:]:
         f = line.split()

@@ -72,7 +72,8 @@ def _subset(name: str) -> str:
 def _descriptions(folder: Path) -> Path | None:
     found = sorted(p for p in folder.iterdir() if _DESCRIPTIONS.search(p.name))
     full = [p for p in found if "boxable" not in p.name.lower()]
-    return (full or found or [None])[-1]
+    chosen = full or found
+    return chosen[-1] if chosen else None
 
 
 def _image_folder(dataset: Path, subset: str, ids: list[str], opts: ReadOptions) -> tuple[Path, str | None]:
@@ -171,10 +172,10 @@ def _merge(anns: list[Annotations], listed: list[str], names: dict[str, str] | N
         rows.append(row_map[ann.row])
         codes.append(np.asarray(remap, dtype=np.int64)[ann.code] if len(ann.code) else np.zeros(0, np.int64))
         values.append(ann.value)
-    for i in listed:
-        if i not in index:
-            index[i] = len(paths)
-            paths.append(i)
+    for ident in listed:
+        if ident not in index:
+            index[ident] = len(paths)
+            paths.append(ident)
             lines.append(0)
             files.append("image list")
     if not paths:

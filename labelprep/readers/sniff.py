@@ -443,12 +443,12 @@ def _detect_image_tree(tree: _Tree, opts: ReadOptions) -> Detected:
         sample = [txt[os.path.splitext(f)[0]] for f in beside[:20]]
         yolo = [f for f in sample if is_yolo_text(_head(root / f))]
         if yolo and len(yolo) * 2 >= len([s for s in sample if _head(root / s).strip()]):
-            names = [f for f in tree.annotations if f.rsplit("/", 1)[-1] in NAME_FILES]
+            name_files = [f for f in tree.annotations if f.rsplit("/", 1)[-1] in NAME_FILES]
             return Detected("yolo", root, f"YOLO label files beside the images ({_shown(yolo, 2)})"
-                            + (f", names in {names[0]}" if names else ""))  # fmt: skip
-        others = [f for f in tree.annotations if f not in set(txt.values()) and f.count("/") <= 1]
-        if others:
-            raise _refuse(root, f"images with .txt files beside them, and other annotation files ({_shown(others)})",
+                            + (f", names in {name_files[0]}" if name_files else ""))  # fmt: skip
+        extra = [f for f in tree.annotations if f not in set(txt.values()) and f.count("/") <= 1]
+        if extra:
+            raise _refuse(root, f"images with .txt files beside them, and other annotation files ({_shown(extra)})",
                           "pass the annotation file, or --format sidecar to read the .txt files as tags")
         return Detected("sidecar", root, f"{len(beside)} image(s) with a .txt tag file beside them")
     if unread:

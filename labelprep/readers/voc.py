@@ -204,7 +204,7 @@ def _read_xml(voc: Path, opts: ReadOptions) -> Annotations:
         xml = xml_ids.get(ident)
         if xml is None:
             no_xml += 1
-            names, filename = [], None
+            names, filename = list[str](), None
         else:
             if ident not in cache:
                 cache[ident] = voc_xml_labels(xml)
