@@ -423,6 +423,12 @@ def _unread_forms(tree: _Tree) -> str | None:
     for d in ("segmentationclass", "segmentationobject", "masks", "mask", "gtfine", "gtcoarse", "annotations"):
         if d in dirs:
             return f"segmentation masks (a {d}/ folder of images)"
+    annot = sorted(d for d in dirs if d.endswith("annot") or d.endswith("_masks") or d.endswith("_labels"))
+    colours = [f for f in tree.files if f.rsplit("/", 1)[-1].lower() in ("label_colors.txt", "labelmap.txt",
+                                                                          "class_dict.csv", "label_colours.txt")]
+    if annot or colours:
+        what = ", ".join([f"{d}/" for d in annot[:3]] + colours[:1])
+        return f"segmentation masks with a colour map (CamVid style: {what})"
     masks = [f for f in tree.images if _MASK_NAME.search(os.path.splitext(f.rsplit("/", 1)[-1])[0])]
     if masks and len(masks) * 4 >= len(tree.images):
         return f"segmentation masks ({_shown(masks, 2)})"
