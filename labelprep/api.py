@@ -255,6 +255,10 @@ def convert(
             if vocab_src and exc.hint and "did you mean" not in exc.hint:
                 exc.hint = f"{exc.hint}; the vocabulary is {vocab_src}"
             raise
+        if len(enc.frame) == 0:
+            why = "; ".join(f"{n} {reason}" for reason, n in sorted(enc.summary.dropped.items())) or "none listed"
+            raise InputError(f"no image is left to write: {enc.summary.rows_read} row(s) read, left out: {why}",
+                             file=src_name, hint="an empty frame is not a dataset; see --ledger for each row")  # fmt: skip
         check_frame(enc.frame, enc.vocabulary, unknown=uncertain in (None, "keep") and enc.summary.uncertain > 0,
                     source=src_name,
                     engine=eng)

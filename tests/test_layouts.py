@@ -725,3 +725,10 @@ def test_a_test_split_is_never_taken_for_training(tmp_path: Path) -> None:
 def test_an_unknown_file_says_what_it_is(tmp_path: Path, name: str, text: str, message: str) -> None:
     result = CliRunner().invoke(main, ["convert", str(write(tmp_path / name, text)), "-o", str(tmp_path / "o.csv")])
     assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output, result.output
+
+
+def test_a_frame_with_no_image_left_is_an_error(tmp_path: Path) -> None:
+    src = write(tmp_path / "l.csv", "image,labels\na.jpg,cat\nb.jpg,dog\n")
+    result = CliRunner().invoke(main, ["convert", str(src), "-o", str(tmp_path / "o.parquet"), "--exclude", "*.jpg"])
+    assert result.exit_code == 1 and "no image is left to write" in result.output and "2 excluded" in result.output
+    assert not (tmp_path / "o.parquet").exists()
