@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from labelprep.errors import InputError, LabelprepError, VocabularyError
 from labelprep.multihot import is_sparse, label_pairs, sparse_columns
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["FRAME_SUFFIXES", "IMAGES_ROOT_ATTR", "METADATA_KEY", "atomic_write", "frame_images_root", "is_frame", "read_frame", "read_frame_meta", "vocab_path", "write_frame"]
+__all__ = ["FRAME_SUFFIXES", "IMAGES_ROOT_ATTR", "METADATA_KEY", "atomic_write", "frame_images_root", "is_frame", "read_frame", "read_frame_meta", "remove_stale_temporaries", "vocab_path", "write_frame"]
 
 FRAME_SUFFIXES = (".parquet", ".csv")
 METADATA_KEY = b"labelprep"
@@ -49,6 +51,37 @@ def atomic_write(target: str | Path, write: Callable[[Path], object]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    remove_stale_temporaries(target)
+
+
+# When this process started (about: when labelprep was imported): temporary files older than this are not ours.
+_PROCESS_START = time.time()
+_TMP_RE = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp$")  # tempfile.mkstemp's names, as _stage makes them
+
+
+def remove_stale_temporaries(target: str | Path) -> list[Path]:
+    """Remove the temporary files a killed run left beside ``target`` (``.<name>.<random>.tmp``); return them.
+
+    Only files named as :func:`atomic_write` names its temporaries for this very target, and last changed
+    before this process started, so a run still writing its own is never disturbed.
+    """
+    target = Path(target)
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TMP_RE.match(entry.name)
+        if m is None or m["name"] != target.name:
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < _PROCESS_START:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
 
 
 def _umask() -> int:
@@ -103,21 +136,48 @@ def write_frame(frame: pd.DataFrame, vocab: Vocabulary, out: str | Path, *, meta
     def write_csv(tmp: Path) -> None:
         frame.to_csv(tmp, index=False, lineterminator="\n")
 
-    # Both files are written under temporary names first and renamed only when both
-    # succeeded, so a failure leaves any previous frame beside its own vocabulary.
+    # Both files are written under temporary names first and renamed only when both succeeded, the frame last:
+    # its rename commits the pair. A kill between the two renames leaves the new vocabulary beside the previous
+    # frame, which still reads: a Parquet frame carries its own vocabulary, and a CSV frame's previous
+    # vocabulary is kept as a hidden copy (previous_vocab_path) until the new frame is in place.
     vp = vocab_path(out)
     staged: list[tuple[Path, Path]] = []
+    prev = previous_vocab_path(out)
     try:
         for target, write in ((vp, lambda t: t.write_text(vocab.to_json(), encoding="utf-8")),
                               (out, write_parquet if suffix == ".parquet" else write_csv)):  # fmt: skip
             staged.append((_stage(target, write), target))
+        if suffix == ".csv":
+            current = _csv_vocab_file(out)  # the vocabulary the frame now in place reads with
+            if current is not None and current != prev:
+                os.replace(_stage(prev, lambda t: t.write_bytes(current.read_bytes())), prev)
         for tmp, target in staged:
             os.replace(tmp, target)
     except BaseException:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
         raise
+    prev.unlink(missing_ok=True)
+    remove_stale_temporaries(vp)
+    remove_stale_temporaries(out)
     return [out, vp]
+
+
+def previous_vocab_path(out: str | Path) -> Path:
+    """Where :func:`write_frame` keeps a CSV frame's previous vocabulary while it replaces the pair."""
+    vp = vocab_path(out)
+    return vp.with_name(f".{vp.name}.previous")
+
+
+def _csv_vocab_file(csv_path: Path) -> Path | None:
+    """The vocabulary file a CSV frame reads with: the one beside it whose labels its header lists in order,
+    or the previous one a replacement of the pair kept (when the new vocabulary got in but not the new frame)."""
+    if not csv_path.is_file():
+        return None
+    for candidate in (vocab_path(csv_path), previous_vocab_path(csv_path)):
+        if candidate.is_file() and _csv_header_is_frame(csv_path, candidate):
+            return candidate
+    return None
 
 
 def _sparse_table(frame: pd.DataFrame, labels: list[str]) -> pa.Table:
@@ -173,7 +233,7 @@ def is_frame(path: str | Path) -> bool:
         return True
     if p.suffix.lower() != ".csv" or not vocab_path(p).exists():
         return False
-    return _csv_header_is_frame(p, vocab_path(p))
+    return _csv_vocab_file(p) is not None
 
 
 def _csv_header_is_frame(csv_path: Path, vocab_file: Path) -> bool:
@@ -248,7 +308,7 @@ def read_frame(path: str | Path, *, vocab: Vocabulary | None = None) -> tuple[pd
     else:
         raise InputError(f"a frame is .parquet or .csv, not {suffix!r}", file=str(p))
     if vocab is None:
-        vp = vocab_path(p)
+        vp = (_csv_vocab_file(p) if frame is None else None) or vocab_path(p)
         if not vp.exists():
             raise VocabularyError(
                 "no vocabulary found for this frame", file=str(p),

@@ -140,6 +140,13 @@ def _prepare_out_dir(out_dir: Path, plan: ExportPlan, fingerprint: str, st: Expo
         owned.update(map(str, old_state.get("stale", [])))
     owned = {f for f in owned if f and Path(f).name == f}  # plain names in OUT_DIR only
     planned = [s.file for s in plan.shards]
+    # A file named like a planned shard that no earlier labelprep export wrote is the user's: never replaced silently.
+    foreign = [f for f in planned if f not in owned and os.path.lexists(out_dir / f)]
+    if foreign and not st.overwrite:
+        shown = ", ".join(foreign[:3]) + (f" ... ({len(foreign)} in all)" if len(foreign) > 3 else "")
+        raise InputError(f"the folder holds {len(foreign)} file(s) named like shards this export would write, which "
+                         f"no labelprep export wrote: {shown}", file=str(out_dir),
+                         hint="move them away or choose another folder; --overwrite replaces them")  # fmt: skip
     keep: dict[str, ShardResult] = {}
     if st.resume and old_state is not None and old_state.get("plan") == fingerprint:
         for file, rec in (old_state.get("finished") or {}).items():

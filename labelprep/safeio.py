@@ -1,0 +1,75 @@
+"""Opening what the user names, safely: regular files only, and names shown even when they are not UTF-8.
+
+A FIFO (or a device) named as a source or found as a tag file would block a read forever, so it is refused
+from its ``stat`` before anything opens it. File names that are not valid UTF-8 reach Python as strings
+with lone surrogates, which no UTF-8 output can hold: :func:`display_name` shows their bytes escaped.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from labelprep.errors import InputError
+
+__all__ = ["display_name", "file_kind", "is_utf8_name", "read_regular_file", "require_regular_file"]
+
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
+
+
+def is_utf8_name(name: str) -> bool:
+    """False for a name read from a disk whose bytes are not UTF-8 (it holds lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def display_name(name: str | os.PathLike[str]) -> str:
+    """``name`` as printable text: bytes that are not UTF-8 appear as ``\\xff`` escapes."""
+    text = os.fspath(name)
+    if is_utf8_name(text):
+        return text
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def file_kind(mode: int) -> str:
+    """What a ``stat`` mode is, in words: 'a named pipe (FIFO)', 'a folder' ..."""
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def require_regular_file(path: str | os.PathLike[str], *, what: str = "the file", hint: str | None = None) -> None:
+    """Raise :class:`InputError` unless ``path`` (followed through symlinks) is a regular file; never opens it."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputError("no such file or folder", file=display_name(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror or exc}", file=display_name(path)) from None
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{what} is {file_kind(mode)}, not a regular file; it was not opened",
+                         file=display_name(path),
+                         hint=hint or "pass a regular file (a pipe or device would be read forever)")  # fmt: skip
+
+
+def read_regular_file(path: str | os.PathLike[str], *, what: str = "the file") -> bytes:
+    """The bytes of a regular file, or a clear :class:`InputError` (missing, not a regular file, unreadable)."""
+    require_regular_file(path, what=what)
+    try:
+        # O_NONBLOCK and a second look: a pipe put in its place after the stat still cannot block the read
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb", closefd=True) as fh:
+            mode = os.fstat(fh.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise InputError(f"{what} is {file_kind(mode)}, not a regular file; it was not read",
+                                 file=display_name(path))  # fmt: skip
+            return fh.read()
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror or exc}", file=display_name(path)) from None
