@@ -30,6 +30,7 @@ from labelprep.multihot import align_labels
 from labelprep.readers import ReadOptions, read_source
 from labelprep.readers.base import LedgerEntry
 from labelprep.report import Finding, Report
+from labelprep.safeio import loads_json, read_regular_file
 from labelprep.schemas import check_frame
 from labelprep.shards.manifest import Manifest
 from labelprep.vocabulary import Vocabulary
@@ -63,17 +64,14 @@ def load_label_map(path: str | os.PathLike[str]) -> dict[str, str]:
     other, which is harmless, so no guessing is needed.
     """
     p = Path(path)
+    if not p.exists():
+        raise InputError("label map file not found", file=str(p))
     try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("label map file not found", file=str(p)) from None
+        text = read_regular_file(p, what="the label map").decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError("label map is not UTF-8", file=str(p)) from None
     if p.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", file=str(p), line=exc.lineno) from None
+        data = loads_json(text, file=str(p))
         if isinstance(data, list):
             data = {str(i): v for i, v in enumerate(data)}
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
@@ -81,7 +79,17 @@ def load_label_map(path: str | os.PathLike[str]) -> dict[str, str]:
         return {str(k).strip(): v.strip() for k, v in data.items()}
     out: dict[str, str] = {}
     dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
-    for lineno, row in enumerate(csv.reader(io.StringIO(text), dialect=dialect), start=1):
+    rows = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
+    lineno = 0
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise InputError(f"cannot read the label map: {exc}", file=str(p), line=rows.line_num,
+                             hint="a two-column CSV: id, name") from None  # fmt: skip
+        lineno = rows.line_num
         if not row or not any(c.strip() for c in row):
             continue
         if len(row) < 2:

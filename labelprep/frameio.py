@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from labelprep.errors import InputError, LabelprepError, VocabularyError
 from labelprep.multihot import is_sparse, label_pairs, sparse_columns
+from labelprep.safeio import loads_json, require_regular_file
 from labelprep.vocabulary import Vocabulary
 
 __all__ = ["FRAME_SUFFIXES", "IMAGES_ROOT_ATTR", "METADATA_KEY", "atomic_write", "frame_images_root", "is_frame", "read_frame", "read_frame_meta", "remove_stale_temporaries", "vocab_path", "write_frame"]
@@ -238,11 +239,13 @@ def is_frame(path: str | Path) -> bool:
 
 def _csv_header_is_frame(csv_path: Path, vocab_file: Path) -> bool:
     """Whether the CSV's header is ``path,<the vocabulary's labels in order>,...`` (as write_frame writes it)."""
+    if not csv_path.is_file():  # a FIFO named .csv: not opened here (the reader refuses it)
+        return False
     try:
         with open(csv_path, encoding="utf-8-sig", newline="") as f:
             header = next(csv.reader([f.readline()]), [])
         labels = list(Vocabulary.read(vocab_file))
-    except (OSError, UnicodeDecodeError, LabelprepError):
+    except (OSError, UnicodeDecodeError, csv.Error, LabelprepError):
         return False
     return header[:1] == ["path"] and header[1 : 1 + len(labels)] == labels
 
@@ -271,14 +274,15 @@ def frame_images_root(path: str | Path, images_root: str | os.PathLike[str] | No
 def read_frame_meta(path: str | Path) -> dict[str, Any]:
     """The labelprep metadata stored in a Parquet frame (empty for CSV frames)."""
     p = Path(path)
-    if p.suffix.lower() != ".parquet":
+    if p.suffix.lower() != ".parquet" or not p.is_file():
         return {}
     try:
         md = pq.read_schema(p).metadata or {}
     except (pa.ArrowInvalid, OSError):
         return {}
     raw = md.get(METADATA_KEY)
-    return dict(json.loads(raw)) if raw else {}
+    data = loads_json(raw.decode("utf-8", "replace"), file=str(p)) if raw else {}
+    return dict(data) if isinstance(data, dict) else {}
 
 
 def read_frame(path: str | Path, *, vocab: Vocabulary | None = None) -> tuple[pd.DataFrame, Vocabulary]:
@@ -286,6 +290,7 @@ def read_frame(path: str | Path, *, vocab: Vocabulary | None = None) -> tuple[pd
     p = Path(path)
     if not p.exists():
         raise InputError("file not found", file=str(p))
+    require_regular_file(p, what="the frame")
     suffix = p.suffix.lower()
     if suffix == ".parquet":
         try:
@@ -293,10 +298,13 @@ def read_frame(path: str | Path, *, vocab: Vocabulary | None = None) -> tuple[pd
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(f"not a readable Parquet file ({exc})", file=str(p)) from None
         md = (table.schema.metadata or {}).get(METADATA_KEY)
-        payload = json.loads(md) if md is not None else {}
-        if vocab is None and md is not None:
+        payload = loads_json(md.decode("utf-8", "replace"), file=str(p)) if md is not None else {}
+        if not isinstance(payload, dict) or not isinstance(payload.get("vocabulary", {}), (dict, list)):
+            raise InputError("the frame's labelprep metadata is not what convert writes", file=str(p),
+                             hint="regenerate it with labelprep convert")  # fmt: skip
+        if vocab is None and "vocabulary" in payload:
             vocab = Vocabulary.from_dict(payload["vocabulary"], source=str(p))
-        if payload.get("layout") == SPARSE_LAYOUT:
+        if payload.get("layout") == SPARSE_LAYOUT and "vocabulary" in payload:
             # label indices refer to the stored vocabulary, whatever vocabulary the caller checks against
             stored = Vocabulary.from_dict(payload["vocabulary"], source=str(p))
             frame = _from_sparse_table(table, stored, str(p))

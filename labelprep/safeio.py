@@ -7,12 +7,23 @@ with lone surrogates, which no UTF-8 output can hold: :func:`display_name` shows
 
 from __future__ import annotations
 
+import csv
+import json
 import os
+import re
 import stat
+import sys
+from typing import Any
 
-from labelprep.errors import InputError
+from labelprep.errors import InputError, LabelprepError
 
-__all__ = ["display_name", "file_kind", "is_utf8_name", "read_regular_file", "require_regular_file"]
+__all__ = ["display_name", "file_kind", "is_utf8_name", "json_error", "loads_json", "read_regular_file",
+           "require_regular_file"]
+
+# Python's csv module refuses fields over 128 KiB (csv.Error) where pyarrow reads any: labelprep's uses of it
+# (sniffing headers, finding ragged rows, counting lines, label maps) must read what pyarrow read. Only raised.
+if csv.field_size_limit() < min(sys.maxsize, 2**31 - 1):
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 _KINDS = {
     stat.S_IFDIR: "a folder",
@@ -59,9 +70,9 @@ def require_regular_file(path: str | os.PathLike[str], *, what: str = "the file"
                          hint=hint or "pass a regular file (a pipe or device would be read forever)")  # fmt: skip
 
 
-def read_regular_file(path: str | os.PathLike[str], *, what: str = "the file") -> bytes:
+def read_regular_file(path: str | os.PathLike[str], *, what: str = "the file", hint: str | None = None) -> bytes:
     """The bytes of a regular file, or a clear :class:`InputError` (missing, not a regular file, unreadable)."""
-    require_regular_file(path, what=what)
+    require_regular_file(path, what=what, hint=hint)
     try:
         # O_NONBLOCK and a second look: a pipe put in its place after the stat still cannot block the read
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
@@ -73,3 +84,37 @@ def read_regular_file(path: str | os.PathLike[str], *, what: str = "the file") -
             return fh.read()
     except OSError as exc:
         raise InputError(f"cannot read {what}: {exc.strerror or exc}", file=display_name(path)) from None
+
+
+_LONG_NUMBER = re.compile(r"-?\d{4300,}")
+
+
+def json_error(exc: Exception, text: str, *, file: str | None, line: int | None = None, hint: str | None = None,
+               error: type[LabelprepError] = InputError) -> LabelprepError:
+    """A clear error for what ``json.loads(text)`` raised: malformed, nested too deeply, a number too long.
+
+    ``line`` is the file line ``text`` starts on (a JSON Lines record's), when it is not the first.
+    """
+    offset = (line or 1) - 1
+    if isinstance(exc, json.JSONDecodeError):
+        return error(f"malformed JSON at column {exc.colno}: {exc.msg}", file=file, line=exc.lineno + offset,
+                     hint=hint)  # fmt: skip
+    if isinstance(exc, RecursionError):
+        return error(f"JSON nested too deeply to read (more than the {sys.getrecursionlimit():,} levels Python "
+                     "allows)", file=file, line=line,
+                     hint="no annotation file nests lists or objects this deep; check how the file was made")  # fmt: skip
+    m = _LONG_NUMBER.search(text)
+    if m is not None:
+        return error(f"a JSON number has {len(m.group().lstrip('-')):,} digits, more than the 4,300 Python reads "
+                     f"(starting {m.group()[:12]}...)", file=file, line=text.count("\n", 0, m.start()) + 1 + offset,
+                     hint="write ids as strings (\"123...\"); no label or count needs that many digits")  # fmt: skip
+    return error(f"cannot read the JSON: {exc}", file=file, line=line, hint=hint)
+
+
+def loads_json(text: str, *, file: str | None, line: int | None = None, hint: str | None = None,
+               error: type[LabelprepError] = InputError) -> Any:
+    """``json.loads(text)``, raising ``error`` (see :func:`json_error`) for anything it cannot read."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise json_error(exc, text, file=file, line=line, hint=hint, error=error) from None

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from labelprep.errors import VocabularyError
+from labelprep.safeio import json_error, read_regular_file
 
 __all__ = ["VOCAB_FORMAT_VERSION", "Vocabulary"]
 
@@ -156,6 +157,8 @@ class Vocabulary(Sequence[str]):
             raise VocabularyError(
                 f"invalid JSON at column {exc.colno}: {exc.msg}", file=source, line=exc.lineno
             ) from None
+        except (ValueError, RecursionError) as exc:  # nested too deeply, a number too long
+            raise json_error(exc, text, file=source, error=VocabularyError) from None
         return cls.from_dict(data, source=source)
 
     @classmethod
@@ -165,10 +168,10 @@ class Vocabulary(Sequence[str]):
         Blank lines and lines starting with ``#`` in text files are ignored.
         """
         p = Path(path)
+        if not p.exists():
+            raise VocabularyError("vocabulary file not found", file=str(path))
         try:
-            text = p.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise VocabularyError("vocabulary file not found", file=str(path)) from None
+            text = read_regular_file(p, what="the vocabulary file").decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise VocabularyError(
                 f"vocabulary file is not UTF-8 (byte {exc.start})", file=str(path)

@@ -22,7 +22,7 @@ from labelprep import frameio
 from labelprep.cli import main
 from labelprep.errors import InputError
 from labelprep.shards.manifest import Manifest, ShardInfo, SplitInfo
-from labelprep.shards.spec import SHARD_FILE_PATTERN, is_shard_file_name
+from labelprep.shards.spec import SHARD_FILE_PATTERN, STATE_NAME, is_shard_file_name
 from labelprep.vocabulary import Vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -224,3 +224,203 @@ def test_stale_temporaries_of_a_killed_run_are_removed_by_the_next_one(tmp_path:
     os.utime(vstale, (old, old))
     labelprep.convert(src, out, ledger=tmp_path / "ledger.csv")
     assert not vstale.exists()
+
+
+# -- tracebacks and hangs: each is an Error line naming the file (and line), exit 1 --------------------------
+
+
+def both_verbs_fail_cleanly(src: Path, tmp_path: Path, *needles: str) -> None:
+    """convert prints ``Error:`` and exits 1; validate reports a schema-error with the same message, exit 1."""
+    before = src.read_bytes()
+    clean_error(run("convert", src, "-o", tmp_path / "o.parquet"), *needles)
+    result = run("validate", src, "--check-images", "none")
+    assert result.exit_code == 1 and "Traceback" not in result.output and "schema-error" in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    for needle in needles:
+        assert needle in result.output, (needle, result.output)
+    assert src.read_bytes() == before and not (tmp_path / "o.parquet").exists()
+
+
+@pytest.mark.parametrize("name", ["cr.csv", "cr.tsv"])
+def test_bare_carriage_return_line_ends_are_an_error_saying_how_to_convert(tmp_path: Path, name: str) -> None:
+    sep = "\t" if name.endswith(".tsv") else ","
+    src = tmp_path / name
+    src.write_bytes(f"image{sep}labels\ra.png{sep}cat\rb.png{sep}dog\r".encode())
+    both_verbs_fail_cleanly(src, tmp_path, f"{name}:1:", "bare carriage returns", "tr '\\r' '\\n'")
+    src.write_bytes(f'image{sep}labels\r\na.png{sep}"cat\rdog"\r\n'.encode())  # CRLF, a CR inside quotes: fine
+    assert labelprep.convert(src).frame["path"].tolist() == ["a.png"]
+
+
+def test_fields_over_128_kib_are_read_or_reported_by_line(tmp_path: Path) -> None:
+    src = tmp_path / "big.csv"
+    src.write_text("image,labels\na.png,cat\n" + "x" * 200_000 + "\n")  # the last line: one huge field
+    both_verbs_fail_cleanly(src, tmp_path, "big.csv:3:", "row has 1 fields where the header has 2")
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('image,labels\na.png,cat\n"' + "y" * 200_000 + '.png",dog\n')  # whole, quoted: a row
+    conv = labelprep.convert(quoted)
+    assert [len(p) for p in conv.frame["path"]] == [5, 200_004]
+    header = tmp_path / "header.csv"
+    header.write_text("image," + "z" * 200_000 + "\na.png,1\nb.png,0\n")  # a header longer than the sniffed 64 KiB
+    assert len(labelprep.convert(header, format="wide").frame) == 2
+
+
+def test_json_nested_too_deeply_is_an_error(tmp_path: Path) -> None:
+    src = tmp_path / "deep.json"
+    src.write_text("[" * 100_000 + "]" * 100_000)
+    both_verbs_fail_cleanly(src, tmp_path, "deep.json:", "nested too deeply")
+    jl = tmp_path / "deep.jsonl"
+    jl.write_text('{"image": "a.png", "labels": ["cat"]}\n{"image": "b.png", "labels": ' + "[" * 50_000
+                  + "]" * 50_000 + "}\n")  # fmt: skip
+    both_verbs_fail_cleanly(jl, tmp_path, "deep.jsonl:2:", "nested too deeply")
+    cell = tmp_path / "cell.csv"
+    cell.write_text('image,labels\na.png,cat\nb.png,"' + "[" * 20_000 + "]" * 20_000 + '"\n')
+    both_verbs_fail_cleanly(cell, tmp_path, "cell.csv:3:", "looks like a list but cannot be parsed")
+    vocab = tmp_path / "vocab.json"
+    vocab.write_text("[" * 100_000 + "]" * 100_000)
+    ok = tmp_path / "ok.csv"
+    ok.write_text("image,labels\na.png,cat\n")
+    clean_error(run("convert", ok, "--vocab", vocab, "-o", tmp_path / "v.parquet"), "vocab.json", "nested too deeply")
+
+
+def test_json_numbers_over_4300_digits_are_an_error_naming_the_line(tmp_path: Path) -> None:
+    digits = "1" * 5000
+    src = tmp_path / "big.json"
+    src.write_text('{\n"a.png": ["cat"],\n"b.png": ' + digits + "\n}\n")
+    both_verbs_fail_cleanly(src, tmp_path, "big.json:3:", "5,000 digits", "as strings")
+    jl = tmp_path / "big.jsonl"
+    jl.write_text('{"image": "a.png", "labels": ["cat"]}\n{"image": "b.png", "labels": [' + digits + "]}\n")
+    both_verbs_fail_cleanly(jl, tmp_path, "big.jsonl:2:", "5,000 digits")
+    coco = tmp_path / "coco.json"
+    coco.write_text('{"images": [{"id": ' + digits + ', "file_name": "a.png"}], "annotations": [], "categories": []}')
+    both_verbs_fail_cleanly(coco, tmp_path, "coco.json:1:", "5,000 digits")
+    cell = tmp_path / "cell.csv"
+    cell.write_text(f'image,labels\na.png,"[{digits}]"\n')
+    both_verbs_fail_cleanly(cell, tmp_path, "cell.csv:2:", "cannot be parsed")
+
+
+def _bytes_name(path: Path, name: bytes) -> Path:
+    return Path(os.fsdecode(os.fsencode(path) + b"/" + name))
+
+
+def test_file_and_folder_names_that_are_not_utf8_are_left_out_and_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    png(folder / "cat" / "a.png")
+    png(_bytes_name(folder / "cat", b"b\xff.png"), (255, 0, 0))
+    (_bytes_name(folder, b"d\xffg")).mkdir()
+    png(_bytes_name(folder, b"d\xffg") / "c.png", (0, 0, 255))
+    side = tmp_path / "side"
+    png(side / "a.png")
+    (side / "a.txt").write_text("cat")
+    png(_bytes_name(side, b"b\xe9.png"), (255, 0, 0))
+    _bytes_name(side, b"b\xe9.txt").write_text("dog")
+    for src, escaped in ((folder, ["cat/b\\xff.png", "d\\xffg/c.png"]), (side, ["b\\xe9.png", "b\\xe9.txt"])):
+        before = digest_tree(src)
+        ledger = tmp_path / f"{src.name}.ledger.csv"
+        result = run("convert", src, "-o", tmp_path / f"{src.name}.parquet", "--ledger", ledger)
+        assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+        assert f"left out: {len(escaped)} file name is not UTF-8" in result.output
+        text = ledger.read_text(encoding="utf-8")
+        assert all(e in text for e in escaped), text
+        frame, _ = labelprep.load_frame(tmp_path / f"{src.name}.parquet")
+        assert frame["path"].tolist() == (["cat/a.png"] if src == folder else ["a.png"])
+        report = labelprep.validate(src, check_images="full")
+        left = sorted(f.path for f in report.findings if f.code == "left-out")
+        assert left == sorted(e for e in escaped if e.endswith(".png")) and report.ok
+        assert digest_tree(src) == before
+        for fmt in ("json", "junit", "github", "text"):
+            assert run("validate", src, "--output-format", fmt).exit_code == 0
+
+
+def test_voc_lists_with_bytes_or_names_that_are_not_utf8(tmp_path: Path) -> None:
+    main_dir = tmp_path / "voc" / "ImageSets" / "Main"
+    main_dir.mkdir(parents=True)
+    (main_dir / "cat_train.txt").write_bytes(b"a 1\nb\xe9 -1\n")
+    (main_dir / "dog_train.txt").write_bytes(b"a -1\nb\xe9 1\n")
+    clean_error(run("convert", tmp_path / "voc", "-o", tmp_path / "o.parquet"), "cat_train.txt:2:",
+                "not valid utf-8 (byte 0xe9)", "--encoding latin-1")  # fmt: skip
+    conv = labelprep.convert(tmp_path / "voc", encoding="latin-1")
+    assert sorted(conv.frame["path"]) == ["JPEGImages/a.jpg", "JPEGImages/bé.jpg"]
+    _bytes_name(main_dir, b"b\xffrd_train.txt").write_bytes(b"a 1\n")
+    clean_error(run("convert", tmp_path / "voc", "-o", tmp_path / "o.parquet", "--encoding", "latin-1"),
+                "b\\xffrd_train.txt", "not UTF-8")  # fmt: skip
+
+
+def _no_hang(fn: Any, fifo: Path, timeout: float = 60) -> Any:
+    """Run ``fn()`` in a thread; if it is still blocked after ``timeout`` seconds, unblock the FIFO and fail."""
+    import threading
+
+    box: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: box.setdefault("result", fn()), daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # a writer that closes at once: the reader sees EOF
+        os.close(fd)
+        thread.join(10)
+        pytest.fail(f"blocked reading the FIFO {fifo}")
+    return box["result"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_fifo_as_source_or_as_a_tag_file_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "f.csv"
+    os.mkfifo(fifo)
+    for args in (["convert", fifo, "-o", tmp_path / "o.parquet"], ["convert", fifo, "--format", "wide", "-o",
+                 tmp_path / "o.parquet"], ["validate", fifo], ["stats", fifo]):  # fmt: skip
+        result = _no_hang(lambda args=args: run(*args), fifo)
+        assert result.exit_code == 1 and "named pipe (FIFO), not a regular file" in result.output, result.output
+        assert "Traceback" not in result.output
+    for name in ("f.parquet", "f.json", "f.jsonl"):
+        os.mkfifo(tmp_path / name)
+        clean_error(_no_hang(lambda name=name: run("convert", tmp_path / name, "-o", tmp_path / "o.parquet"),
+                             tmp_path / name), "named pipe (FIFO)")  # fmt: skip
+    src = tmp_path / "labels.csv"
+    src.write_text("image,labels\na.png,cat\n")
+    clean_error(_no_hang(lambda: run("convert", src, "--vocab", fifo, "-o", tmp_path / "o.parquet"), fifo),
+                "vocabulary file is a named pipe")  # fmt: skip
+    clean_error(_no_hang(lambda: run("convert", src, "--label-map", fifo, "-o", tmp_path / "o.parquet"), fifo),
+                "label map is a named pipe")  # fmt: skip
+    side = tmp_path / "side"
+    png(side / "a.png")
+    os.mkfifo(side / "a.txt")
+    clean_error(_no_hang(lambda: run("convert", side, "-o", tmp_path / "o.parquet"), side / "a.txt"),
+                "a.txt: the tag file is a named pipe (FIFO)", "comma-separated tags")  # fmt: skip
+    voc = tmp_path / "voc" / "ImageSets" / "Main"
+    voc.mkdir(parents=True)
+    (voc / "cat_train.txt").write_text("a 1\n")
+    os.mkfifo(voc / "dog_train.txt")
+    clean_error(_no_hang(lambda: run("convert", tmp_path / "voc", "-o", tmp_path / "o.parquet"), voc / "dog_train.txt"),
+                "dog_train.txt: the class list is a named pipe")  # fmt: skip
+
+
+@pytest.mark.tf
+def test_a_full_disk_while_writing_shards_is_an_error_and_resume_finishes(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    import tensorflow as tf
+
+    from labelprep.shards import writer
+
+    src = _small_dataset(tmp_path / "ds", n=6)
+    out = tmp_path / "out"
+    real = writer._serialize
+    calls = [0]
+
+    def full_after_two_records(tf_: Any, values: dict[str, Any]) -> bytes:
+        calls[0] += 1
+        if calls[0] > 2:
+            raise tf.errors.ResourceExhaustedError(None, None, f"{out}/x.tmp; No space left on device")
+        return real(tf_, values)
+
+    monkeypatch.setattr(writer, "_serialize", full_after_two_records)
+    monkeypatch.setattr("shutil.disk_usage", lambda p: type("U", (), {"free": 1000, "total": 0, "used": 0})())
+    result = run("export", src, "-o", out, "--num-shards", "3")
+    clean_error(result, "the disk is full", "0.0 MB free in the export folder", "shard(s) not yet written need about",
+                "--resume", "1 finished shard(s) are kept")  # fmt: skip
+    assert str(out) in result.output
+    assert (out / STATE_NAME).exists() and not (out / "manifest.json").exists()
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+    clean_error(run("export", src, "-o", out, "--num-shards", "3", "--resume"), "the disk is full")  # the same disk
+    monkeypatch.setattr(writer, "_serialize", real)
+    m = labelprep.export(src, out, num_shards=3, resume=True)
+    assert "resume: kept 1 finished shard(s) of 3" in m.notes
+    assert labelprep.verify(out).ok

@@ -41,6 +41,7 @@ from labelprep.readers.tables import (
     separator_note,
 )
 from labelprep.readers.voc import find_voc_main, read_voc
+from labelprep.safeio import require_regular_file
 
 __all__ = ["FORMATS", "Annotations", "LedgerEntry", "ReadOptions", "detect_format", "read_source"]
 
@@ -84,6 +85,8 @@ def _refuse_annotation_files(root: Path, files: list[str]) -> None:
 def _detect(path: Path, opts: ReadOptions) -> tuple[str, object]:
     if not path.exists():
         raise InputError("no such file or folder", file=str(path))
+    if not path.is_dir():
+        require_regular_file(path, what="the source")  # a FIFO would block the first read forever
     if path.is_dir():
         files = walk_files(path)
         if not files:
@@ -202,6 +205,8 @@ def read_source(
         format, cached = _detect(path, opts)
     elif not path.exists():
         raise InputError("no such file or folder", file=str(path))
+    elif not path.is_dir():
+        require_regular_file(path, what="the source")
 
     if format in ("folder", "sidecar", "voc"):
         if not path.is_dir():

@@ -232,7 +232,8 @@ def _read_tag_file(root: Path, root_real: str, image: str, tag_file: str) -> byt
                                    "it was not read")  # fmt: skip
     except OSError as exc:
         raise InputError(f"cannot read the tag file: {exc.strerror or exc}", file=display_name(full)) from None
-    return read_regular_file(full, what="the tag file")
+    return read_regular_file(full, what="the tag file",
+                             hint="replace it with a text file of comma-separated tags, or remove it")  # fmt: skip
 
 
 def read_sidecar(root: Path, opts: ReadOptions) -> Annotations:

@@ -9,6 +9,7 @@ import numpy as np
 
 from labelprep.errors import InputError
 from labelprep.readers.base import ABSENT, POSITIVE, UNCERTAIN, Annotations, ReadOptions
+from labelprep.safeio import display_name, is_utf8_name, read_regular_file, require_regular_file
 
 __all__ = ["find_voc_main", "read_voc"]
 
@@ -34,6 +35,19 @@ def find_voc_main(root: Path) -> Path | None:
     return years[0] / "ImageSets" / "Main" if years else None
 
 
+def _read_list(f: Path, encoding: str) -> str:
+    """A class list's text; bytes that are not ``encoding`` are an error naming the line."""
+    raw = read_regular_file(f, what="the class list")
+    try:
+        return raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid {encoding} (byte 0x{raw[exc.start]:02x})", file=str(f),
+                         line=raw.count(b"\n", 0, exc.start) + 1,
+                         hint="pass the lists' encoding, e.g. --encoding latin-1") from None  # fmt: skip
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}", hint="use a Python codec name such as latin-1") from None
+
+
 def read_voc(root: Path, opts: ReadOptions) -> Annotations:
     """Flags: 1 present, -1 absent, 0 "difficult" only (uncertain: ``--uncertain`` decides, default keep).
 
@@ -48,7 +62,12 @@ def read_voc(root: Path, opts: ReadOptions) -> Annotations:
     by_set: dict[str, dict[str, Path]] = {}
     for p in sorted(main.iterdir()):
         m = _CLASS_FILE.match(p.name)
-        if m and p.is_file():
+        if m and not p.is_dir():
+            require_regular_file(p, what="the class list")  # a FIFO named cat_train.txt: refused, not opened
+            if not is_utf8_name(p.name):
+                raise InputError("a class list whose file name is not UTF-8 (its bytes shown escaped): the class "
+                                 "name cannot be a label", file=display_name(p),
+                                 hint="rename it with a UTF-8 name")  # fmt: skip
             by_set.setdefault(m["set"], {})[m["cls"]] = p
     sets: list[str] = [s for s in ("train", "val", "test") if s in by_set] if {"train", "val"} & by_set.keys() else sorted(by_set)
     if len(sets) > 1 and "trainval" in sets:
@@ -69,7 +88,7 @@ def read_voc(root: Path, opts: ReadOptions) -> Annotations:
             f = by_set[s].get(cls)
             if f is None:
                 continue
-            for lineno, raw in enumerate(f.read_text(encoding="utf-8").split("\n"), start=1):
+            for lineno, raw in enumerate(_read_list(f, opts.encoding).split("\n"), start=1):
                 parts = raw.split()
                 if not parts:
                     continue

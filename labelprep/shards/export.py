@@ -15,6 +15,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from labelprep.checks.images import _Progress
-from labelprep.errors import InputError
+from labelprep.errors import InputError, OutputError
 from labelprep.frameio import atomic_write
 from labelprep.multihot import label_pairs, value_counts
 from labelprep.report import Report
@@ -34,7 +35,14 @@ from labelprep.shards.images import ImageSettings
 from labelprep.shards.manifest import Manifest, ShardInfo, SkippedRow, SplitInfo
 from labelprep.shards.plan import RECORD_OVERHEAD, ExportPlan, PlanItem, plan_export
 from labelprep.shards.spec import MANIFEST_NAME, STATE_NAME
-from labelprep.shards.writer import ShardResult, ShardTask, file_sha256, require_tensorflow, write_shard
+from labelprep.shards.writer import (
+    ShardResult,
+    ShardTask,
+    file_sha256,
+    is_disk_full,
+    require_tensorflow,
+    write_shard,
+)
 from labelprep.stats import LabelStats
 from labelprep.storage import is_remote
 from labelprep.vocabulary import Vocabulary
@@ -170,6 +178,24 @@ def _prepare_out_dir(out_dir: Path, plan: ExportPlan, fingerprint: str, st: Expo
     state.data["finished"] = dict(sorted(state.data["finished"].items()))
     state.save()
     return state, keep
+
+
+def _disk_full(out_dir: Path, need: int, left: int, finished: int) -> OutputError:
+    """The error a full disk ends an export with: where, how much is free, how much more is needed."""
+    try:
+        free = shutil.disk_usage(out_dir).free
+    except OSError:
+        free = 0
+    return OutputError(
+        f"the disk is full: {_mb(free)} free in the export folder, where the {left} shard(s) not yet written need "
+        f"about {_mb(need)}", file=str(out_dir),
+        hint=f"free at least {_mb(max(need - free, 0) + (1 << 20))} there (or export to a folder on a larger disk), "
+             f"then run the same command with --resume: the {finished} finished shard(s) are kept",
+    )  # fmt: skip
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
 
 
 def _glob_escape(name: str) -> str:
@@ -339,12 +365,19 @@ def write_export(
 
     started = time.monotonic()
     est = sum(items[s.split][i].size for s in plan.shards if s.file not in results for i in s.items)
-    if st.engine is not None:
-        st.engine.write_shards(tasks, done, progress=st.progress)
-    else:
-        # worker processes cannot see a memory:// store, nor share a remote connection: remote images are read here
-        remote = any(is_remote(sp.root) for sp in splits)
-        _write_all(tasks, 1 if remote else st.workers, st.progress, done, est)
+    try:
+        if st.engine is not None:
+            st.engine.write_shards(tasks, done, progress=st.progress)
+        else:
+            # worker processes cannot see a memory:// store, nor share a remote connection: remote images are read here
+            remote = any(is_remote(sp.root) for sp in splits)
+            _write_all(tasks, 1 if remote else st.workers, st.progress, done, est)
+    except (OSError, OutputError) as exc:
+        if not (isinstance(exc, OutputError) or is_disk_full(exc)):
+            raise
+        left = [s for s in plan.shards if s.file not in results]
+        need = sum(items[s.split][i].size for s in left for i in s.items)
+        raise _disk_full(out_dir, need, len(left), len(results)) from None
     elapsed = time.monotonic() - started
     split_infos = {}
     for sp in splits:

@@ -7,6 +7,7 @@ its final one and renamed when complete, so a shard file that exists is whole.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib.util
 import os
@@ -17,14 +18,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from labelprep.errors import InputError, MissingDependencyError
+from labelprep.errors import InputError, MissingDependencyError, OutputError
 from labelprep.frameio import atomic_write
 from labelprep.shards.images import ImageSettings, PreparedImage, prepare_image
 from labelprep.shards.spec import FEATURES
 from labelprep.storage import is_url
 
 __all__ = ["TEST_DELAY_ENV", "ShardResult", "ShardTask", "check_tensorflow_installed", "example_values", "file_sha256",
-           "require_tensorflow", "write_shard"]  # fmt: skip
+           "is_disk_full", "require_tensorflow", "write_shard"]  # fmt: skip
 
 # Test hook: seconds to sleep after each record, so a test can kill an export between shards.
 TEST_DELAY_ENV = "LABELPREP_EXPORT_TEST_DELAY"
@@ -80,6 +81,14 @@ class ShardResult:
     sha256: str
     passed_through: int = 0
     normalised: int = 0
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for the errors a full disk (or an exhausted quota) raises: OSError ENOSPC/EDQUOT, or TensorFlow's."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    text = str(getattr(exc, "message", "") or exc)
+    return "No space left on device" in text or "Disk quota exceeded" in text
 
 
 def example_values(img: PreparedImage, path: str, positive: Sequence[int], unknown: Sequence[int]) -> dict[str, Any]:
@@ -171,5 +180,11 @@ def write_shard(task: ShardTask, progress: Callable[[int, int], None] | None = N
                 if delay:
                     time.sleep(delay)
 
-    atomic_write(target, write)
+    try:
+        atomic_write(target, write)
+    except (OSError, tf.errors.OpError) as exc:
+        if not is_disk_full(exc):
+            raise
+        # what TensorFlow raises does not travel well between processes: a plain error, completed by the export
+        raise OutputError(f"no space left on the disk while writing {task.file}", file=task.out_dir) from None
     return ShardResult(task.file, len(task.examples), target.stat().st_size, file_sha256(target), *counts)
