@@ -854,7 +854,7 @@ def export(
             splits.append(ExportSplit(split, keep, root))
         st = ExportSettings(name=name, shard_size=size, num_shards=num_shards, seed=int(seed), image=image,
                             workers=n_workers, resume=resume, overwrite=overwrite, progress=progress,
-                            engine=eng)  # fmt: skip
+                            skip_invalid=skip_invalid, engine=eng)  # fmt: skip
         return write_export(splits, vocab_all, Path(out_dir), st, source=source, skipped=list(skipped.values()),
                             report=report, version=__version__)  # fmt: skip
 

@@ -424,3 +424,224 @@ def test_a_full_disk_while_writing_shards_is_an_error_and_resume_finishes(tmp_pa
     m = labelprep.export(src, out, num_shards=3, resume=True)
     assert "resume: kept 1 finished shard(s) of 3" in m.notes
     assert labelprep.verify(out).ok
+
+
+# -- images that pass but should not ----------------------------------------------------------------------
+
+
+def encode(im: Image.Image, fmt: str, **kw: Any) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    im.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def lying_jpeg(width: int = 9000, height: int = 9000) -> bytes:
+    """A 16 x 16 JPEG whose frame header was edited to claim ``width`` x ``height``."""
+    data = bytearray(encode(Image.new("RGB", (16, 16), (200, 30, 30)), "JPEG", quality=90))
+    sof = data.find(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def _images_dataset(root: Path, files: dict[str, bytes]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    lines = ["image,labels"]
+    for i, (name, data) in enumerate(files.items()):
+        (root / name).write_bytes(data)
+        lines.append(f"{name},{'cat' if i % 2 else 'dog'}")
+    (root / "labels.csv").write_text("\n".join(lines) + "\n")
+    return root / "labels.csv"
+
+
+def test_a_jpeg_whose_header_claims_far_more_pixels_than_its_data_holds_is_corrupt(tmp_path: Path) -> None:
+    from labelprep.checks.images import check_images
+
+    ok = encode(Image.new("RGB", (16, 16), (0, 90, 0)), "JPEG")
+    src = _images_dataset(tmp_path / "ds", {"lie.jpg": lying_jpeg(), "ok.jpg": ok})
+    for level in ("header", "full"):
+        infos = check_images(["lie.jpg", "ok.jpg"], tmp_path / "ds", level=level, workers=1)
+        [issue] = infos["lie.jpg"].issues
+        assert issue.code == "corrupt-image" and "declares 9,000 x 9,000 pixels" in issue.message, issue
+        assert infos["ok.jpg"].issues == []
+    report = labelprep.validate(src, check_images="full")
+    assert [f.path for f in report.errors] == ["lie.jpg"]
+
+
+def test_real_jpegs_of_every_kind_never_look_short_of_data() -> None:
+    import numpy as np
+
+    from labelprep.checks.images import jpeg_data_shortfall
+
+    rng = np.random.default_rng(0)
+    for mode, channels in (("RGB", 3), ("L", 1), ("CMYK", 4)):
+        for size in ((1, 1), (17, 9), (300, 200), (1200, 900)):
+            for flat in (True, False):
+                shape = (size[1], size[0], channels) if channels > 1 else (size[1], size[0])
+                im = Image.new(mode, size) if flat else Image.fromarray(rng.integers(0, 256, shape, np.uint8), mode)
+                for progressive in (False, True):
+                    for sub in ((0, 2) if mode != "L" else (0,)):
+                        kw: dict[str, Any] = {"quality": 1, "progressive": progressive}
+                        if mode != "L":
+                            kw["subsampling"] = sub
+                        assert jpeg_data_shortfall(encode(im, "JPEG", **kw)) is None, (mode, size, flat, kw)
+
+
+@pytest.mark.tf
+def test_export_never_stores_a_jpeg_short_of_data(tmp_path: Path) -> None:
+    from labelprep.shards.images import ImageSettings, prepare_image
+
+    with pytest.raises(InputError, match="declares 9,000 x 9,000 pixels"):
+        prepare_image(lying_jpeg(), ImageSettings(), path="lie.jpg")
+    ok = encode(Image.new("RGB", (16, 16), (0, 90, 0)), "JPEG")
+    src = _images_dataset(tmp_path / "ds", {"lie.jpg": lying_jpeg(), "ok.jpg": ok})
+    out = tmp_path / "out"
+    result = run("export", src, "-o", out)
+    assert result.exit_code == 1 and "corrupt-image" in result.output and not out.exists()
+    m = labelprep.export(src, out, skip_invalid=True)
+    assert [(s.path, s.code) for s in m.skipped] == [("lie.jpg", "corrupt-image")]
+    assert m.splits["train"].examples == 1 and labelprep.verify(out).ok
+
+
+def _animated(fmt: str) -> bytes:
+    frames = [Image.new("RGB", (16, 16), c) for c in ((255, 0, 0), (0, 0, 255), (0, 255, 0))]
+    return encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+
+def test_animated_gif_png_and_webp_get_the_same_finding(tmp_path: Path) -> None:
+    from labelprep.checks.images import check_images
+
+    files = {"a.gif": _animated("GIF"), "a.png": _animated("PNG"), "a.webp": _animated("WEBP"),
+             "s.gif": encode(Image.new("RGB", (16, 16)), "GIF"), "s.png": encode(Image.new("RGB", (16, 16)), "PNG"),
+             "s.webp": encode(Image.new("RGB", (16, 16)), "WEBP")}  # fmt: skip
+    _images_dataset(tmp_path, files)
+    for level in ("header", "full"):
+        infos = check_images(list(files), tmp_path, level=level, workers=1)
+        animated = sorted(p for p, info in infos.items() if any(i.code == "animated-image" for i in info.issues))
+        assert animated == ["a.gif", "a.png", "a.webp"], level
+    assert "3 frames" in str(infos["a.png"].issues) and "3 frames" in str(infos["a.webp"].issues)
+
+
+def test_export_stores_the_first_frame_of_every_animation() -> None:
+    from labelprep.shards.images import ImageSettings, prepare_image
+
+    for fmt, stored in (("GIF", "jpeg"), ("PNG", "png"), ("WEBP", "jpeg")):
+        img = prepare_image(_animated(fmt), ImageSettings())
+        assert not img.passthrough and img.format == stored, fmt
+        with Image.open(__import__("io").BytesIO(img.data)) as im:
+            assert not getattr(im, "is_animated", False)
+            r, g, b = im.convert("RGB").getpixel((8, 8))
+            assert r > 200 and g < 60 and b < 60, (fmt, (r, g, b))  # the first frame: red
+
+
+def _png_with_text(nbytes: int) -> bytes:
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("junk", "x" * nbytes)
+    return encode(Image.new("RGB", (16, 16), (255, 0, 0)), "PNG", pnginfo=info)
+
+
+def _jpeg_with_comments(total: int) -> bytes:
+    data = encode(Image.new("RGB", (16, 16), (255, 0, 0)), "JPEG")
+    seg = b"\xff\xfe" + (65533 + 2).to_bytes(2, "big") + b"c" * 65533
+    return data[:2] + seg * (total // len(seg) + 1) + data[2:]
+
+
+def test_oversized_metadata_is_a_finding_and_export_strips_it(tmp_path: Path) -> None:
+    from labelprep.checks.images import check_images
+    from labelprep.shards.images import ImageSettings, prepare_image
+
+    files = {"text.png": _png_with_text(3_000_000), "com.jpg": _jpeg_with_comments(2_000_000),
+             "small.png": _png_with_text(1000)}  # fmt: skip
+    _images_dataset(tmp_path, files)
+    infos = check_images(list(files), tmp_path, level="full", workers=1)
+    codes = {p: [i.code for i in info.issues] for p, info in infos.items()}
+    assert codes == {"text.png": ["oversized-metadata"], "com.jpg": ["oversized-metadata"], "small.png": []}
+    assert "tEXt" in infos["text.png"].issues[0].message and "COM" in infos["com.jpg"].issues[0].message
+    for name in ("text.png", "com.jpg"):
+        img = prepare_image(files[name], ImageSettings())
+        assert not img.passthrough and len(img.data) < 50_000, name
+        with Image.open(__import__("io").BytesIO(img.data)) as im:
+            assert im.size == (16, 16) and "junk" not in im.info
+    assert prepare_image(files["small.png"], ImageSettings()).passthrough
+
+
+def test_a_huge_text_chunk_is_checked_in_memory_bounded_by_the_file(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from labelprep.checks.images import check_images
+
+    size = 30_000_000
+    (tmp_path / "big.png").write_bytes(_png_with_text(size))
+    tracemalloc.start()
+    try:
+        infos = check_images(["big.png"], tmp_path, level="full", workers=1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [i.code for i in infos["big.png"].issues] == ["oversized-metadata"]
+    assert peak < 1.5 * size, f"{peak / 1e6:.0f} MB traced for a {size / 1e6:.0f} MB file"  # was about 3.5 times
+
+
+_PEAK_SCRIPT = """
+import resource, sys
+from labelprep.shards.images import ImageSettings, prepare_image
+data = open(sys.argv[1], "rb").read()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out = prepare_image(data, ImageSettings())
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(out.width, out.height, out.format, (after - before) * 1024)
+"""
+
+
+def test_a_large_rgba_png_is_flattened_in_bounded_memory(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    side = 3000
+    ramp = np.arange(side, dtype=np.uint16)
+    rgba = np.empty((side, side, 4), np.uint8)
+    rgba[..., 0] = (ramp[None, :] % 256).astype(np.uint8)
+    rgba[..., 1] = (ramp[:, None] % 256).astype(np.uint8)
+    rgba[..., 2] = 90
+    rgba[..., 3] = ((ramp[None, :] + ramp[:, None]) % 256).astype(np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "big.png")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, str(tmp_path / "big.png")], capture_output=True,
+                         text=True, env=env, check=True, timeout=300).stdout.split()  # fmt: skip
+    assert out[:3] == [str(side), str(side), "png"]
+    grew = int(out[3])
+    decoded = side * side * 4  # Pillow holds RGBA and RGB alike in 4 bytes a pixel
+    assert grew < 2.6 * decoded, f"{grew / 1e6:.0f} MB for a {decoded / 1e6:.0f} MB image"  # was about 5 times
+
+
+@pytest.mark.tf
+def test_an_image_that_runs_export_out_of_memory_is_skipped_or_named(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from labelprep.shards import writer
+
+    src = _small_dataset(tmp_path / "ds", n=6)
+    real = writer.prepare_image
+
+    def oom_on_image_2(data: bytes, settings: Any, *, path: str = "") -> Any:
+        if path == "images/2.png":
+            raise MemoryError
+        return real(data, settings, path=path)
+
+    monkeypatch.setattr(writer, "prepare_image", oom_on_image_2)
+    out = tmp_path / "out"
+    result = run("export", src, "-o", out, "--num-shards", "2")
+    clean_error(result, "images/2.png", "not enough memory to prepare the image (8 x 6 pixels", "--skip-invalid",
+                "--resume")  # fmt: skip
+    assert (out / STATE_NAME).exists()
+    m = labelprep.export(src, tmp_path / "skip", num_shards=2, skip_invalid=True)
+    assert [(s.path, s.split, s.code) for s in m.skipped] == [("images/2.png", "train", "image-out-of-memory")]
+    train = m.splits["train"]
+    assert train.examples == 5 == sum(s.examples for s in train.shards)
+    assert train.positives == {"cat": 3, "dog": 2}  # images 1, 3, 5 are cats; 0 and 4 dogs (2 was left out)
+    monkeypatch.setattr(writer, "prepare_image", real)
+    assert labelprep.verify(tmp_path / "skip").ok

@@ -19,6 +19,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -72,6 +73,7 @@ class ExportSettings:
     resume: bool = False
     overwrite: bool = False
     progress: bool = False
+    skip_invalid: bool = False  # leave out images that cannot be read or prepared while writing (manifest.skipped)
     engine: Any = None  # a labelprep.engine.DaskEngine (one task per shard), or None for the local process pool
 
 
@@ -164,6 +166,7 @@ def _prepare_out_dir(out_dir: Path, plan: ExportPlan, fingerprint: str, st: Expo
             except (OSError, KeyError, TypeError):
                 ok = False
             if ok:
+                rec = {**rec, "skipped": tuple(tuple(x) for x in rec.get("skipped", ()))}
                 keep[file] = ShardResult(file, **rec)
         notes.append(f"resume: kept {len(keep)} finished shard(s) of {len(planned)}")
     elif st.resume and (old_state is not None or old_manifest is not None):
@@ -356,7 +359,7 @@ def write_export(
         paths, pos, unk = columns[split]
         return tuple((paths[i], pos[i], unk[i]) for i in idx)
 
-    tasks = [ShardTask(str(out_dir), s.file, roots[s.split], examples(s.split, s.items), st.image)
+    tasks = [ShardTask(str(out_dir), s.file, roots[s.split], examples(s.split, s.items), st.image, st.skip_invalid)
              for s in plan.shards if s.file not in results]  # fmt: skip
 
     def done(result: ShardResult) -> None:
@@ -372,6 +375,11 @@ def write_export(
             # worker processes cannot see a memory:// store, nor share a remote connection: remote images are read here
             remote = any(is_remote(sp.root) for sp in splits)
             _write_all(tasks, 1 if remote else st.workers, st.progress, done, est)
+    except BrokenProcessPool:
+        raise OutputError("a worker process writing shards died (killed for using too much memory?)",
+                          file=str(out_dir), hint=f"run the same command with --resume and fewer --workers (or "
+                          f"--workers 1): the {len(results)} finished shard(s) are kept; --skip-invalid leaves out "
+                          "images too big for memory") from None  # fmt: skip
     except (OSError, OutputError) as exc:
         if not (isinstance(exc, OutputError) or is_disk_full(exc)):
             raise
@@ -380,17 +388,21 @@ def write_export(
         raise _disk_full(out_dir, need, len(left), len(results)) from None
     elapsed = time.monotonic() - started
     split_infos = {}
+    late: list[SkippedRow] = []  # left out while writing (--skip-invalid): unreadable, or too big for memory
     for sp in splits:
-        shards = [ShardInfo(r.file, r.examples, r.bytes, r.sha256)
-                  for r in (results[s.file] for s in plan.for_split(sp.name))]  # fmt: skip
-        split_infos[sp.name] = split_stats(sp.name, sp.frame, vocab, shards)
+        done_here = [results[s.file] for s in plan.for_split(sp.name)]
+        shards = [ShardInfo(r.file, r.examples, r.bytes, r.sha256) for r in done_here]
+        gone = {path: (code, reason) for r in done_here for path, code, reason in r.skipped}
+        frame = sp.frame[~sp.frame["path"].astype(str).isin(set(gone))].reset_index(drop=True) if gone else sp.frame
+        late += [SkippedRow(path, sp.name, code, reason) for path, (code, reason) in sorted(gone.items())]
+        split_infos[sp.name] = split_stats(sp.name, frame, vocab, shards)
     image = {**st.image.to_dict(), "passed_through": sum(r.passed_through for r in results.values()),
              "normalised": sum(r.normalised for r in results.values())}  # fmt: skip
     manifest = Manifest(
         name=st.name, vocabulary=vocab, splits=split_infos, image=image, source=source,
         sharding={"seed": st.seed, "shard_size": st.shard_size if st.num_shards is None else None,
                   "num_shards": st.num_shards},
-        skipped=list(skipped), labelprep_version=version, out_dir=out_dir, report=report, notes=notes,
+        skipped=[*skipped, *late], labelprep_version=version, out_dir=out_dir, report=report, notes=notes,
     )  # fmt: skip
     text = manifest.to_json()
     atomic_write(out_dir / MANIFEST_NAME, lambda tmp: tmp.write_text(text, encoding="utf-8"))
