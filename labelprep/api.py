@@ -866,7 +866,11 @@ def verify(out_dir: str | os.PathLike[str], *, progress: bool = False) -> Report
     Each shard must exist with the manifest's size and SHA-256, hold whole
     TFRecords with valid CRCs and the manifest's record count, and each record
     must hold exactly the spec's features, label indices within the vocabulary
-    and an image TensorFlow decodes to its stored size. Needs TensorFlow.
+    and an image TensorFlow decodes to its stored size. Each split's examples
+    total and per-label positives, unknown counts and pos_weight must be what
+    its records hold; a shard file of a listed split that the manifest leaves
+    out is an error. A manifest naming a shard outside ``out_dir`` is an
+    :class:`InputError` before anything is opened. Needs TensorFlow.
 
     Example:
         >>> import labelprep

@@ -57,6 +57,8 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "shard-bad-example": ("error", "shards", "an example lacks a feature of the spec or has another"),
     "shard-bad-image": ("error", "shards", "a stored image does not decode, or not to its height and width"),
     "shard-bad-label": ("error", "shards", "a label index outside the vocabulary, or both positive and unknown"),
+    "shard-totals": ("error", "shards", "a split's examples, positives, unknown or pos_weight differ from its records"),
+    "shard-omitted": ("error", "shards", "a file named like a shard of a listed split that the manifest leaves out"),
     "shard-unlisted": ("warning", "shards", "a file named like a shard of the export that the manifest omits"),
 }
 _ORDER = {code: i for i, code in enumerate(CHECKS)}

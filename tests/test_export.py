@@ -524,12 +524,12 @@ def test_verify_reads_records_and_labels(tmp_path: Path) -> None:
     with tf.io.TFRecordWriter(str(shard)) as w:
         for ex in exs[:-1]:  # one record fewer
             w.write(ex.SerializeToString())
-    (out / "labels-train.tfrecord-00000-of-00009").write_bytes(b"")  # looks like ours, not listed
+    (out / "labels-train.tfrecord-00000-of-00009").write_bytes(b"")  # a shard of 'train', not listed: an error
     report = labelprep.verify(out)
     codes = report.codes()
     for code in ("shard-checksum", "shard-bad-label", "shard-bad-example", "shard-bad-image", "shard-record-count"):
         assert codes[code] >= 1, report.to_text()
-    assert codes["shard-unlisted"] == 1 and codes["shard-corrupt-record"] == 0
+    assert codes["shard-omitted"] == 1 and codes["shard-corrupt-record"] == 0
     bad_label = next(f for f in report.findings if f.code == "shard-bad-label")
     assert "7" in bad_label.message and bad_label.path is not None
 
