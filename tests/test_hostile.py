@@ -708,3 +708,33 @@ def test_a_shard_dropped_from_the_manifest_is_an_error(tmp_path: Path) -> None:
     _edit_manifest(out, lambda d: None)
     codes = labelprep.verify(out).codes()
     assert codes["shard-unlisted"] == 1 and codes["shard-omitted"] == 0
+
+
+# -- smaller -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.tf
+def test_resume_of_a_finished_identical_export_writes_nothing(tmp_path: Path) -> None:
+    src = _small_dataset(tmp_path / "ds", n=6)
+    out = tmp_path / "out"
+    first = labelprep.export(src, out, num_shards=2)
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()}
+    result = run("export", src, "-o", out, "--num-shards", "2", "--resume")
+    assert result.exit_code == 0, result.output
+    assert "the export is already complete" in result.output and "nothing was written" in result.output
+    assert "Complete already" in result.output and "writing every shard" not in result.output
+    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()} == before
+    again = labelprep.export(src, out, num_shards=2, resume=True)
+    assert again.unchanged and again == first and again.report is not None
+    # anything different is written again: other settings, a shard that changed, an image changed since
+    m = labelprep.export(src, out, num_shards=2, resume=True, seed=7)
+    assert not m.unchanged and any("writing every shard" in n for n in m.notes)
+    assert labelprep.export(src, out, num_shards=2, resume=True, seed=7).unchanged
+    shard = m.shard_paths("train")[0]
+    shard.write_bytes(shard.read_bytes()[:-1])
+    assert not labelprep.export(src, out, num_shards=2, resume=True, seed=7).unchanged
+    assert labelprep.verify(out).ok
+    image = tmp_path / "ds" / "images" / "0.png"
+    future = (out / "manifest.json").stat().st_mtime + 10
+    os.utime(image, (future, future))
+    assert not labelprep.export(src, out, num_shards=2, resume=True, seed=7).unchanged

@@ -201,6 +201,48 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:,.1f} MB"
 
 
+def _finished_export(out_dir: Path, plan: ExportPlan, columns: dict[str, Any], expected: dict[str, Any],
+                     image: dict[str, Any], newest_image_ns: int) -> Manifest | None:  # fmt: skip
+    """The manifest of a finished export of exactly this plan in ``out_dir``, or None (then resume writes).
+
+    Finished: a manifest and no state file. Exactly this plan: the same name, version, vocabulary, sharding,
+    source, image settings and rows left out, the same shards per split, each holding the planned examples
+    (less those left out while writing), every shard's size and SHA-256 still the manifest's, and no image
+    changed since the manifest was written.
+    """
+    manifest_file = out_dir / MANIFEST_NAME
+    if (out_dir / STATE_NAME).exists() or not manifest_file.is_file():
+        return None
+    old = _read_json(manifest_file)
+    try:
+        if old is None or manifest_file.stat().st_mtime_ns < newest_image_ns:
+            return None
+        if any(old.get(k) != v for k, v in expected.items() if k != "skipped"):
+            return None
+        if {k: old["image"].get(k) for k in image} != image:
+            return None
+        early = expected["skipped"]
+        if old["skipped"][: len(early)] != early:
+            return None
+        late = {(r["split"], r["path"]) for r in old["skipped"][len(early) :]}
+        if list(old["splits"]) != list(dict.fromkeys(s.split for s in plan.shards)):
+            return None
+        for split, info in old["splits"].items():
+            planned = plan.for_split(split)
+            if [x["file"] for x in info["shards"]] != [s.file for s in planned]:
+                return None
+            paths = columns[split][0]
+            for s, x in zip(planned, info["shards"], strict=True):
+                if x["examples"] != sum(1 for i in s.items if (split, paths[i]) not in late):
+                    return None
+                shard = out_dir / s.file
+                if shard.stat().st_size != x["bytes"] or file_sha256(shard) != x["sha256"]:
+                    return None
+        return Manifest.from_dict(old, out_dir=out_dir, source=str(manifest_file))
+    except (OSError, KeyError, TypeError, ValueError, AttributeError, InputError):
+        return None
+
+
 def _glob_escape(name: str) -> str:
     return "".join(f"[{c}]" if c in "*?[]" else c for c in name)
 
@@ -336,6 +378,7 @@ def write_export(
     columns: dict[str, tuple[list[str], list[tuple[int, ...]], list[tuple[int, ...]]]] = {}
     items: dict[str, list[PlanItem]] = {}
     files = hashlib.sha256()
+    newest = 0  # the latest modification time of any image (ns): a finished export older than it is stale
     roots: dict[str, str] = {}
     for sp in splits:
         paths = [str(p) for p in sp.frame["path"].tolist()]
@@ -347,12 +390,26 @@ def write_export(
         for start in range(0, len(paths), 65536):
             files.update("".join(f"{sp.name}\t{p}\t{size}\t{mtime}\n" for p, (size, mtime) in
                                  zip(paths[start:start + 65536], sizes[start:start + 65536])).encode("utf-8"))  # fmt: skip
+        newest = max([newest, *(mtime for _, mtime in sizes)])
         del sizes
         roots[sp.name] = str(sp.root)
     plan = plan_export(st.name, items, shard_size=st.shard_size, num_shards=st.num_shards, seed=st.seed)
     fingerprint = plan.fingerprint(items, image=st.image.to_dict(), vocabulary=vocab.sha256, source=source,
                                    files=files.hexdigest(), roots=roots, version=version)  # fmt: skip
     notes: list[str] = []
+    sharding = {"seed": st.seed, "shard_size": st.shard_size if st.num_shards is None else None,
+                "num_shards": st.num_shards}  # fmt: skip
+    if st.resume:
+        expected = {"name": st.name, "labelprep_version": version, "vocabulary": {"labels": labels,
+                    "sha256": vocab.sha256}, "sharding": sharding, "source": source,
+                    "skipped": [r.to_dict() for r in skipped]}  # fmt: skip
+        finished = _finished_export(out_dir, plan, columns, expected, st.image.to_dict(), newest)
+        if finished is not None:
+            finished.report = report
+            finished.notes = [f"resume: the export is already complete ({finished.num_examples:,} examples in "
+                              f"{len(plan.shards)} shard(s), each matching the manifest); nothing was written"]  # fmt: skip
+            finished.unchanged = True
+            return finished
     state, results = _prepare_out_dir(out_dir, plan, fingerprint, st, notes)
 
     def examples(split: str, idx: Sequence[int]) -> tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...]:
@@ -400,8 +457,7 @@ def write_export(
              "normalised": sum(r.normalised for r in results.values())}  # fmt: skip
     manifest = Manifest(
         name=st.name, vocabulary=vocab, splits=split_infos, image=image, source=source,
-        sharding={"seed": st.seed, "shard_size": st.shard_size if st.num_shards is None else None,
-                  "num_shards": st.num_shards},
+        sharding=sharding,
         skipped=[*skipped, *late], labelprep_version=version, out_dir=out_dir, report=report, notes=notes,
     )  # fmt: skip
     text = manifest.to_json()

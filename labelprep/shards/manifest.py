@@ -106,7 +106,9 @@ class Manifest:
 
     ``out_dir`` is the folder the manifest was read from or written to (not
     stored in the file); ``report`` is the validation report of the export that
-    produced it and ``notes`` what it did (both empty when read from a file).
+    produced it and ``notes`` what it did (both empty when read from a file);
+    ``unchanged`` is True when ``export(resume=True)`` found the export already
+    complete and wrote nothing.
     """
 
     name: str
@@ -122,6 +124,7 @@ class Manifest:
     out_dir: Path | None = field(default=None, compare=False)
     report: Report | None = field(default=None, compare=False, repr=False)
     notes: list[str] = field(default_factory=list, compare=False, repr=False)
+    unchanged: bool = field(default=False, compare=False, repr=False)  # resume found it complete: nothing written
 
     # -- reading -------------------------------------------------------------------------------
     @classmethod
