@@ -321,7 +321,7 @@ def convert_splits(
     frame = pd.concat(frames, ignore_index=True)
     summary = Summary(labels=len(labels))
     for c in convs:
-        for key in ("rows_read", "images", "empty_label_sets", "merged_duplicates", "uncertain"):
+        for key in ("rows_read", "images", "empty_label_sets", "merged_duplicates", "uncertain", "folded"):
             setattr(summary, key, getattr(summary, key) + getattr(c.summary, key))
         summary.dropped.update(c.summary.dropped)
     notes = [f"{len(srcs)} sources as the splits {', '.join(names)}; images root {common}"]
@@ -728,8 +728,10 @@ def export(
     several sources (named by file stem); one source without splits exports as
     ``train``. Any error finding refuses the export (:class:`ExportRefused`,
     carrying the report; nothing is written) unless ``skip_invalid`` leaves out
-    the rows whose image is unusable (file and image errors, leaked images),
-    recording each in ``manifest.skipped``. Shards hold ``shard_size`` bytes
+    the rows whose image is unusable (file and image errors, leaked images,
+    and images that cannot be read or prepared while writing, such as one too
+    large for the memory there is: ``image-out-of-memory``), recording each in
+    ``manifest.skipped``. Shards hold ``shard_size`` bytes
     (default ``"128MiB"``) or number ``num_shards`` per split; examples are
     shuffled by ``seed``. Images pass through untouched when a loader can use
     them as they are, else they are normalised once (see

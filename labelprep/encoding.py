@@ -40,6 +40,8 @@ class Summary:
     merged_duplicates: int = 0
     uncertain: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
+    # long forms list an image once per label: its rows after the first are folded into it (not duplicates)
+    folded: int = 0
 
     def lines(self) -> list[str]:
         out = [
@@ -49,6 +51,8 @@ class Summary:
             f"images with no label: {self.empty_label_sets}",
             f"duplicate rows merged: {self.merged_duplicates}",
         ]
+        if self.folded:
+            out.append(f"rows folded into their image (a row per label): {self.folded}")
         if self.uncertain:
             out.append(f"uncertain (-1) cells kept: {self.uncertain}")
         if self.dropped:
@@ -287,6 +291,9 @@ def encode(
         # one row per (image, label) is the form itself: only a repeated pair is a duplicate
         dup_pairs, first_pairs = _repeated_pairs(ann, img_of_row)
         _merged(ann, paths, img_of_row, dup_pairs, first_pairs, summary, notes, ledger, pairs=True)
+        # every input row is an image's first row, a repeated pair, or another label of an image listed above
+        listed = ann.rows_read if ann.rows_read is not None else ann.n_rows
+        summary.folded = listed - n_images - len(dup_pairs)
 
     check_split_cells(ann)
     carried: dict[str, npt.NDArray[np.object_]] = {}

@@ -18,7 +18,7 @@ from typing import Any
 from labelprep.errors import InputError, LabelprepError
 
 __all__ = ["display_name", "file_kind", "is_utf8_name", "json_error", "loads_json", "read_regular_file",
-           "require_regular_file"]
+           "reject_lone_surrogates", "require_regular_file"]
 
 # Python's csv module refuses fields over 128 KiB (csv.Error) where pyarrow reads any: labelprep's uses of it
 # (sniffing headers, finding ragged rows, counting lines, label maps) must read what pyarrow read. Only raised.
@@ -113,8 +113,42 @@ def json_error(exc: Exception, text: str, *, file: str | None, line: int | None 
 
 def loads_json(text: str, *, file: str | None, line: int | None = None, hint: str | None = None,
                error: type[LabelprepError] = InputError) -> Any:
-    """``json.loads(text)``, raising ``error`` (see :func:`json_error`) for anything it cannot read."""
+    """``json.loads(text)``, raising ``error`` (see :func:`json_error`) for anything it cannot read.
+
+    JSON may spell a lone surrogate (``"\\ud800"``), which is no character: no frame, vocabulary or report
+    could hold it, so it is an error naming its line.
+    """
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise json_error(exc, text, file=file, line=line, hint=hint, error=error) from None
+    reject_lone_surrogates(data, text, file=file, line=line, error=error)
+    return data
+
+
+def reject_lone_surrogates(data: Any, text: str, *, file: str | None, line: int | None = None,
+                           error: type[LabelprepError] = InputError) -> None:
+    """Raise ``error`` when parsed JSON ``data`` holds a string with a lone surrogate (``"\\ud800"``)."""
+    m = _LONE_SURROGATE.search(text)
+    if m is not None and _holds_surrogate(data):  # the text test is cheap; the walk only confirms it
+        raise error(f"a JSON string holds {m.group()}, half of a surrogate pair, which is no character", file=file,
+                    line=text.count("\n", 0, m.start()) + (line or 1),
+                    hint="write the character itself, or both halves of its pair")  # fmt: skip
+
+
+_LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<![0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def _holds_surrogate(node: Any) -> bool:
+    stack = [node]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, str):
+            if not is_utf8_name(x):
+                return True
+        elif isinstance(x, dict):
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return False

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from labelprep.errors import VocabularyError
-from labelprep.safeio import json_error, read_regular_file
+from labelprep.safeio import json_error, read_regular_file, reject_lone_surrogates
 
 __all__ = ["VOCAB_FORMAT_VERSION", "Vocabulary"]
 
@@ -159,6 +159,7 @@ class Vocabulary(Sequence[str]):
             ) from None
         except (ValueError, RecursionError) as exc:  # nested too deeply, a number too long
             raise json_error(exc, text, file=source, error=VocabularyError) from None
+        reject_lone_surrogates(data, text, file=source, error=VocabularyError)
         return cls.from_dict(data, source=source)
 
     @classmethod

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -551,6 +552,8 @@ def test_verify_blames_a_damaged_source_image_that_header_checks_passed(tmp_path
     data = bytearray(png.read_bytes())
     start = data.index(b"IDAT") + 4  # the compressed pixels: structure and end marker stay whole
     data[start : start + 8] = b"\x00" * 8
+    end = start + int.from_bytes(data[start - 8 : start - 4], "big")  # and the chunk's CRC matches its new bytes
+    data[end : end + 4] = zlib.crc32(bytes(data[start - 4 : end])).to_bytes(4, "big")
     png.write_bytes(bytes(data))
     out = tmp_path / "out"
     labelprep.export(src, out)  # header checks (the default) pass it through

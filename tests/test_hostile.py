@@ -738,3 +738,74 @@ def test_resume_of_a_finished_identical_export_writes_nothing(tmp_path: Path) ->
     future = (out / "manifest.json").stat().st_mtime + 10
     os.utime(image, (future, future))
     assert not labelprep.export(src, out, num_shards=2, resume=True, seed=7).unchanged
+
+
+# -- found by the fuzz corpus (tests/test_fuzz.py) ------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_fifo_copy_in_a_label_folder_is_refused_and_a_copy_linking_out_is_never_read(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    png(tree / "cat" / "a.png")
+    (tree / "dog").mkdir()
+    os.mkfifo(tree / "dog" / "a.png")  # the same name under another label: its bytes would be compared
+    clean_error(_no_hang(lambda: run("convert", tree, "-o", tmp_path / "o.parquet"), tree / "dog" / "a.png"),
+                "dog/a.png: the image file is a named pipe (FIFO)")  # fmt: skip
+    (tree / "dog" / "a.png").unlink()
+    secret = tmp_path / "secret.png"
+    png(secret)  # the same bytes as cat/a.png: only reading it would tell
+    (tree / "dog" / "a.png").symlink_to(secret)
+    report = labelprep.validate(tree)
+    assert [(f.code, f.path) for f in report.errors] == [("path-escapes-root", "dog/a.png")]
+    assert [f.code for f in report.findings if f.code == "name-conflict"] == ["name-conflict"]  # not merged
+
+
+def test_a_voc_class_list_linking_out_of_the_dataset_is_never_read(tmp_path: Path) -> None:
+    main_dir = tmp_path / "voc" / "ImageSets" / "Main"
+    main_dir.mkdir(parents=True)
+    (main_dir / "cat_train.txt").write_text("a 1\nb -1\n")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0 secret\n")
+    (main_dir / "dog_train.txt").symlink_to(secret)
+    result = run("convert", tmp_path / "voc", "-o", tmp_path / "o.parquet")
+    clean_error(result, "dog_train.txt: the class list is a symlink to", "outside the dataset folder")
+    assert "root:x" not in result.output
+    (main_dir / "dog_train.txt").unlink()
+    (tmp_path / "voc" / "lists").mkdir()
+    (tmp_path / "voc" / "lists" / "dog.txt").write_text("a -1\nb 1\n")
+    (main_dir / "dog_train.txt").symlink_to(tmp_path / "voc" / "lists" / "dog.txt")  # inside: an ordinary list
+    assert sorted(labelprep.convert(tmp_path / "voc").vocabulary) == ["cat", "dog"]
+
+
+def test_json_strings_holding_half_a_surrogate_pair_are_an_error(tmp_path: Path) -> None:
+    cases = {
+        "map.json": ('{"a.png": ["cat"],\n "b.png": ["\\ud800"]}', "map.json:2:"),
+        "keys.json": ('{"\\udc80.png": ["cat"]}', "keys.json:1:"),
+        "rec.jsonl": ('{"image": "a.png", "labels": ["cat"]}\n{"image": "b\\ud83d.png", "labels": []}\n',
+                      "rec.jsonl:2:"),
+    }  # fmt: skip
+    for name, (text, where) in cases.items():
+        src = tmp_path / name
+        src.write_text(text)
+        both_verbs_fail_cleanly(src, tmp_path, where, "half of a surrogate pair")
+    ok = tmp_path / "ok.json"
+    ok.write_text('{"a.png": ["\\ud83d\\ude00"], "b.png": ["\\\\ud800"]}')  # a whole pair; an escaped backslash
+    assert sorted(labelprep.convert(ok).vocabulary) == ["\\ud800", "😀"]
+    vocab = tmp_path / "vocab.json"
+    vocab.write_text('["cat", "\\udfff"]')
+    clean_error(run("convert", ok, "--vocab", vocab, "-o", tmp_path / "o.parquet"), "vocab.json:1:", "surrogate")
+
+
+def test_a_png_whose_critical_chunk_fails_its_crc_is_corrupt(tmp_path: Path) -> None:
+    """Pillow decodes it; libpng, and so TensorFlow, refuse it: export used to store it and verify to fail."""
+    from labelprep.checks.images import check_images
+
+    data = bytearray(encode(Image.new("RGB", (4, 4), (9, 90, 200)), "PNG"))
+    data[-1] ^= 0xFF  # the IEND chunk's CRC
+    (tmp_path / "crc.png").write_bytes(bytes(data))
+    (tmp_path / "ok.png").write_bytes(encode(Image.new("RGB", (4, 4), (9, 90, 200)), "PNG"))
+    for level in ("header", "full"):
+        infos = check_images(["crc.png", "ok.png"], tmp_path, level=level, workers=1)
+        assert [i.code for i in infos["crc.png"].issues] == ["corrupt-image"]
+        assert "IEND chunk at byte" in infos["crc.png"].issues[0].message
+        assert infos["ok.png"].issues == []

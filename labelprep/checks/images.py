@@ -23,6 +23,7 @@ import struct
 import sys
 import time
 import warnings
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -42,7 +43,7 @@ __all__ = ["LEVELS", "MAX_METADATA_BYTES", "ImageInfo", "animation_frames", "che
            "metadata_size", "strip_png_chunks"]
 
 LEVELS = ("header", "full")
-_CACHE_VERSION = 2  # bump when a check changes what it reports
+_CACHE_VERSION = 3  # bump when a check changes what it reports
 _INLINE_BELOW = {"header": 400, "full": 40}  # fewer files than this: no worker processes
 _CHUNK = 32  # files a worker checks per task (a cap; small inputs get smaller tasks)
 
@@ -854,6 +855,11 @@ def _jpeg_end(data: bytes) -> str | None:
 
 
 def _png_end(data: bytes) -> str | None:
+    """The chunks are whole up to IEND, and every critical chunk (IHDR, PLTE, IDAT, IEND) passes its CRC.
+
+    Pillow ignores a bad CRC where libpng, and so TensorFlow's decode_png, refuses the image ("Invalid PNG
+    data"); ancillary chunks with a bad CRC are only dropped by libpng, so they do not count.
+    """
     n = len(data)
     pos = 8
     ctype = b"signature"
@@ -861,6 +867,10 @@ def _png_end(data: bytes) -> str | None:
         length = int.from_bytes(data[pos : pos + 4], "big")
         ctype = data[pos + 4 : pos + 8]
         end = pos + 12 + length
+        if end <= n and 65 <= ctype[0] <= 90 and zlib.crc32(data[pos + 4 : end - 4]) != int.from_bytes(
+                data[end - 4 : end], "big"):  # fmt: skip
+            return (f"corrupt: PNG's {ctype.decode('latin-1')} chunk at byte {pos:,} fails its CRC check, which "
+                    f"libpng (and TensorFlow) refuse ({n:,} bytes)")  # fmt: skip
         if ctype == b"IEND":
             if end <= n:
                 return None

@@ -12,7 +12,7 @@ import numpy as np
 
 from labelprep.errors import ConflictError, InputError
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
-from labelprep.safeio import display_name, is_utf8_name, read_regular_file
+from labelprep.safeio import display_name, is_utf8_name, read_regular_file, require_regular_file
 
 __all__ = ["IMAGE_EXTENSIONS", "SPLIT_NAMES", "has_sidecars", "read_folder", "read_sidecar", "walk_files"]
 
@@ -59,8 +59,8 @@ NAME_NOT_UTF8 = "file name is not UTF-8"
 
 
 def _not_utf8_entries(source: str, names: list[str]) -> list[LedgerEntry]:
-    return [LedgerEntry(source, None, n, NAME_NOT_UTF8, "file ignored: its name's bytes (shown escaped) are not "
-                        "UTF-8, which no frame can hold; rename it") for n in names]  # fmt: skip
+    return [LedgerEntry(source, None, n, NAME_NOT_UTF8, "file ignored; the bytes of its name that are not UTF-8 "
+                        "are shown escaped") for n in names]  # fmt: skip
 
 
 def _hidden_note(hidden: list[str]) -> list[str]:
@@ -76,12 +76,23 @@ def has_sidecars(root: Path, files: list[str] | None = None) -> bool:
     return any(is_image_name(f) and os.path.splitext(f)[0] + SIDECAR_EXTENSION in names for f in files)
 
 
-def _digest(path: Path) -> str:
+def _digest(path: Path, root_real: str) -> str:
+    """SHA-256 of a copy's bytes; a symlink leaving the root is not followed (its own key: never merged)."""
+    if path.is_symlink() and not _is_under(os.path.realpath(path), root_real):
+        return f"escapes:{path}"
+    require_regular_file(path, what="the image file", hint="a label folder holds image files: remove it")
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError as exc:
+        raise InputError(f"cannot read the image file: {exc.strerror or exc}", file=display_name(path)) from None
     return h.hexdigest()
+
+
+def _is_under(path: str, root_real: str) -> bool:
+    return path == root_real or path.startswith(root_real.rstrip(os.sep) + os.sep)
 
 
 def _check_dir(root: Path) -> None:
@@ -155,11 +166,12 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
         group.sort()
         variants: list[tuple[list[str], list[str]]] = []  # (labels, paths) per distinct content
         if len(group) > 1:
-            sizes = {p: (root / p).stat().st_size for _, p in group}
+            root_real = os.path.realpath(root)
+            sizes = {p: (root / p).stat().st_size if (root / p).exists() else -1 for _, p in group}
             if len(set(sizes.values())) == 1:
-                digests = {p: _digest(root / p) for _, p in group}
+                digests = {p: _digest(root / p, root_real) for _, p in group}
             else:
-                digests = {p: f"size:{sizes[p]}:{_digest(root / p)}" for _, p in group}
+                digests = {p: f"size:{sizes[p]}:{_digest(root / p, root_real)}" for _, p in group}
             by_digest: dict[str, tuple[list[str], list[str]]] = {}
             for label, p in group:
                 by_digest.setdefault(digests[p], ([], []))
@@ -226,7 +238,7 @@ def _read_tag_file(root: Path, root_real: str, image: str, tag_file: str) -> byt
     try:
         if full.is_symlink():
             target = os.path.realpath(full)
-            if not (target == root_real or target.startswith(root_real.rstrip(os.sep) + os.sep)):
+            if not _is_under(target, root_real):
                 return LedgerEntry(str(root), None, image, TAG_FILE_ESCAPES,
                                    f"{shown} is a symlink to {display_name(target)!r}, outside the images root; "
                                    "it was not read")  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -60,9 +61,17 @@ def read_voc(root: Path, opts: ReadOptions) -> Annotations:
         raise InputError("no ImageSets/Main/<class>_<set>.txt files here", file=str(root),
                          hint="pass the VOC root (the folder holding ImageSets and JPEGImages)")  # fmt: skip
     by_set: dict[str, dict[str, Path]] = {}
+    voc_root = main.parent.parent if main.name == "Main" and main.parent.name == "ImageSets" else main
+    root_real = os.path.realpath(voc_root)
     for p in sorted(main.iterdir()):
         m = _CLASS_FILE.match(p.name)
         if m and not p.is_dir():
+            target = os.path.realpath(p)
+            if p.is_symlink() and not (target == root_real or target.startswith(root_real.rstrip(os.sep) + os.sep)):
+                # like a tag file or an image: a file of the dataset folder, never read through a link out of it
+                raise InputError(f"the class list is a symlink to {display_name(target)!r}, outside the dataset "
+                                 "folder; it was not read", file=display_name(p),
+                                 hint="copy the list into ImageSets/Main instead of linking to it")  # fmt: skip
             require_regular_file(p, what="the class list")  # a FIFO named cat_train.txt: refused, not opened
             if not is_utf8_name(p.name):
                 raise InputError("a class list whose file name is not UTF-8 (its bytes shown escaped): the class "
@@ -130,7 +139,6 @@ def read_voc(root: Path, opts: ReadOptions) -> Annotations:
     if len(sets) > 1:
         ann.columns = {"split": np.array(splits, dtype=object)}
     ann.notes = notes
-    voc_root = main.parent.parent if main.name == "Main" and main.parent.name == "ImageSets" else main
     ann.images_root = str(voc_root)
     ann.default_template = "JPEGImages/{}.jpg"
     return ann

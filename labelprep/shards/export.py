@@ -390,7 +390,7 @@ def write_export(
         for start in range(0, len(paths), 65536):
             files.update("".join(f"{sp.name}\t{p}\t{size}\t{mtime}\n" for p, (size, mtime) in
                                  zip(paths[start:start + 65536], sizes[start:start + 65536])).encode("utf-8"))  # fmt: skip
-        newest = max([newest, *(mtime for _, mtime in sizes)])
+        newest = max(newest, max((mtime for _, mtime in sizes), default=0))
         del sizes
         roots[sp.name] = str(sp.root)
     plan = plan_export(st.name, items, shard_size=st.shard_size, num_shards=st.num_shards, seed=st.seed)

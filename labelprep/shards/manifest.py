@@ -18,6 +18,7 @@ from typing import Any
 
 from labelprep.errors import InputError
 from labelprep.report import Report
+from labelprep.safeio import loads_json
 from labelprep.shards.spec import FORMAT_VERSION, MANIFEST_NAME, STATE_NAME, features_document, is_shard_file_name
 from labelprep.vocabulary import Vocabulary
 
@@ -143,11 +144,7 @@ class Manifest:
                                  hint="run the same labelprep export command again with --resume") from None  # fmt: skip
             raise InputError("no manifest here", file=str(p),
                              hint="point at the folder labelprep export wrote (it holds manifest.json)") from None  # fmt: skip
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", file=str(p), line=exc.lineno,
-                             hint="export again to rewrite it") from None  # fmt: skip
+        data = loads_json(text, file=str(p), hint="export again to rewrite it")
         return cls.from_dict(data, out_dir=p.parent, source=str(p))
 
     @classmethod
