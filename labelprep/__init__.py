@@ -23,6 +23,7 @@ from labelprep.errors import (
     InputError,
     LabelprepError,
     MissingDependencyError,
+    OutputError,
     SchemaError,
     VocabularyError,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "LabelprepError",
     "Manifest",
     "MissingDependencyError",
+    "OutputError",
     "Report",
     "SchemaError",
     "SplitOutcome",

@@ -32,6 +32,7 @@ from labelprep.readers.base import LedgerEntry
 from labelprep.readers.layout import named_sources
 from labelprep.readers.refine import read_refined, source_name
 from labelprep.report import Finding, Report
+from labelprep.safeio import read_regular_file
 from labelprep.schemas import check_frame
 from labelprep.shards.manifest import Manifest
 from labelprep.vocabulary import Vocabulary, parse_label_map, vocabulary_label_map
@@ -65,10 +66,10 @@ def load_label_map(path: str | os.PathLike[str]) -> dict[str, str]:
     other, which is harmless, so no guessing is needed.
     """
     p = Path(path)
+    if not p.exists():
+        raise InputError("label map file not found", file=str(p))
     try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("label map file not found", file=str(p)) from None
+        text = read_regular_file(p, what="the label map").decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError("label map is not UTF-8", file=str(p)) from None
     return parse_label_map(text, source=str(p), json_text=True if p.suffix.lower() == ".json" else None)
@@ -329,7 +330,7 @@ def convert_splits(
     frame = pd.concat(frames, ignore_index=True)
     summary = Summary(labels=len(labels))
     for c in convs:
-        for key in ("rows_read", "images", "empty_label_sets", "merged_duplicates", "uncertain"):
+        for key in ("rows_read", "images", "empty_label_sets", "merged_duplicates", "uncertain", "folded"):
             setattr(summary, key, getattr(summary, key) + getattr(c.summary, key))
         summary.dropped.update(c.summary.dropped)
     summary.unused = [x for x in labels if all(x in c.summary.unused or x not in c.vocabulary for c in convs)]
@@ -813,8 +814,10 @@ def export(
     several sources (named by file stem); one source without splits exports as
     ``train``. Any error finding refuses the export (:class:`ExportRefused`,
     carrying the report; nothing is written) unless ``skip_invalid`` leaves out
-    the rows whose image is unusable (file and image errors, leaked images),
-    recording each in ``manifest.skipped``. Shards hold ``shard_size`` bytes
+    the rows whose image is unusable (file and image errors, leaked images,
+    and images that cannot be read or prepared while writing, such as one too
+    large for the memory there is: ``image-out-of-memory``), recording each in
+    ``manifest.skipped``. Shards hold ``shard_size`` bytes
     (default ``"128MiB"``) or number ``num_shards`` per split; examples are
     shuffled by ``seed``. Images pass through untouched when a loader can use
     them as they are, else they are normalised once (see
@@ -938,7 +941,7 @@ def export(
             splits.append(ExportSplit(split, keep, root))
         st = ExportSettings(name=name, shard_size=size, num_shards=num_shards, seed=int(seed), image=image,
                             workers=n_workers, resume=resume, overwrite=overwrite, progress=progress,
-                            engine=eng)  # fmt: skip
+                            skip_invalid=skip_invalid, engine=eng)  # fmt: skip
         return write_export(splits, vocab_all, Path(out_dir), st, source=source, skipped=list(skipped.values()),
                             report=report, version=__version__)  # fmt: skip
 
@@ -950,7 +953,11 @@ def verify(out_dir: str | os.PathLike[str], *, progress: bool = False) -> Report
     Each shard must exist with the manifest's size and SHA-256, hold whole
     TFRecords with valid CRCs and the manifest's record count, and each record
     must hold exactly the spec's features, label indices within the vocabulary
-    and an image TensorFlow decodes to its stored size. Needs TensorFlow.
+    and an image TensorFlow decodes to its stored size. Each split's examples
+    total and per-label positives, unknown counts and pos_weight must be what
+    its records hold; a shard file of a listed split that the manifest leaves
+    out is an error. A manifest naming a shard outside ``out_dir`` is an
+    :class:`InputError` before anything is opened. Needs TensorFlow.
 
     Example:
         >>> import labelprep

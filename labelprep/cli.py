@@ -516,6 +516,10 @@ def export(sources: tuple[str, ...], output_format: str, quiet: bool, verbose: b
     if manifest.skipped:
         click.echo(f"  skipped: {len(manifest.skipped):,} row(s) with unusable images (listed in the manifest)",
                    err=True)  # fmt: skip
+    if manifest.unchanged:
+        click.echo(f"Complete already: {manifest.out_dir or options['out_dir']}/manifest.json (nothing written)",
+                   err=True)  # fmt: skip
+        return
     click.echo(f"Wrote {manifest.out_dir or options['out_dir']}/manifest.json", err=True)
 
 

@@ -41,6 +41,8 @@ class Summary:
     uncertain: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
     unused: list[str] = field(default_factory=list)  # labels of the vocabulary no image has
+    # long forms list an image once per label: its rows after the first are folded into it (not duplicates)
+    folded: int = 0
 
     def lines(self) -> list[str]:
         out = [f"rows read: {self.rows_read}", f"images: {self.images}", f"labels: {self.labels}"]
@@ -51,6 +53,8 @@ class Summary:
             f"images with no label: {self.empty_label_sets}",
             f"duplicate rows merged: {self.merged_duplicates}",
         ]
+        if self.folded:
+            out.append(f"rows folded into their image (a row per label): {self.folded}")
         if self.uncertain:
             out.append(f"uncertain (-1) cells kept: {self.uncertain}")
         if self.dropped:
@@ -313,6 +317,9 @@ def encode(
         # one row per (image, label) is the form itself: only a repeated pair is a duplicate
         dup_pairs, first_pairs = _repeated_pairs(ann, img_of_row)
         _merged(ann, paths, img_of_row, dup_pairs, first_pairs, summary, notes, ledger, pairs=True)
+        # every input row is an image's first row, a repeated pair, or another label of an image listed above
+        n_listed = ann.rows_read if ann.rows_read is not None else ann.n_rows
+        summary.folded = n_listed - n_images - len(dup_pairs)
 
     check_split_cells(ann)
     carried: dict[str, npt.NDArray[np.object_]] = {}

@@ -13,6 +13,7 @@ __all__ = [
     "InputError",
     "LabelprepError",
     "MissingDependencyError",
+    "OutputError",
     "SchemaError",
     "VocabularyError",
 ]
@@ -81,6 +82,10 @@ class SchemaError(LabelprepError):
     def __init__(self, message: str, *, failures: list[str] | None = None, **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.failures = failures or []
+
+
+class OutputError(LabelprepError):
+    """An output cannot be written: the disk is full (the message says how much more is needed), or the like."""
 
 
 class MissingDependencyError(LabelprepError):

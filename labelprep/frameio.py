@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,11 @@ import pyarrow.parquet as pq
 
 from labelprep.errors import InputError, LabelprepError, VocabularyError
 from labelprep.multihot import is_sparse, label_pairs, sparse_columns
+from labelprep.safeio import loads_json, require_regular_file
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["FORMAT_ATTR", "FRAME_SUFFIXES", "IMAGES_ROOT_ATTR", "METADATA_KEY", "atomic_write", "frame_images_root", "is_frame", "read_frame", "read_frame_meta", "vocab_path", "write_frame"]
+__all__ = ["FORMAT_ATTR", "FRAME_SUFFIXES", "IMAGES_ROOT_ATTR", "METADATA_KEY", "atomic_write", "frame_images_root",
+           "is_frame", "read_frame", "read_frame_meta", "remove_stale_temporaries", "vocab_path", "write_frame"]
 
 FRAME_SUFFIXES = (".parquet", ".csv")
 METADATA_KEY = b"labelprep"
@@ -51,6 +55,37 @@ def atomic_write(target: str | Path, write: Callable[[Path], object]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    remove_stale_temporaries(target)
+
+
+# When this process started (about: when labelprep was imported): temporary files older than this are not ours.
+_PROCESS_START = time.time()
+_TMP_RE = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp$")  # tempfile.mkstemp's names, as _stage makes them
+
+
+def remove_stale_temporaries(target: str | Path) -> list[Path]:
+    """Remove the temporary files a killed run left beside ``target`` (``.<name>.<random>.tmp``); return them.
+
+    Only files named as :func:`atomic_write` names its temporaries for this very target, and last changed
+    before this process started, so a run still writing its own is never disturbed.
+    """
+    target = Path(target)
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TMP_RE.match(entry.name)
+        if m is None or m["name"] != target.name:
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < _PROCESS_START:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
 
 
 def _umask() -> int:
@@ -107,21 +142,48 @@ def write_frame(frame: pd.DataFrame, vocab: Vocabulary, out: str | Path, *, meta
     def write_csv(tmp: Path) -> None:
         frame.to_csv(tmp, index=False, lineterminator="\n")
 
-    # Both files are written under temporary names first and renamed only when both
-    # succeeded, so a failure leaves any previous frame beside its own vocabulary.
+    # Both files are written under temporary names first and renamed only when both succeeded, the frame last:
+    # its rename commits the pair. A kill between the two renames leaves the new vocabulary beside the previous
+    # frame, which still reads: a Parquet frame carries its own vocabulary, and a CSV frame's previous
+    # vocabulary is kept as a hidden copy (previous_vocab_path) until the new frame is in place.
     vp = vocab_path(out)
     staged: list[tuple[Path, Path]] = []
+    prev = previous_vocab_path(out)
     try:
         for target, write in ((vp, lambda t: t.write_text(vocab.to_json(), encoding="utf-8")),
                               (out, write_parquet if suffix == ".parquet" else write_csv)):  # fmt: skip
             staged.append((_stage(target, write), target))
+        if suffix == ".csv":
+            current = _csv_vocab_file(out)  # the vocabulary the frame now in place reads with
+            if current is not None and current != prev:
+                os.replace(_stage(prev, lambda t: t.write_bytes(current.read_bytes())), prev)
         for tmp, target in staged:
             os.replace(tmp, target)
     except BaseException:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
         raise
+    prev.unlink(missing_ok=True)
+    remove_stale_temporaries(vp)
+    remove_stale_temporaries(out)
     return [out, vp]
+
+
+def previous_vocab_path(out: str | Path) -> Path:
+    """Where :func:`write_frame` keeps a CSV frame's previous vocabulary while it replaces the pair."""
+    vp = vocab_path(out)
+    return vp.with_name(f".{vp.name}.previous")
+
+
+def _csv_vocab_file(csv_path: Path) -> Path | None:
+    """The vocabulary file a CSV frame reads with: the one beside it whose labels its header lists in order,
+    or the previous one a replacement of the pair kept (when the new vocabulary got in but not the new frame)."""
+    if not csv_path.is_file():
+        return None
+    for candidate in (vocab_path(csv_path), previous_vocab_path(csv_path)):
+        if candidate.is_file() and _csv_header_is_frame(csv_path, candidate):
+            return candidate
+    return None
 
 
 def _sparse_table(frame: pd.DataFrame, labels: list[str]) -> pa.Table:
@@ -177,16 +239,18 @@ def is_frame(path: str | Path) -> bool:
         return True
     if p.suffix.lower() != ".csv" or not vocab_path(p).exists():
         return False
-    return _csv_header_is_frame(p, vocab_path(p))
+    return _csv_vocab_file(p) is not None
 
 
 def _csv_header_is_frame(csv_path: Path, vocab_file: Path) -> bool:
     """Whether the CSV's header is ``path,<the vocabulary's labels in order>,...`` (as write_frame writes it)."""
+    if not csv_path.is_file():  # a FIFO named .csv: not opened here (the reader refuses it)
+        return False
     try:
         with open(csv_path, encoding="utf-8-sig", newline="") as f:
             header = next(csv.reader([f.readline()]), [])
         labels = list(Vocabulary.read(vocab_file))
-    except (OSError, UnicodeDecodeError, LabelprepError):
+    except (OSError, UnicodeDecodeError, csv.Error, LabelprepError):
         return False
     return header[:1] == ["path"] and header[1 : 1 + len(labels)] == labels
 
@@ -215,14 +279,15 @@ def frame_images_root(path: str | Path, images_root: str | os.PathLike[str] | No
 def read_frame_meta(path: str | Path) -> dict[str, Any]:
     """The labelprep metadata stored in a Parquet frame (empty for CSV frames)."""
     p = Path(path)
-    if p.suffix.lower() != ".parquet":
+    if p.suffix.lower() != ".parquet" or not p.is_file():
         return {}
     try:
         md = pq.read_schema(p).metadata or {}
     except (pa.ArrowInvalid, OSError):
         return {}
     raw = md.get(METADATA_KEY)
-    return dict(json.loads(raw)) if raw else {}
+    data = loads_json(raw.decode("utf-8", "replace"), file=str(p)) if raw else {}
+    return dict(data) if isinstance(data, dict) else {}
 
 
 def read_frame(path: str | Path, *, vocab: Vocabulary | None = None) -> tuple[pd.DataFrame, Vocabulary]:
@@ -230,6 +295,7 @@ def read_frame(path: str | Path, *, vocab: Vocabulary | None = None) -> tuple[pd
     p = Path(path)
     if not p.exists():
         raise InputError("file not found", file=str(p))
+    require_regular_file(p, what="the frame")
     suffix = p.suffix.lower()
     payload: dict[str, Any] = {}
     if suffix == ".parquet":
@@ -238,10 +304,13 @@ def read_frame(path: str | Path, *, vocab: Vocabulary | None = None) -> tuple[pd
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(f"not a readable Parquet file ({exc})", file=str(p)) from None
         md = (table.schema.metadata or {}).get(METADATA_KEY)
-        payload = json.loads(md) if md is not None else {}
-        if vocab is None and md is not None:
+        payload = loads_json(md.decode("utf-8", "replace"), file=str(p)) if md is not None else {}
+        if not isinstance(payload, dict) or not isinstance(payload.get("vocabulary", {}), (dict, list)):
+            raise InputError("the frame's labelprep metadata is not what convert writes", file=str(p),
+                             hint="regenerate it with labelprep convert")  # fmt: skip
+        if vocab is None and "vocabulary" in payload:
             vocab = Vocabulary.from_dict(payload["vocabulary"], source=str(p))
-        if payload.get("layout") == SPARSE_LAYOUT:
+        if payload.get("layout") == SPARSE_LAYOUT and "vocabulary" in payload:
             # label indices refer to the stored vocabulary, whatever vocabulary the caller checks against
             stored = Vocabulary.from_dict(payload["vocabulary"], source=str(p))
             frame = _from_sparse_table(table, stored, str(p))
@@ -253,7 +322,7 @@ def read_frame(path: str | Path, *, vocab: Vocabulary | None = None) -> tuple[pd
     else:
         raise InputError(f"a frame is .parquet or .csv, not {suffix!r}", file=str(p))
     if vocab is None:
-        vp = vocab_path(p)
+        vp = (_csv_vocab_file(p) if frame is None else None) or vocab_path(p)
         if not vp.exists():
             raise VocabularyError(
                 "no vocabulary found for this frame", file=str(p),

@@ -42,7 +42,10 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "decompression-bomb": ("error", "images", "more pixels than the limit"),
     "cmyk-image": ("warning", "images", "CMYK/YCCK JPEG (the loader converts it)"),
     "unusual-mode": ("warning", "images", "16-bit, palette or alpha (the loader converts it)"),
+    "animated-image": ("warning", "images", "an animated GIF, PNG (APNG) or WebP: only its first frame is used"),
+    "oversized-metadata": ("warning", "images", "more than 1 MiB of metadata (text, EXIF, ICC): export strips it"),
     "exif-orientation": ("warning", "images", "EXIF orientation other than 1 (TensorFlow ignores it)"),
+    "image-out-of-memory": ("error", "images", "export ran out of memory preparing the image (--skip-invalid leaves it out)"),
     "image-too-small": ("warning", "images", "smaller than --min-size"),
     "duplicate-image": ("warning", "leakage", "the same content twice in one split"),
     "leaked-image": ("error", "leakage", "the same content in two splits"),
@@ -55,6 +58,8 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "shard-bad-example": ("error", "shards", "an example lacks a feature of the spec or has another"),
     "shard-bad-image": ("error", "shards", "a stored image does not decode, or not to its height and width"),
     "shard-bad-label": ("error", "shards", "a label index outside the vocabulary, or both positive and unknown"),
+    "shard-totals": ("error", "shards", "a split's examples, positives, unknown or pos_weight differ from its records"),
+    "shard-omitted": ("error", "shards", "a file named like a shard of a listed split that the manifest leaves out"),
     "shard-unlisted": ("warning", "shards", "a file named like a shard of the export that the manifest omits"),
 }
 _ORDER = {code: i for i, code in enumerate(CHECKS)}

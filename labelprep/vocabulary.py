@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from labelprep.errors import InputError, VocabularyError
+from labelprep.safeio import json_error, read_regular_file, reject_lone_surrogates
 
 __all__ = ["VOCAB_FORMAT_VERSION", "Vocabulary", "numbered_classes", "parse_label_map", "vocabulary_label_map"]
 
@@ -159,6 +160,9 @@ class Vocabulary(Sequence[str]):
             raise VocabularyError(
                 f"invalid JSON at column {exc.colno}: {exc.msg}", file=source, line=exc.lineno
             ) from None
+        except (ValueError, RecursionError) as exc:  # nested too deeply, a number too long
+            raise json_error(exc, text, file=source, error=VocabularyError) from None
+        reject_lone_surrogates(data, text, file=source, error=VocabularyError)
         return cls.from_dict(data, source=source)
 
     @classmethod
@@ -219,10 +223,10 @@ def _fold(label: str) -> str:
 
 
 def _read_text(p: Path) -> str:
+    if not p.exists():
+        raise VocabularyError("vocabulary file not found", file=str(p))
     try:
-        return p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise VocabularyError("vocabulary file not found", file=str(p)) from None
+        return read_regular_file(p, what="the vocabulary file").decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise VocabularyError(f"vocabulary file is not UTF-8 (byte {exc.start})", file=str(p)) from None
 
@@ -232,8 +236,8 @@ def _label_map_in(p: Path, text: str) -> dict[str, str] | None:
     if p.suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
         try:
             data = json.loads(text)
-        except json.JSONDecodeError:
-            return None  # from_json reports where
+        except (ValueError, RecursionError):
+            return None  # from_json reports what and where
         if isinstance(data, dict) and "labels" not in data and data and all(isinstance(v, str) for v in data.values()):
             return parse_label_map(text, source=str(p), json_text=True)
         return None
@@ -276,10 +280,9 @@ def parse_label_map(text: str, *, source: str, json_text: bool | None = None) ->
     harmless, so no guessing is needed. Raises :class:`InputError` naming the file and line.
     """
     if json_text if json_text is not None else text.lstrip().startswith(("{", "[")):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", file=source, line=exc.lineno) from None
+        from labelprep.safeio import loads_json
+
+        data = loads_json(text, file=source)  # too deep, numbers too long: errors naming the line
         if isinstance(data, list):
             data = {str(i): v for i, v in enumerate(data)}
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
@@ -287,8 +290,18 @@ def parse_label_map(text: str, *, source: str, json_text: bool | None = None) ->
         return {str(k).strip(): v.strip() for k, v in data.items()}
     out: dict[str, str] = {}
     dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
-    rows = [(n, r) for n, r in enumerate(csv.reader(io.StringIO(text), dialect=dialect), start=1)
-            if r and any(c.strip() for c in r)]  # fmt: skip
+    rows: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise InputError(f"cannot read the label map: {exc}", file=source, line=reader.line_num,
+                             hint="a two-column CSV: id, name") from None  # fmt: skip
+        if row and any(c.strip() for c in row):
+            rows.append((reader.line_num, row))
     if rows and all(len(r) == 1 for _, r in rows):
         # one name a line (ImageNet's synsets.txt, darknet's obj.names, classes.txt): class n is on line n + 1
         return {str(i): r[0].strip() for i, (_, r) in enumerate(rows)}

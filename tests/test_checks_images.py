@@ -172,6 +172,9 @@ def test_full_level_decodes_and_catches_broken_pixel_data(tmp_path: Path) -> Non
     bad = bytearray(good)
     at = bad.find(b"IDAT") + 8
     bad[at : at + 6] = b"\xff" * 6  # the chunk structure is intact; the compressed pixels are not
+    kind = at - 8  # and its CRC made to match (a bad CRC is a header finding)
+    end = kind + 4 + int.from_bytes(bad[kind - 4 : kind], "big")
+    bad[end : end + 4] = zlib.crc32(bytes(bad[kind:end])).to_bytes(4, "big")
     name = write(tmp_path, "b.png", bytes(bad))
     assert check_one(tmp_path, name, "header").issues == []  # the header level does not decode
     info = check_one(tmp_path, name, "full")

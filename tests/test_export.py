@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -525,12 +526,12 @@ def test_verify_reads_records_and_labels(tmp_path: Path) -> None:
     with tf.io.TFRecordWriter(str(shard)) as w:
         for ex in exs[:-1]:  # one record fewer
             w.write(ex.SerializeToString())
-    (out / "labels-train.tfrecord-00000-of-00009").write_bytes(b"")  # looks like ours, not listed
+    (out / "labels-train.tfrecord-00000-of-00009").write_bytes(b"")  # a shard of 'train', not listed: an error
     report = labelprep.verify(out)
     codes = report.codes()
     for code in ("shard-checksum", "shard-bad-label", "shard-bad-example", "shard-bad-image", "shard-record-count"):
         assert codes[code] >= 1, report.to_text()
-    assert codes["shard-unlisted"] == 1 and codes["shard-corrupt-record"] == 0
+    assert codes["shard-omitted"] == 1 and codes["shard-corrupt-record"] == 0
     bad_label = next(f for f in report.findings if f.code == "shard-bad-label")
     assert "7" in bad_label.message and bad_label.path is not None
 
@@ -552,6 +553,8 @@ def test_verify_blames_a_damaged_source_image_that_header_checks_passed(tmp_path
     data = bytearray(png.read_bytes())
     start = data.index(b"IDAT") + 4  # the compressed pixels: structure and end marker stay whole
     data[start : start + 8] = b"\x00" * 8
+    end = start + int.from_bytes(data[start - 8 : start - 4], "big")  # and the chunk's CRC matches its new bytes
+    data[end : end + 4] = zlib.crc32(bytes(data[start - 4 : end])).to_bytes(4, "big")
     png.write_bytes(bytes(data))
     out = tmp_path / "out"
     labelprep.export(src, out)  # header checks (the default) pass it through

@@ -23,6 +23,7 @@ import struct
 import sys
 import time
 import warnings
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -38,10 +39,11 @@ from labelprep.checks.cache import ResultCache, file_key
 from labelprep.errors import InputError
 from labelprep.storage import is_remote, is_url
 
-__all__ = ["LEVELS", "ImageInfo", "check_images"]
+__all__ = ["LEVELS", "MAX_METADATA_BYTES", "ImageInfo", "animation_frames", "check_images", "jpeg_data_shortfall",
+           "metadata_size", "strip_png_chunks"]
 
 LEVELS = ("header", "full")
-_CACHE_VERSION = 1  # bump when a check changes what it reports
+_CACHE_VERSION = 3  # bump when a check changes what it reports
 _INLINE_BELOW = {"header": 400, "full": 40}  # fewer files than this: no worker processes
 _CHUNK = 32  # files a worker checks per task (a cap; small inputs get smaller tasks)
 
@@ -150,7 +152,7 @@ def check_images(
     themselves), and is not cached.
 
     Codes: not-an-image, extension-mismatch, corrupt-image, decompression-bomb,
-    cmyk-image, unusual-mode, exif-orientation, image-too-small; and
+    cmyk-image, unusual-mode, animated-image, oversized-metadata, exif-orientation, image-too-small; and
     unreadable-file, empty-file or missing-file for a file that changed since
     :func:`check_files` looked at it.
 
@@ -433,6 +435,19 @@ def _inspect(data: bytes, path: str, settings: _Settings, info: ImageInfo) -> No
     truncated = _END_CHECKS[sniffed](data) if sniffed in _END_CHECKS else None
     if truncated is not None:
         issues.append(Issue("corrupt-image", truncated, _REDOWNLOAD))
+    elif sniffed == "JPEG":
+        truncated = jpeg_data_shortfall(data)  # a header promising far more pixels than the data can hold
+        if truncated is not None:
+            issues.append(Issue("corrupt-image", truncated, "re-download or re-export it: its header or its data was "
+                                "damaged, and decoders (TensorFlow's too) fill the missing rows without a word"))  # fmt: skip
+    meta = metadata_size(data, sniffed)
+    if meta is not None and meta[0] > MAX_METADATA_BYTES:
+        issues.append(Issue("oversized-metadata",
+                            f"{sniffed} metadata of {meta[0]:,} bytes ({meta[1]}), more than {MAX_METADATA_BYTES:,}",
+                            "export strips it (the image is re-encoded, pixels unchanged); strip it from the file "
+                            "(e.g. exiftool -all= FILE) if other tools read the files"))  # fmt: skip
+        if sniffed == "PNG":
+            data = strip_png_chunks(data)  # Pillow would hold every text chunk in memory, several times over
     try:
         im = _open_unchecked(data, sniffed)
     except Image.DecompressionBombError:
@@ -466,6 +481,12 @@ def _inspect(data: bytes, path: str, settings: _Settings, info: ImageInfo) -> No
                             f"{settings.max_pixels:,}; it was not decoded",
                             "a decompression bomb or a huge scan: downscale it, or raise --max-pixels if it is genuine"))  # fmt: skip
     _check_mode(im, fmt, data, issues)
+    frames = animation_frames(im)
+    if frames is not None:
+        issues.append(Issue("animated-image", f"an animated {_ANIMATED.get(fmt or '', fmt)} of {frames}: "
+                            "training sees its first frame only",
+                            "export stores the first frame (re-encoded); save that frame as a still image, or "
+                            "drop the file if the first frame does not show the labels"))  # fmt: skip
     if settings.min_size is not None and (width < settings.min_size[0] or height < settings.min_size[1]):
         mw, mh = settings.min_size
         issues.append(Issue("image-too-small", f"{width} x {height} pixels, smaller than the minimum {mw} x {mh}",
@@ -485,6 +506,155 @@ def _inspect(data: bytes, path: str, settings: _Settings, info: ImageInfo) -> No
                             "TensorFlow's decoders ignore the tag, so the model sees it as stored",
                             "apply PIL.ImageOps.exif_transpose and re-save (or strip the tag) so every loader "
                             "sees the same pixels"))  # fmt: skip
+
+
+_ANIMATED = {"GIF": "GIF", "PNG": "PNG (APNG)", "WEBP": "WebP"}
+
+
+def animation_frames(im: Image.Image) -> str | None:
+    """'12 frames' (or 'several frames') when ``im`` is animated (GIF, APNG, animated WebP), else None.
+
+    Cheap: APNG and WebP count their frames in a header; a GIF is only asked whether a second frame exists.
+    """
+    if not getattr(im, "is_animated", False):
+        return None
+    if im.format in ("PNG", "WEBP"):
+        return f"{getattr(im, 'n_frames', 2):,} frames"
+    return "several frames"
+
+
+# Metadata (text, EXIF, XMP, ICC ...) beyond this is reported, and export strips it: no photo needs 1 MiB of it,
+# and a 50 MB text chunk passed through would cost every reader of the shard that much, several times.
+MAX_METADATA_BYTES = 1 << 20
+# PNG chunks that are image data, not metadata, though ancillary (APNG frames)
+_PNG_FRAME_CHUNKS = frozenset({b"acTL", b"fcTL", b"fdAT"})
+
+
+def metadata_size(data: bytes, fmt: str | None) -> tuple[int, str] | None:
+    """(bytes of metadata, what holds most of it) of a JPEG, PNG or WebP, from its chunk headers; else None.
+
+    JPEG: APPn and COM segments; PNG: ancillary chunks (tEXt, zTXt, iTXt, eXIf, iCCP ...) but not the APNG
+    frame chunks; WebP: the EXIF, XMP and ICCP chunks. Nothing is decoded.
+    """
+    sizes: dict[str, int] = {}
+    if fmt == "PNG":
+        for kind, start, end in _png_chunks(data):
+            if 97 <= kind[0] <= 122 and kind not in _PNG_FRAME_CHUNKS:  # ancillary: first letter lower case
+                name = kind.decode("latin-1")
+                sizes[name] = sizes.get(name, 0) + end - start
+    elif fmt == "JPEG":
+        pos, n = 2, len(data)
+        while pos + 4 <= n and data[pos] == 0xFF:
+            marker = data[pos + 1]
+            if marker == 0xFF:
+                pos += 1
+                continue
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+                pos += 2
+                continue
+            if marker in (0xDA, 0xD9):  # the first scan: no metadata segments follow that matter here
+                break
+            length = (data[pos + 2] << 8) | data[pos + 3]
+            if 0xE0 <= marker <= 0xEF or marker == 0xFE:
+                name = "COM" if marker == 0xFE else f"APP{marker - 0xE0}"
+                sizes[name] = sizes.get(name, 0) + length + 2
+            pos += 2 + length
+    elif fmt == "WEBP":
+        pos, n = 12, len(data)
+        while pos + 8 <= n:
+            kind = data[pos : pos + 4]
+            length = int.from_bytes(data[pos + 4 : pos + 8], "little")
+            if kind in (b"EXIF", b"XMP ", b"ICCP"):
+                name = kind.decode("latin-1").strip()
+                sizes[name] = sizes.get(name, 0) + length + 8
+            pos += 8 + length + (length & 1)
+    else:
+        return None
+    if not sizes:
+        return 0, ""
+    biggest = max(sizes, key=lambda k: sizes[k])
+    total = sum(sizes.values())
+    return total, (f"{biggest} {sizes[biggest]:,} bytes" if len(sizes) > 1 else biggest)
+
+
+def _png_chunks(data: bytes) -> list[tuple[bytes, int, int]]:
+    """(type, start, end) of each whole chunk of a PNG, in order (reading headers only)."""
+    out = []
+    pos, n = 8, len(data)
+    while pos + 8 <= n:
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        end = pos + 12 + length
+        if end > n:
+            break
+        kind = data[pos + 4 : pos + 8]
+        out.append((kind, pos, end))
+        pos = end
+        if kind == b"IEND":
+            break
+    return out
+
+
+def strip_png_chunks(data: bytes, limit: int = 64 << 10) -> bytes:
+    """The PNG without its ancillary metadata chunks larger than ``limit`` bytes (pixels untouched)."""
+    keep = [data[:8]]
+    last = 8
+    for kind, start, end in _png_chunks(data):
+        if 97 <= kind[0] <= 122 and kind not in _PNG_FRAME_CHUNKS and end - start > limit:
+            keep.append(data[last:start])
+            last = end
+    keep.append(data[last:])
+    return b"".join(keep)
+
+
+def jpeg_data_shortfall(data: bytes) -> str | None:
+    """A message when a Huffman-coded JPEG holds too few bytes of scan data for the size its header declares.
+
+    Every 8x8 block of every component costs at least one bit (its DC coefficient), so a header declaring
+    9000 x 9000 pixels over a few hundred bytes of data (a 16 x 16 image with its size edited) cannot be
+    whole: decoders fill the missing rows with grey and say nothing. Arithmetic-coded and lossless JPEGs
+    (no such bound) are left alone.
+    """
+    pos, n = 2, len(data)
+    frame: tuple[int, int, list[tuple[int, int]]] | None = None
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        length = (data[pos + 2] << 8) | data[pos + 3]
+        seg = data[pos + 4 : pos + 2 + length]
+        if marker in (0xC0, 0xC1, 0xC2):
+            if len(seg) < 6:
+                return None
+            height, width, count = int.from_bytes(seg[1:3], "big"), int.from_bytes(seg[3:5], "big"), seg[5]
+            sampling = [(seg[7 + 3 * k] >> 4, seg[7 + 3 * k] & 15) for k in range(count) if 8 + 3 * k <= len(seg)]
+            frame = (width, height, sampling)
+        elif 0xC3 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return None  # lossless or arithmetic coding
+        elif marker == 0xDA:
+            if frame is None or not frame[2] or not frame[0] or not frame[1]:
+                return None
+            width, height, sampling = frame
+            hmax, vmax = max(h for h, _ in sampling) or 1, max(v for _, v in sampling) or 1
+            blocks = sum(_ceil(_ceil(width * h, hmax), 8) * _ceil(_ceil(height * v, vmax), 8) for h, v in sampling)
+            have = n - (pos + 2 + length)
+            need = _ceil(blocks, 8)
+            if have >= need:
+                return None
+            return (f"corrupt: JPEG header declares {width:,} x {height:,} pixels but holds {max(have, 0):,} bytes "
+                    f"of scan data, fewer than any encoding of that many pixels needs (at least {need:,}); "
+                    "decoders would fill the rest with grey")  # fmt: skip
+        pos += 2 + length
+    return None
+
+
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
 
 
 def _reason(exc: BaseException) -> str:
@@ -685,6 +855,11 @@ def _jpeg_end(data: bytes) -> str | None:
 
 
 def _png_end(data: bytes) -> str | None:
+    """The chunks are whole up to IEND, and every critical chunk (IHDR, PLTE, IDAT, IEND) passes its CRC.
+
+    Pillow ignores a bad CRC where libpng, and so TensorFlow's decode_png, refuses the image ("Invalid PNG
+    data"); ancillary chunks with a bad CRC are only dropped by libpng, so they do not count.
+    """
     n = len(data)
     pos = 8
     ctype = b"signature"
@@ -692,6 +867,10 @@ def _png_end(data: bytes) -> str | None:
         length = int.from_bytes(data[pos : pos + 4], "big")
         ctype = data[pos + 4 : pos + 8]
         end = pos + 12 + length
+        if end <= n and 65 <= ctype[0] <= 90 and zlib.crc32(data[pos + 4 : end - 4]) != int.from_bytes(
+                data[end - 4 : end], "big"):  # fmt: skip
+            return (f"corrupt: PNG's {ctype.decode('latin-1')} chunk at byte {pos:,} fails its CRC check, which "
+                    f"libpng (and TensorFlow) refuse ({n:,} bytes)")  # fmt: skip
         if ctype == b"IEND":
             if end <= n:
                 return None

@@ -21,7 +21,7 @@ from labelprep.errors import DATAFRAME_SOURCE, InputError, LabelprepError, Schem
 from labelprep.frameio import frame_images_root, is_frame, read_frame
 from labelprep.readers import ReadOptions
 from labelprep.readers.base import POSITIVE, Annotations
-from labelprep.readers.folders import SPLIT_NAMES, is_image_name
+from labelprep.readers.folders import NAME_NOT_UTF8, SPLIT_NAMES, TAG_FILE_ESCAPES, is_image_name
 from labelprep.readers.layout import split_word
 from labelprep.readers.refine import is_dataframe, read_refined, source_name
 from labelprep.report import CHECKS, SEVERITIES, Finding, Report
@@ -259,6 +259,7 @@ _LEFT_OUT = {
     "unlabelled": "add its tag file (an empty one means no labels), or delete the image",
     "not in a label folder": "move it into a label folder, or delete it",
     "not labelled yet": "label it (move it into a label folder), or delete it",
+    NAME_NOT_UTF8: "rename it with a UTF-8 name (e.g. convmv -f latin1 -t utf8 -r --notest FOLDER)",
 }
 
 
@@ -278,6 +279,10 @@ def _raw_splits(src: Path | Any, st: ValidateSettings, report: Report, name: str
         if d.reason in _LEFT_OUT and is_image_name(d.path):
             report.add("left-out", f"{d.path!r} is left out: {d.reason} ({d.detail})", hint=_LEFT_OUT[d.reason],
                        path=d.path, source=where)  # fmt: skip
+        elif d.reason == TAG_FILE_ESCAPES:
+            report.add("path-escapes-root", f"{d.path!r}: its tag file {d.detail}; the image is left out",
+                       hint="copy the tag file into the images root instead of linking to it", path=d.path,
+                       source=where)  # fmt: skip
     root: Path | str
     if st.images_root is not None:
         root = st.images_root

@@ -49,6 +49,7 @@ from labelprep.readers.tables import (
 from labelprep.readers.tools import read_cvat, read_datumaro, read_kitti, read_labelme, read_vott
 from labelprep.readers.voc import read_voc, read_xml_folder
 from labelprep.readers.yolo import read_yolo
+from labelprep.safeio import require_regular_file
 
 __all__ = ["FORMATS", "Annotations", "LedgerEntry", "ReadOptions", "detect_format", "read_source"]
 
@@ -85,6 +86,8 @@ def _detect(path: Path, opts: ReadOptions) -> tuple[str, object, str]:
     """(form, what the reader can reuse, the evidence) of ``path``."""
     if not path.exists():
         raise InputError("no such file or folder", file=str(path))
+    if not path.is_dir():
+        require_regular_file(path, what="the source")  # a FIFO would block the first read forever
     found = detect(path, opts)
     if found is not None:
         if found.format in ("table",):
@@ -284,6 +287,8 @@ def read_source(
         format, cached, why = _detect(path, opts)
     elif not path.exists():
         raise InputError("no such file or folder", file=str(path))
+    elif not path.is_dir():
+        require_regular_file(path, what="the source")
     if format == "parts":
         assert isinstance(cached, Detected)
         ann = _read_parts(cached, opts, none_labels)

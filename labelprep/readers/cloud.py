@@ -6,7 +6,6 @@ Their image paths point at a bucket (``gs://``, ``s3://``, ``azureml://``): the 
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 import re
@@ -19,6 +18,7 @@ import numpy as np
 from labelprep.errors import InputError
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
 from labelprep.readers.layout import image_folder_candidates, lines_of, locate_images, read_text_file
+from labelprep.safeio import loads_json
 
 __all__ = ["ML_USE", "cloud_kind", "map_prefix", "read_cloud", "read_json_lines"]
 
@@ -35,13 +35,7 @@ def read_json_lines(path: Path) -> list[tuple[int, Any]]:
     for lineno, line in enumerate(lines_of(read_text_file(path, what="JSON Lines file")), start=1):
         if not line.strip():
             continue
-        try:
-            out.append((lineno, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", file=str(path), line=lineno,
-                             hint="each line must be one JSON object") from None  # fmt: skip
-        except RecursionError:
-            raise InputError("JSON nested too deeply", file=str(path), line=lineno) from None
+        out.append((lineno, loads_json(line, file=str(path), line=lineno, hint="each line must be one JSON object")))
     if not out:
         raise InputError("file is empty", file=str(path), hint="expected one JSON object a line")
     return out

@@ -13,6 +13,7 @@ import numpy as np
 from labelprep.errors import ConflictError, InputError
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
 from labelprep.readers.refine import EXCLUDED, exclude_files
+from labelprep.safeio import display_name, is_utf8_name, read_regular_file, require_regular_file
 
 __all__ = ["IMAGE_EXTENSIONS", "SPLIT_NAMES", "STRUCTURAL", "folder_label", "has_sidecars", "read_folder",
            "read_sidecar", "walk_files"]
@@ -53,21 +54,37 @@ def is_image_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def walk_files(root: Path, hidden: list[str] | None = None) -> list[str]:
+def walk_files(root: Path, hidden: list[str] | None = None, not_utf8: list[str] | None = None) -> list[str]:
     """Every file under ``root`` as a sorted POSIX path relative to it.
 
     Hidden entries (``.DS_Store``, ``._img.jpg``, ``.git/``) are skipped; ``hidden`` collects them.
+    Files whose path is not valid UTF-8 (no frame, label or report can hold it) are skipped too;
+    ``not_utf8`` collects them, shown with their bytes escaped (``b\\xff.png``).
     """
     out: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         rel = os.path.relpath(dirpath, root)
         prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
         if hidden is not None:
-            hidden.extend(prefix + n for n in (*dirnames, *filenames) if n.startswith("."))
+            hidden.extend(display_name(prefix + n) for n in (*dirnames, *filenames) if n.startswith("."))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        out.extend(prefix + f for f in sorted(filenames) if not f.startswith("."))
+        files = [prefix + f for f in sorted(filenames) if not f.startswith(".")]
+        if not is_utf8_name("\0".join(files)):  # one check per folder; the names one by one only when it fails
+            bad = [f for f in files if not is_utf8_name(f)]
+            if not_utf8 is not None:
+                not_utf8.extend(display_name(f) for f in bad)
+            files = [f for f in files if is_utf8_name(f)]
+        out.extend(files)
     out.sort()
     return out
+
+
+NAME_NOT_UTF8 = "file name is not UTF-8"
+
+
+def _not_utf8_entries(source: str, names: list[str]) -> list[LedgerEntry]:
+    return [LedgerEntry(source, None, n, NAME_NOT_UTF8, "file ignored; the bytes of its name that are not UTF-8 "
+                        "are shown escaped") for n in names]  # fmt: skip
 
 
 def _hidden_note(hidden: list[str]) -> list[str]:
@@ -83,12 +100,23 @@ def has_sidecars(root: Path, files: list[str] | None = None) -> bool:
     return any(is_image_name(f) and os.path.splitext(f)[0] + SIDECAR_EXTENSION in names for f in files)
 
 
-def _digest(path: Path) -> str:
+def _digest(path: Path, root_real: str) -> str:
+    """SHA-256 of a copy's bytes; a symlink leaving the root is not followed (its own key: never merged)."""
+    if path.is_symlink() and not _is_under(os.path.realpath(path), root_real):
+        return f"escapes:{path}"
+    require_regular_file(path, what="the image file", hint="a label folder holds image files: remove it")
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError as exc:
+        raise InputError(f"cannot read the image file: {exc.strerror or exc}", file=display_name(path)) from None
     return h.hexdigest()
+
+
+def _is_under(path: str, root_real: str) -> bool:
+    return path == root_real or path.startswith(root_real.rstrip(os.sep) + os.sep)
 
 
 def _check_dir(root: Path) -> None:
@@ -108,7 +136,8 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
     _check_dir(root)
     source = str(root)
     hidden: list[str] = []
-    files, excluded = exclude_files(walk_files(root, hidden), opts.exclude)  # before split folders are judged
+    not_utf8: list[str] = []
+    files, excluded = exclude_files(walk_files(root, hidden, not_utf8), opts.exclude)  # before split folders are judged
     # Top folders holding images; a docs/ or notes/ folder of text files beside them is neither a label nor a split.
     top_dirs = sorted({f.split("/", 1)[0] for f in files if "/" in f and is_image_name(f)})
     split_dirs = [d for d in top_dirs if d.lower() in SPLIT_NAMES]
@@ -136,6 +165,7 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
     notes = [f"folder per label{' under split folders (' + ', '.join(top_dirs) + ')' if split_level else ''}",
              *_hidden_note(hidden)]  # fmt: skip
     dropped = [LedgerEntry(source, None, f, EXCLUDED, pat) for f, pat in excluded]
+    dropped += _not_utf8_entries(source, not_utf8)
     copies: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (split, name) -> [(label, path)]
     labels_seen: set[str] = set()
     nested: set[str] = set()
@@ -172,11 +202,12 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
         group.sort()
         variants: list[tuple[list[str], list[str]]] = []  # (labels, paths) per distinct content
         if len(group) > 1:
-            sizes = {p: (root / p).stat().st_size for _, p in group}
+            root_real = os.path.realpath(root)
+            sizes = {p: (root / p).stat().st_size if (root / p).exists() else -1 for _, p in group}
             if len(set(sizes.values())) == 1:
-                digests = {p: _digest(root / p) for _, p in group}
+                digests = {p: _digest(root / p, root_real) for _, p in group}
             else:
-                digests = {p: f"size:{sizes[p]}:{_digest(root / p)}" for _, p in group}
+                digests = {p: f"size:{sizes[p]}:{_digest(root / p, root_real)}" for _, p in group}
             by_digest: dict[str, tuple[list[str], list[str]]] = {}
             for label, p in group:
                 by_digest.setdefault(digests[p], ([], []))
@@ -239,6 +270,30 @@ def _unescape(tag: str) -> str:
     return tag.replace("\\,", ",")
 
 
+TAG_FILE_ESCAPES = "tag file leaves the images root"
+
+
+def _read_tag_file(root: Path, root_real: str, image: str, tag_file: str) -> bytes | LedgerEntry:
+    """The bytes of a tag file, or a ledger entry when it is a symlink leaving the root (never followed).
+
+    Like an image, a tag file is a file under the images root: a symlink out of it (``img.txt -> /etc/passwd``)
+    is not read. Anything but a regular file (a FIFO would block the read forever) is refused before opening.
+    """
+    full = root / tag_file
+    shown = display_name(tag_file)
+    try:
+        if full.is_symlink():
+            target = os.path.realpath(full)
+            if not _is_under(target, root_real):
+                return LedgerEntry(str(root), None, image, TAG_FILE_ESCAPES,
+                                   f"{shown} is a symlink to {display_name(target)!r}, outside the images root; "
+                                   "it was not read")  # fmt: skip
+    except OSError as exc:
+        raise InputError(f"cannot read the tag file: {exc.strerror or exc}", file=display_name(full)) from None
+    return read_regular_file(full, what="the tag file",
+                             hint="replace it with a text file of comma-separated tags, or remove it")  # fmt: skip
+
+
 def read_sidecar(root: Path, opts: ReadOptions) -> Annotations:
     """``img.png`` beside ``img.txt`` holding comma-separated tags (tags may contain spaces).
 
@@ -248,10 +303,14 @@ def read_sidecar(root: Path, opts: ReadOptions) -> Annotations:
     _check_dir(root)
     source = str(root)
     hidden: list[str] = []
-    files, excluded = exclude_files(walk_files(root, hidden), opts.exclude)
+    not_utf8: list[str] = []
+    files, excluded = exclude_files(walk_files(root, hidden, not_utf8), opts.exclude)
     names = set(files)
     paths, labels, files_of = [], [], []
     dropped = [LedgerEntry(source, None, f, EXCLUDED, pat) for f, pat in excluded]
+    dropped += _not_utf8_entries(source, not_utf8)
+    escaped: list[LedgerEntry] = []  # images whose tag file is a symlink leaving the root: never read
+    root_real = os.path.realpath(root)
     used_txt: set[str] = set()
     for f in files:
         if not is_image_name(f):
@@ -261,7 +320,10 @@ def read_sidecar(root: Path, opts: ReadOptions) -> Annotations:
             dropped.append(LedgerEntry(source, None, f, "unlabelled", f"no sidecar {tag_file}"))
             continue
         used_txt.add(tag_file)
-        raw = (root / tag_file).read_bytes()
+        raw = _read_tag_file(root, root_real, f, tag_file)
+        if isinstance(raw, LedgerEntry):
+            escaped.append(raw)
+            continue
         codec = "utf-8-sig" if opts.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else opts.encoding
         try:
             text = raw.decode(codec)
@@ -284,8 +346,11 @@ def read_sidecar(root: Path, opts: ReadOptions) -> Annotations:
             dropped.append(LedgerEntry(source, None, f, "tag file without an image", "file ignored"))
     ann = Annotations.from_lists(source, "sidecar", paths, labels)
     ann.files = np.array(files_of, dtype=object)
-    ann.dropped = dropped
+    ann.dropped = dropped + escaped
     ann.notes = [f"sidecar tags: {len(paths)} image(s) with a {SIDECAR_EXTENSION} file", *_hidden_note(hidden)]
+    if escaped:
+        ann.notes.append(f"{len(escaped)} tag file(s) are symlinks leaving the images root: not read, their images "
+                         f"left out (first: {escaped[0].detail})")  # fmt: skip
     ann.raw_path_is_final = True
     ann.images_root = str(root)
     return ann

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import posixpath
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from labelprep.errors import InputError
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
 from labelprep.readers.table import LABELS_COLUMNS, PATH_COLUMNS, norm_name
 from labelprep.readers.tables import NO_SEP, WHITESPACE, normalise_sep
+from labelprep.safeio import loads_json, read_regular_file
 
 __all__ = [
     "json_kind",
@@ -28,12 +28,7 @@ __all__ = [
 
 
 def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", file=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", file=str(path)) from None
+    raw = read_regular_file(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -51,15 +46,8 @@ def _read_text(path: Path) -> str:
 def load_json(path: Path) -> Any:
     """Parse a JSON file; malformed JSON is an error naming line and column."""
     text = _read_text(path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"malformed JSON at column {exc.colno}: {exc.msg}",
-            file=str(path),
-            line=exc.lineno,
-            hint="fix the JSON; if the file holds one JSON object a line, pass --format jsonl",
-        ) from None
+    return loads_json(text, file=str(path),
+                      hint="fix the JSON; if the file holds one JSON object a line, pass --format jsonl")  # fmt: skip
 
 
 def json_kind(data: Any) -> str:
@@ -233,11 +221,7 @@ def read_jsonl(path: Path, opts: ReadOptions) -> Annotations:
     for lineno, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
-        try:
-            records.append(json.loads(raw))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", file=source, line=lineno,
-                             hint="each line must be one JSON object") from None  # fmt: skip
+        records.append(loads_json(raw, file=source, line=lineno, hint="each line must be one JSON object"))
         lines.append(lineno)
     if not records:
         raise InputError("file has no records", file=source)

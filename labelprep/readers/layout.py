@@ -23,6 +23,7 @@ __all__ = [
     "combine_splits",
     "image_folder_candidates",
     "is_doc_file",
+    "is_regular",
     "lines_of",
     "locate_ids",
     "locate_images",
@@ -97,21 +98,34 @@ def lines_of(text: str) -> list[str]:
     return re.split(r"\r\n|\n|\r", text)
 
 
-def read_text_file(path: Path, *, what: str = "file") -> str:
-    """A small text file as UTF-8 (BOM accepted); a clear error naming the byte otherwise."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {what}: {exc.strerror}", file=str(path)) from None
+def read_text_file(path: Path, *, what: str = "file", root: Path | None = None) -> str:
+    """A small text file as UTF-8 (BOM accepted); a clear error naming the byte otherwise.
+
+    With ``root`` (the dataset folder), a symlink leading out of it is refused unread: an annotation file of
+    the dataset is a file under it, like an image.
+    """
+    from labelprep.safeio import display_name, read_regular_file
+
+    if root is not None and path.is_symlink():
+        target, base = os.path.realpath(path), os.path.realpath(root)
+        if not (target == base or target.startswith(base.rstrip(os.sep) + os.sep)):
+            raise InputError(f"the {what} is a symlink to {display_name(target)!r}, outside the dataset folder; "
+                             "it was not read", file=display_name(path),
+                             hint="copy the file into the dataset instead of linking to it")  # fmt: skip
+
+    raw = read_regular_file(path, what=f"the {what}")  # a FIFO is refused, never opened
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{what} is not UTF-8 (byte 0x{raw[exc.start]:02x})", file=str(path),
+        raise InputError(f"{what} is not UTF-8 (byte 0x{raw[exc.start]:02x})", file=display_name(path),
                          line=raw.count(b"\n", 0, exc.start) + 1, hint="save it as UTF-8") from None  # fmt: skip
 
 
 def _exists(root: Path, rel: str) -> bool:
-    return (root / rel).is_file()
+    try:
+        return (root / rel).is_file()
+    except OSError:  # a name too long for the file system, a path through a file: not there
+        return False
 
 
 def locate_images(
@@ -185,7 +199,7 @@ def locate_ids(base: Path, ids: Sequence[str], candidates: Iterable[Path]) -> tu
         if not folder.is_dir():
             continue
         for ext in _ID_EXTENSIONS:
-            if (folder / f"{picks[0]}{ext}").is_file() and all((folder / f"{i}{ext}").is_file() for i in picks):
+            if _exists(folder, f"{picks[0]}{ext}") and all(_exists(folder, f"{i}{ext}") for i in picks):
                 fits.append((folder, ext))
     folders = {f for f, _ in fits}
     if len(fits) != 1 and not (len(folders) == 1 and fits):
@@ -244,3 +258,13 @@ def combine_splits(parts: Sequence[tuple[str, Annotations]], source: str, format
         ann.columns = {"split": np.array(splits, dtype=object)}
     ann.images_root = common
     return ann
+
+
+def is_regular(path: Path) -> bool:
+    """A regular file (followed through symlinks): what may be opened without blocking."""
+    import stat
+
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False

@@ -8,7 +8,6 @@ read it from and why (the evidence, printed by convert).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -21,12 +20,13 @@ from labelprep.errors import FormatDetectionError, InputError
 from labelprep.readers.base import ReadOptions
 from labelprep.readers.cloud import cloud_kind, read_json_lines
 from labelprep.readers.folders import SPLIT_NAMES, STRUCTURAL, folder_label, is_image_name, walk_files
-from labelprep.readers.layout import is_doc_file, lines_of, read_text_file, split_word
+from labelprep.readers.layout import is_doc_file, is_regular, lines_of, read_text_file, split_word
 from labelprep.readers.lists import first_line_is_data, list_delimiter, looks_like_attribute_list
 from labelprep.readers.openimages import find_openimages, is_image_list, is_label_file
 from labelprep.readers.tools import cvat_kind, is_kitti_text, is_labelme, is_vott
 from labelprep.readers.voc import find_voc_root
 from labelprep.readers.yolo import NAME_FILES, find_yolo_config, is_yolo_text
+from labelprep.safeio import loads_json, read_regular_file, require_regular_file
 
 __all__ = ["Detected", "detect", "json_shape"]
 
@@ -114,7 +114,7 @@ def _load_json(path: Path) -> Any:
 
 def _xml_root(path: Path) -> ET.Element:
     try:
-        return ET.parse(path).getroot()
+        return ET.fromstring(read_regular_file(path, what="the XML file"))
     except ET.ParseError as exc:
         raise InputError(f"malformed XML: {exc}", file=str(path), line=exc.position[0] if exc.position else None) from None
 
@@ -170,6 +170,7 @@ def _sniff_text(path: Path, opts: ReadOptions) -> Detected | None:
         return Detected("openimages", path, "Open Images image-level labels, with the class descriptions and "
                         "image lists beside them")  # fmt: skip
     try:
+        require_regular_file(path, what="the source")
         with open(path, "rb") as fh:
             head = fh.read(1 << 16)
     except OSError as exc:
@@ -225,6 +226,7 @@ class _Tree:
     images: list[str]
     annotations: list[str]  # annotation-like files (not images, not docs)
     hidden: list[str]
+    odd_images: list[str]  # images whose names are not UTF-8 (shown escaped): left out by the readers, but there
 
     def top(self, rel: str) -> str:
         return rel.split("/", 1)[0]
@@ -234,11 +236,12 @@ def _survey(root: Path, exclude: list[str]) -> _Tree:
     from labelprep.readers.refine import exclude_files
 
     hidden: list[str] = []
-    files, _ = exclude_files(walk_files(root, hidden), exclude)  # --exclude: as if those were not there
+    not_utf8: list[str] = []
+    files, _ = exclude_files(walk_files(root, hidden, not_utf8), exclude)  # --exclude: as if those were not there
     images = [f for f in files if is_image_name(f)]
     annotations = [f for f in files if not is_image_name(f) and not is_doc_file(f)
                    and os.path.splitext(f)[1].lower() in ANNOTATION_SUFFIXES]  # fmt: skip
-    return _Tree(root, files, images, annotations, hidden)
+    return _Tree(root, files, images, annotations, hidden, [f for f in not_utf8 if is_image_name(f)])
 
 
 def _shown(items: list[str], n: int = 4) -> str:
@@ -253,11 +256,13 @@ def _cmd(root: Path, fmt: str | None = None, source: str | None = None) -> str:
 def _peek_json(path: Path) -> str:
     """The JSON shape of a file, read whole only when small; '' when it cannot be read."""
     try:
+        if not is_regular(path):
+            return ""
         if path.stat().st_size > 200 << 20:
             with open(path, "rb") as fh:
                 head = fh.read(1 << 16).decode("utf-8", errors="replace")
             return "coco" if '"images"' in head and ('"annotations"' in head or '"categories"' in head) else ""
-        return json_shape(json.loads(read_text_file(path)))
+        return json_shape(loads_json(read_text_file(path), file=str(path)))
     except (InputError, ValueError, RecursionError):
         return ""
 
@@ -465,6 +470,8 @@ def _detect_image_tree(tree: _Tree, opts: ReadOptions) -> Detected:
 
 def _head(path: Path) -> str:
     try:
+        if not is_regular(path):
+            return ""  # a FIFO among the files: its reader refuses it by name
         with open(path, encoding="utf-8", errors="replace") as fh:
             return fh.read(4096)
     except OSError:
@@ -479,7 +486,7 @@ def _label_folders(tree: _Tree, opts: ReadOptions) -> Detected:
         raise _refuse(root, f"annotation files among the images ({_shown(loose)}): not a tree of label folders",
                       f"pass the annotation file as SOURCE (e.g. {_cmd(root, source=str(root / loose[0]))}); "
                       "--format folder reads the folder names as labels anyway")
-    tops = Counter(tree.top(f) for f in tree.images if "/" in f)
+    tops = Counter(tree.top(f) for f in [*tree.images, *tree.odd_images] if "/" in f)
     direct = [f for f in tree.images if "/" not in f]
     if not tops:
         raise _refuse(root, f"{len(direct)} image(s) directly in this folder and no label folder or annotation file",

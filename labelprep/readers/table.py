@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from labelprep.errors import InputError
+from labelprep.safeio import read_regular_file
 
 __all__ = [
     "BLOCK_BYTES", "LABELS_COLUMNS", "PATH_COLUMNS", "Table", "block_ranges", "find_column", "header_line", "iter_tables",
@@ -76,7 +78,7 @@ class Table:
             if self._exact_lines:
                 lines = np.arange(self.n_rows, dtype=np.int64) + 2
             elif self._block is not None:
-                lines = _row_lines_of(self._block.decode("utf-8", errors="replace"), self.delimiter)
+                lines = _row_lines_of(self._block.decode("utf-8", errors="replace"), self.delimiter, self.source)
             else:
                 lines = _row_lines(self._path, self.delimiter, self._encoding)
             if len(lines) != self.n_rows:  # defensive: fall back to the simple count
@@ -156,14 +158,11 @@ def _list(items: list[str], n: int = 12) -> str:
 
 
 def _read_bytes(p: Path, source: str) -> bytes:
-    try:
-        return p.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", file=source) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, not a table", file=source, hint="pass --format folder or sidecar") from None
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", file=source) from None
+    if p.is_dir():
+        raise InputError("is a folder, not a table", file=source, hint="pass --format folder or sidecar")
+    if not p.exists():
+        raise InputError("file not found", file=source)
+    return read_regular_file(p)
 
 
 def read_table(path: str | Path, *, encoding: str = "utf-8", delimiter: str | None = None) -> Table:
@@ -313,6 +312,8 @@ def _parse(
         data = data[3:]
     if not data.strip():
         raise InputError("file is empty", file=source, hint="expected a header line and one row per image")
+    if header is None:
+        _refuse_bare_cr(data, source)
 
     if delimiter is None:
         delimiter = _sniff_delimiter(data, p.suffix.lower())
@@ -334,7 +335,7 @@ def _parse(
             ),
         )
     except pa.ArrowInvalid as exc:
-        line, got = _first_ragged_line(data, delimiter, len(header))
+        line, got = _first_ragged_line(data, delimiter, len(header), source)
         if line is not None:
             raise InputError(
                 f"row has {got} fields where the header has {len(header)}",
@@ -352,12 +353,44 @@ def _parse(
     return Table(source, table, header, delimiter, notes, None, exact, p, encoding, line_offset, kept)
 
 
+def _refuse_bare_cr(data: bytes, source: str) -> None:
+    """Line ends that are bare carriage returns (classic Mac OS): an error saying how to convert them.
+
+    Told from the first line: a CR in it that is not the CR of a CRLF, outside quotes.
+    """
+    nl = data.find(b"\n", 0, _SNIFF_BYTES)
+    first = data[: nl if nl >= 0 else _SNIFF_BYTES]
+    cr = first.rstrip(b"\r").find(b"\r")
+    if cr >= 0 and first.count(b'"', 0, cr) % 2 == 0:
+        raise InputError(
+            "line ends are bare carriage returns (\\r, as classic Mac OS wrote them): the whole file reads as one line",
+            file=source, line=1,
+            hint="convert the line ends to \\n, e.g. tr '\\r' '\\n' < in.csv > out.csv, or save it again as CSV",
+        )  # fmt: skip
+
+
+def _csv_rows(text: str, delimiter: str, source: str, line_offset: int = 0) -> Iterator[tuple[int, list[str]]]:
+    """(line where the row starts, fields) of CSV text, line ends as in the file; csv.Error is an InputError."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(f"cannot parse the table: {exc}", file=source, line=reader.line_num + line_offset,
+                             hint="check the quoting and line ends around this line") from None  # fmt: skip
+        yield start, row
+        start = reader.line_num + 1
+
+
 def _sniff_header(data: bytes, delimiter: str, source: str, notes: list[str]) -> list[str]:
     """The header names, repaired for rows wider than the header, made unique."""
-    head_text = data[:_SNIFF_BYTES].decode("utf-8", errors="replace")
-    sample_rows = list(
-        csv.reader(io.StringIO(head_text.replace("\r\n", "\n")), delimiter=delimiter)
-    )[:50]
+    # the first 64 KiB, and at least the header and the first row whole (a header may be longer than that)
+    second = data.find(b"\n", data.find(b"\n") + 1)
+    head_text = data[: max(_SNIFF_BYTES, second + 1 if second >= 0 else len(data))].decode("utf-8", errors="replace")
+    sample_rows = [row for _, row in itertools.islice(_csv_rows(head_text, delimiter, source), 50)]
     sample_rows = [r for r in sample_rows if r]
     header = [h.strip() for h in sample_rows[0]]
     body = sample_rows[1:]
@@ -436,32 +469,25 @@ def _unique_names(header: list[str], notes: list[str]) -> list[str]:
     return out
 
 
-def _first_ragged_line(data: bytes, delimiter: str, width: int) -> tuple[int | None, int]:
+def _first_ragged_line(data: bytes, delimiter: str, width: int, source: str = "") -> tuple[int | None, int]:
     text = data.decode("utf-8", errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    for row in reader:
-        if reader.line_num == 1 or not row:
+    for start, row in _csv_rows(text, delimiter, source):
+        if start == 1 or not row:
             continue
         if len(row) != width:
-            return reader.line_num, len(row)
+            return start, len(row)
     return None, 0
 
 
 def _row_lines(path: Path | None, delimiter: str, encoding: str = "utf-8") -> npt.NDArray[np.int64]:
     """Exact line of each data row, counted with Python's csv module (quoted newlines, blank lines)."""
     assert path is not None
-    text = _to_utf8(path.read_bytes(), encoding, str(path)).decode("utf-8", errors="replace")
+    text = _to_utf8(read_regular_file(path), encoding, str(path)).decode("utf-8", errors="replace")
     if text.startswith("\ufeff"):
         text = text[1:]
-    return _row_lines_of(text, delimiter)
+    return _row_lines_of(text, delimiter, str(path))
 
 
-def _row_lines_of(text: str, delimiter: str) -> npt.NDArray[np.int64]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    out: list[int] = []
-    start = 1
-    for row in reader:
-        if start > 1 and row:
-            out.append(start)
-        start = reader.line_num + 1
+def _row_lines_of(text: str, delimiter: str, source: str = "") -> npt.NDArray[np.int64]:
+    out = [start for start, row in _csv_rows(text, delimiter, source) if start > 1 and row]
     return np.asarray(out, dtype=np.int64)

@@ -125,6 +125,8 @@ def _numpy_style_list(cell: str) -> list[str] | None:
 def _parse_list(cell: str) -> list[str] | None:
     try:
         value = json.loads(cell)
+    except RecursionError:  # '[[[[...]]]]' 20,000 deep: no list of labels
+        return None
     except ValueError:
         try:
             numpy_style = _numpy_style_list(cell)

@@ -6,7 +6,6 @@ points, image-level tags alike); an image with no object stays, with no label.
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 import re
@@ -21,6 +20,7 @@ from labelprep.errors import InputError
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
 from labelprep.readers.folders import walk_files
 from labelprep.readers.layout import image_folder_candidates, locate_images, read_text_file, split_word
+from labelprep.safeio import read_regular_file
 
 __all__ = ["cvat_kind", "is_kitti_text", "read_cvat", "read_datumaro", "read_kitti", "read_labelme", "read_vott"]
 
@@ -29,7 +29,7 @@ _CVAT_SHAPES = ("tag", "box", "polygon", "polyline", "points", "cuboid", "mask",
 
 def _parse_xml(path: Path) -> ET.Element:
     try:
-        return ET.parse(path).getroot()
+        return ET.fromstring(read_regular_file(path, what="the XML file"))
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else None
         raise InputError(f"malformed XML: {exc}", file=str(path), line=line) from None
@@ -167,14 +167,10 @@ def read_datumaro(path: Path, opts: ReadOptions, data: Any = None) -> Annotation
     return ann
 
 
-def _load(path: Path) -> Any:
-    text = read_text_file(path, what="JSON file")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", file=str(path), line=exc.lineno) from None
-    except RecursionError:
-        raise InputError("JSON nested too deeply", file=str(path)) from None
+def _load(path: Path, root: Path | None = None) -> Any:
+    from labelprep.safeio import loads_json
+
+    return loads_json(read_text_file(path, what="JSON file", root=root), file=str(path))
 
 
 def is_labelme(data: Any) -> bool:
@@ -190,7 +186,7 @@ def read_labelme(root: Path, opts: ReadOptions) -> Annotations:
     skipped: list[LedgerEntry] = []
     flags_seen: list[str] = []
     for f in files:
-        data = _load(f)
+        data = _load(f, base)
         if not is_labelme(data):
             skipped.append(LedgerEntry(str(f), None, os.path.relpath(f, base), "not a LabelMe file", "file ignored"))
             continue
@@ -297,7 +293,7 @@ def read_kitti(root: Path, opts: ReadOptions) -> Annotations:
     files = [f for f in walk_files(root) if f.endswith(".txt") and f.split("/")[-2:-1] == ["label_2"]]
     paths, labels, sources, subsets = [], [], [], []
     for f in files:
-        text = read_text_file(root / f, what="KITTI label file")
+        text = read_text_file(root / f, what="KITTI label file", root=root)
         labs: list[str] = []
         for lineno, line in enumerate(text.split("\n"), start=1):
             if not line.strip():

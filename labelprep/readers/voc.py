@@ -17,6 +17,7 @@ import numpy as np
 
 from labelprep.errors import InputError
 from labelprep.readers.base import ABSENT, POSITIVE, UNCERTAIN, Annotations, LedgerEntry, ReadOptions
+from labelprep.safeio import display_name, is_utf8_name, read_regular_file, require_regular_file
 
 __all__ = ["find_voc_main", "find_voc_root", "read_voc", "read_xml_folder", "voc_xml_labels"]
 
@@ -73,13 +74,12 @@ def voc_xml_labels(path: Path) -> tuple[list[str], str | None]:
     not ``<annotation>``, is an error naming the file.
     """
     try:
-        tree = ET.parse(path)
+        root = ET.fromstring(read_regular_file(path, what="the XML annotation"))
     except ET.ParseError as exc:
         line = exc.position[0] if exc.position else None
         raise InputError(f"malformed XML: {exc}", file=str(path), line=line, hint="fix or remove the file") from None
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", file=str(path)) from None
-    root = tree.getroot()
     if root.tag != "annotation":
         raise InputError(f"expected a VOC <annotation>, found <{root.tag}>", file=str(path))
     names = []
@@ -93,13 +93,26 @@ def voc_xml_labels(path: Path) -> tuple[list[str], str | None]:
     return names, filename
 
 
-def _read_lines(path: Path) -> list[tuple[int, str]]:
-    raw = path.read_bytes()
+def _read_lines(path: Path, encoding: str = "utf-8", dataset: Path | None = None) -> list[tuple[int, str]]:
+    """The non-blank lines of a VOC text file, numbered. A FIFO is refused unopened; a symlink leaving the
+    dataset folder is refused unread (a file of the dataset, like an image); bytes that are not ``encoding``
+    are an error naming the line."""
+    if dataset is not None and path.is_symlink():
+        target, root_real = os.path.realpath(path), os.path.realpath(dataset)
+        if not (target == root_real or target.startswith(root_real.rstrip(os.sep) + os.sep)):
+            raise InputError(f"the list is a symlink to {display_name(target)!r}, outside the dataset folder; it "
+                             "was not read", file=display_name(path),
+                             hint="copy the list into the dataset instead of linking to it")  # fmt: skip
+    raw = read_regular_file(path, what="the list")
+    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode(codec)
     except UnicodeDecodeError as exc:
-        raise InputError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", file=str(path),
-                         line=raw.count(b"\n", 0, exc.start) + 1, hint="VOC lists are ASCII ids") from None  # fmt: skip
+        raise InputError(f"not valid {encoding} (byte 0x{raw[exc.start]:02x})", file=display_name(path),
+                         line=raw.count(b"\n", 0, exc.start) + 1,
+                         hint="pass the lists' encoding, e.g. --encoding latin-1") from None  # fmt: skip
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}", hint="use a Python codec name such as latin-1") from None
     return [(n, line) for n, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1) if line.strip()]
 
 
@@ -151,6 +164,19 @@ def _declared_classes(voc: Path, seen: list[str]) -> tuple[list[str], str | None
     return sorted(set(seen)), None
 
 
+def _read_list(f: Path, encoding: str) -> str:
+    """A class list's text; bytes that are not ``encoding`` are an error naming the line."""
+    raw = read_regular_file(f, what="the class list")
+    try:
+        return raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid {encoding} (byte 0x{raw[exc.start]:02x})", file=str(f),
+                         line=raw.count(b"\n", 0, exc.start) + 1,
+                         hint="pass the lists' encoding, e.g. --encoding latin-1") from None  # fmt: skip
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}", hint="use a Python codec name such as latin-1") from None
+
+
 def read_voc(root: Path, opts: ReadOptions) -> Annotations:
     """A Pascal VOC dataset: XML annotations with set lists, or per-class flag lists.
 
@@ -180,7 +206,7 @@ def _read_xml(voc: Path, opts: ReadOptions) -> Annotations:
     if sets:
         seen_ids: set[tuple[str, str]] = set()
         for s in sets:
-            for lineno, line in _read_lines(lists[s]):
+            for lineno, line in _read_lines(lists[s], opts.encoding, voc):
                 ident = line.split()[0]
                 if (s, ident) not in seen_ids:
                     seen_ids.add((s, ident))
@@ -247,9 +273,22 @@ def _read_xml(voc: Path, opts: ReadOptions) -> Annotations:
 def _read_class_lists(voc: Path, main: Path, opts: ReadOptions) -> Annotations:
     """Flags: 1 present, -1 absent, 0 "difficult" only (uncertain: ``--uncertain`` decides, default keep)."""
     by_set: dict[str, dict[str, Path]] = {}
+    voc_root = main.parent.parent if main.name == "Main" and main.parent.name == "ImageSets" else main
+    root_real = os.path.realpath(voc_root)
     for p in sorted(main.iterdir()):
         m = _CLASS_FILE.match(p.name)
-        if m and p.is_file():
+        if m and not p.is_dir():
+            target = os.path.realpath(p)
+            if p.is_symlink() and not (target == root_real or target.startswith(root_real.rstrip(os.sep) + os.sep)):
+                # like a tag file or an image: a file of the dataset folder, never read through a link out of it
+                raise InputError(f"the class list is a symlink to {display_name(target)!r}, outside the dataset "
+                                 "folder; it was not read", file=display_name(p),
+                                 hint="copy the list into ImageSets/Main instead of linking to it")  # fmt: skip
+            require_regular_file(p, what="the class list")  # a FIFO named cat_train.txt: refused, not opened
+            if not is_utf8_name(p.name):
+                raise InputError("a class list whose file name is not UTF-8 (its bytes shown escaped): the class "
+                                 "name cannot be a label", file=display_name(p),
+                                 hint="rename it with a UTF-8 name")  # fmt: skip
             by_set.setdefault(m["set"], {})[m["cls"]] = p
     sets: list[str] = [s for s in _SET_ORDER if s in by_set] if {"train", "val"} & by_set.keys() else sorted(by_set)
     if len(sets) > 1 and "trainval" in sets:
@@ -270,7 +309,7 @@ def _read_class_lists(voc: Path, main: Path, opts: ReadOptions) -> Annotations:
             f = by_set[s].get(cls)
             if f is None:
                 continue
-            for lineno, raw in _read_lines(f):
+            for lineno, raw in _read_lines(f, opts.encoding, voc):
                 parts = raw.split()
                 if len(parts) != 2 or parts[1] not in ("1", "-1", "0"):
                     raise InputError(f"expected '<id> <flag>' with flag 1, -1 or 0, got {raw.strip()!r}",

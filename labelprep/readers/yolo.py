@@ -21,7 +21,7 @@ import numpy as np
 from labelprep.errors import InputError
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
 from labelprep.readers.folders import is_image_name, walk_files
-from labelprep.readers.layout import lines_of, read_text_file, split_word
+from labelprep.readers.layout import is_regular, lines_of, read_text_file, split_word
 
 __all__ = ["NAME_FILES", "find_yolo_config", "is_yolo_text", "read_yolo"]
 
@@ -245,7 +245,7 @@ def read_yolo(root: Path, opts: ReadOptions, config: Path | None = None) -> Anno
             missing += 1
         else:
             used_labels.add(lf)
-            text = read_text_file(root / lf, what="YOLO label file")
+            text = read_text_file(root / lf, what="YOLO label file", root=root)
             for lineno, line in enumerate(lines_of(text), start=1):
                 if not line.strip():
                     continue
@@ -298,6 +298,8 @@ def read_yolo(root: Path, opts: ReadOptions, config: Path | None = None) -> Anno
 
 def _first_line(path: Path) -> str | None:
     try:
+        if not is_regular(path):
+            return None
         with open(path, encoding="utf-8", errors="replace") as fh:
             for line in fh:
                 if line.strip():

@@ -15,9 +15,11 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -26,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from labelprep.checks.images import _Progress
-from labelprep.errors import InputError
+from labelprep.errors import InputError, OutputError
 from labelprep.frameio import atomic_write
 from labelprep.multihot import label_pairs, value_counts
 from labelprep.report import Report
@@ -42,7 +44,14 @@ from labelprep.shards.plan import (
     plan_export,
 )
 from labelprep.shards.spec import MANIFEST_NAME, STATE_NAME
-from labelprep.shards.writer import ShardResult, ShardTask, file_sha256, require_tensorflow, write_shard
+from labelprep.shards.writer import (
+    ShardResult,
+    ShardTask,
+    file_sha256,
+    is_disk_full,
+    require_tensorflow,
+    write_shard,
+)
 from labelprep.stats import LabelStats
 from labelprep.storage import is_remote
 from labelprep.vocabulary import Vocabulary
@@ -72,6 +81,7 @@ class ExportSettings:
     resume: bool = False
     overwrite: bool = False
     progress: bool = False
+    skip_invalid: bool = False  # leave out images that cannot be read or prepared while writing (manifest.skipped)
     engine: Any = None  # a labelprep.engine.DaskEngine (one task per shard), or None for the local process pool
 
 
@@ -148,6 +158,13 @@ def _prepare_out_dir(out_dir: Path, plan: ExportPlan, fingerprint: str, st: Expo
         owned.update(map(str, old_state.get("stale", [])))
     owned = {f for f in owned if f and Path(f).name == f}  # plain names in OUT_DIR only
     planned = [s.file for s in plan.shards]
+    # A file named like a planned shard that no earlier labelprep export wrote is the user's: never replaced silently.
+    foreign = [f for f in planned if f not in owned and os.path.lexists(out_dir / f)]
+    if foreign and not st.overwrite:
+        shown = ", ".join(foreign[:3]) + (f" ... ({len(foreign)} in all)" if len(foreign) > 3 else "")
+        raise InputError(f"the folder holds {len(foreign)} file(s) named like shards this export would write, which "
+                         f"no labelprep export wrote: {shown}", file=str(out_dir),
+                         hint="move them away or choose another folder; --overwrite replaces them")  # fmt: skip
     keep: dict[str, ShardResult] = {}
     if st.resume and old_state is not None and old_state.get("plan") == fingerprint:
         for file, rec in (old_state.get("finished") or {}).items():
@@ -157,6 +174,7 @@ def _prepare_out_dir(out_dir: Path, plan: ExportPlan, fingerprint: str, st: Expo
             except (OSError, KeyError, TypeError):
                 ok = False
             if ok:
+                rec = {**rec, "skipped": tuple(tuple(x) for x in rec.get("skipped", ()))}
                 keep[file] = ShardResult(file, **rec)
         notes.append(f"resume: kept {len(keep)} finished shard(s) of {len(planned)}")
     elif st.resume and (old_state is not None or old_manifest is not None):
@@ -171,6 +189,66 @@ def _prepare_out_dir(out_dir: Path, plan: ExportPlan, fingerprint: str, st: Expo
     state.data["finished"] = dict(sorted(state.data["finished"].items()))
     state.save()
     return state, keep
+
+
+def _disk_full(out_dir: Path, need: int, left: int, finished: int) -> OutputError:
+    """The error a full disk ends an export with: where, how much is free, how much more is needed."""
+    try:
+        free = shutil.disk_usage(out_dir).free
+    except OSError:
+        free = 0
+    return OutputError(
+        f"the disk is full: {_mb(free)} free in the export folder, where the {left} shard(s) not yet written need "
+        f"about {_mb(need)}", file=str(out_dir),
+        hint=f"free at least {_mb(max(need - free, 0) + (1 << 20))} there (or export to a folder on a larger disk), "
+             f"then run the same command with --resume: the {finished} finished shard(s) are kept",
+    )  # fmt: skip
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def _finished_export(out_dir: Path, plan: ExportPlan, columns: dict[str, Any], expected: dict[str, Any],
+                     image: dict[str, Any], newest_image_ns: int) -> Manifest | None:  # fmt: skip
+    """The manifest of a finished export of exactly this plan in ``out_dir``, or None (then resume writes).
+
+    Finished: a manifest and no state file. Exactly this plan: the same name, version, vocabulary, sharding,
+    source, image settings and rows left out, the same shards per split, each holding the planned examples
+    (less those left out while writing), every shard's size and SHA-256 still the manifest's, and no image
+    changed since the manifest was written.
+    """
+    manifest_file = out_dir / MANIFEST_NAME
+    if (out_dir / STATE_NAME).exists() or not manifest_file.is_file():
+        return None
+    old = _read_json(manifest_file)
+    try:
+        if old is None or manifest_file.stat().st_mtime_ns < newest_image_ns:
+            return None
+        if any(old.get(k) != v for k, v in expected.items() if k != "skipped"):
+            return None
+        if {k: old["image"].get(k) for k in image} != image:
+            return None
+        early = expected["skipped"]
+        if old["skipped"][: len(early)] != early:
+            return None
+        late = {(r["split"], r["path"]) for r in old["skipped"][len(early) :]}
+        if list(old["splits"]) != list(dict.fromkeys(s.split for s in plan.shards)):
+            return None
+        for split, info in old["splits"].items():
+            planned = plan.for_split(split)
+            if [x["file"] for x in info["shards"]] != [s.file for s in planned]:
+                return None
+            paths = columns[split][0]
+            for s, x in zip(planned, info["shards"], strict=True):
+                if x["examples"] != sum(1 for i in s.items if (split, paths[i]) not in late):
+                    return None
+                shard = out_dir / s.file
+                if shard.stat().st_size != x["bytes"] or file_sha256(shard) != x["sha256"]:
+                    return None
+        return Manifest.from_dict(old, out_dir=out_dir, source=str(manifest_file))
+    except (OSError, KeyError, TypeError, ValueError, AttributeError, InputError):
+        return None
 
 
 def _glob_escape(name: str) -> str:
@@ -308,6 +386,7 @@ def write_export(
     columns: dict[str, tuple[list[str], list[tuple[int, ...]], list[tuple[int, ...]]]] = {}
     items: dict[str, list[PlanItem]] = {}
     files = hashlib.sha256()
+    newest = 0  # the latest modification time of any image (ns): a finished export older than it is stale
     roots: dict[str, str] = {}
     for sp in splits:
         paths = [str(p) for p in sp.frame["path"].tolist()]
@@ -319,19 +398,33 @@ def write_export(
         for start in range(0, len(paths), 65536):
             files.update("".join(f"{sp.name}\t{p}\t{size}\t{mtime}\n" for p, (size, mtime) in
                                  zip(paths[start:start + 65536], sizes[start:start + 65536])).encode("utf-8"))  # fmt: skip
+        newest = max(newest, max((mtime for _, mtime in sizes), default=0))
         del sizes
         roots[sp.name] = str(sp.root)
     plan = plan_export(st.name, items, shard_size=st.shard_size, num_shards=st.num_shards, seed=st.seed)
     fingerprint = plan.fingerprint(items, image=st.image.to_dict(), vocabulary=vocab.sha256, source=source,
                                    files=files.hexdigest(), roots=roots, version=version)  # fmt: skip
     notes: list[str] = []
+    sharding = {"seed": st.seed, "shard_size": st.shard_size if st.num_shards is None else None,
+                "num_shards": st.num_shards}  # fmt: skip
+    if st.resume:
+        expected = {"name": st.name, "labelprep_version": version, "vocabulary": {"labels": labels,
+                    "sha256": vocab.sha256}, "sharding": sharding, "source": source,
+                    "skipped": [r.to_dict() for r in skipped]}  # fmt: skip
+        finished = _finished_export(out_dir, plan, columns, expected, st.image.to_dict(), newest)
+        if finished is not None:
+            finished.report = report
+            finished.notes = [f"resume: the export is already complete ({finished.num_examples:,} examples in "
+                              f"{len(plan.shards)} shard(s), each matching the manifest); nothing was written"]  # fmt: skip
+            finished.unchanged = True
+            return finished
     state, results = _prepare_out_dir(out_dir, plan, fingerprint, st, notes)
 
     def examples(split: str, idx: Sequence[int]) -> tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...]:
         paths, pos, unk = columns[split]
         return tuple((paths[i], pos[i], unk[i]) for i in idx)
 
-    tasks = [ShardTask(str(out_dir), s.file, roots[s.split], examples(s.split, s.items), st.image)
+    tasks = [ShardTask(str(out_dir), s.file, roots[s.split], examples(s.split, s.items), st.image, st.skip_invalid)
              for s in plan.shards if s.file not in results]  # fmt: skip
 
     def done(result: ShardResult) -> None:
@@ -340,25 +433,40 @@ def write_export(
 
     started = time.monotonic()
     est = sum(items[s.split][i].size for s in plan.shards if s.file not in results for i in s.items)
-    if st.engine is not None:
-        st.engine.write_shards(tasks, done, progress=st.progress)
-    else:
-        # worker processes cannot see a memory:// store, nor share a remote connection: remote images are read here
-        remote = any(is_remote(sp.root) for sp in splits)
-        _write_all(tasks, 1 if remote else st.workers, st.progress, done, est)
+    try:
+        if st.engine is not None:
+            st.engine.write_shards(tasks, done, progress=st.progress)
+        else:
+            # worker processes cannot see a memory:// store, nor share a remote connection: remote images are read here
+            remote = any(is_remote(sp.root) for sp in splits)
+            _write_all(tasks, 1 if remote else st.workers, st.progress, done, est)
+    except BrokenProcessPool:
+        raise OutputError("a worker process writing shards died (killed for using too much memory?)",
+                          file=str(out_dir), hint=f"run the same command with --resume and fewer --workers (or "
+                          f"--workers 1): the {len(results)} finished shard(s) are kept; --skip-invalid leaves out "
+                          "images too big for memory") from None  # fmt: skip
+    except (OSError, OutputError) as exc:
+        if not (isinstance(exc, OutputError) or is_disk_full(exc)):
+            raise
+        left = [s for s in plan.shards if s.file not in results]
+        need = sum(items[s.split][i].size for s in left for i in s.items)
+        raise _disk_full(out_dir, need, len(left), len(results)) from None
     elapsed = time.monotonic() - started
     split_infos = {}
+    late: list[SkippedRow] = []  # left out while writing (--skip-invalid): unreadable, or too big for memory
     for sp in splits:
-        shards = [ShardInfo(r.file, r.examples, r.bytes, r.sha256)
-                  for r in (results[s.file] for s in plan.for_split(sp.name))]  # fmt: skip
-        split_infos[sp.name] = split_stats(sp.name, sp.frame, vocab, shards)
+        done_here = [results[s.file] for s in plan.for_split(sp.name)]
+        shards = [ShardInfo(r.file, r.examples, r.bytes, r.sha256) for r in done_here]
+        gone = {path: (code, reason) for r in done_here for path, code, reason in r.skipped}
+        frame = sp.frame[~sp.frame["path"].astype(str).isin(set(gone))].reset_index(drop=True) if gone else sp.frame
+        late += [SkippedRow(path, sp.name, code, reason) for path, (code, reason) in sorted(gone.items())]
+        split_infos[sp.name] = split_stats(sp.name, frame, vocab, shards)
     image = {**st.image.to_dict(), "passed_through": sum(r.passed_through for r in results.values()),
              "normalised": sum(r.normalised for r in results.values())}  # fmt: skip
     manifest = Manifest(
         name=st.name, vocabulary=vocab, splits=split_infos, image=image, source=source,
-        sharding={"seed": st.seed, "shard_size": st.shard_size if st.num_shards is None else None,
-                  "num_shards": st.num_shards},
-        skipped=list(skipped), labelprep_version=version, out_dir=out_dir, report=report, notes=notes,
+        sharding=sharding,
+        skipped=[*skipped, *late], labelprep_version=version, out_dir=out_dir, report=report, notes=notes,
     )  # fmt: skip
     text = manifest.to_json()
     atomic_write(out_dir / MANIFEST_NAME, lambda tmp: tmp.write_text(text, encoding="utf-8"))

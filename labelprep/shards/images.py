@@ -1,16 +1,21 @@
 """What goes into a shard for one image: its bytes untouched, or normalised once with Pillow.
 
 Passed through untouched (no decoding): JPEG or PNG, 8-bit RGB or 8-bit
-grayscale (L), no alpha or transparent colour, EXIF orientation 1 or absent,
-and either no ``resize`` or already the size ``resize`` asks for. Loaders decode
-with ``channels=3``, which turns grayscale into RGB.
+grayscale (L), no alpha or transparent colour, not animated, EXIF orientation 1
+or absent, at most 1 MiB of metadata, and either no ``resize`` or already the
+size ``resize`` asks for. Loaders decode with ``channels=3``, which turns
+grayscale into RGB. A JPEG holding too little data for the size its header
+declares is refused (decoders would pad it with grey).
 
 Everything else is normalised: EXIF orientation applied
 (``ImageOps.exif_transpose``); CMYK/YCCK, palette, HSV/LAB and other colour
 modes become 8-bit RGB; 16-bit and 32-bit grayscale are scaled to 8-bit L and
 1-bit becomes L; alpha and transparent colours are flattened onto white; then
 the optional resize (Lanczos), and re-encoding: PNG sources as PNG (lossless
-stays lossless), all others as JPEG at ``quality``. No metadata is kept.
+stays lossless), all others as JPEG at ``quality``. No metadata is kept. An
+animation keeps its first frame. Memory stays near the decoded image and its
+output (alpha is flattened through a mask, large JPEGs shrunk by ``resize`` are
+decoded at a reduced scale).
 """
 
 from __future__ import annotations
@@ -22,14 +27,23 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
-from labelprep.checks.images import _open_unchecked, _orientation, _sniff
+from labelprep.checks.images import (
+    MAX_METADATA_BYTES,
+    _open_unchecked,
+    _orientation,
+    _sniff,
+    jpeg_data_shortfall,
+    metadata_size,
+    strip_png_chunks,
+)
 from labelprep.errors import InputError
 
 __all__ = ["PASSTHROUGH_RULE", "ImageSettings", "PreparedImage", "parse_resize", "prepare_image"]
 
 PASSTHROUGH_RULE = (
-    "JPEG or PNG, 8-bit RGB or grayscale, no alpha or transparent colour, EXIF orientation 1 or absent, "
-    "and no resize (or already the requested size): stored untouched; anything else is decoded once, "
+    "JPEG or PNG, 8-bit RGB or grayscale, no alpha or transparent colour, not animated, EXIF orientation 1 or "
+    "absent, at most 1 MiB of metadata, and no resize (or already the requested size): stored untouched; anything "
+    "else is decoded once (an animation's first frame), "
     "EXIF-rotated, converted to 8-bit RGB (grayscale stays 8-bit grayscale, alpha flattened onto white), "
     "resized, and re-encoded as PNG when the source was PNG, else as JPEG at the given quality"
 )
@@ -158,6 +172,8 @@ def _png_header(data: bytes) -> tuple[int, int, int, int, bool, int | None] | No
         kind = data[pos + 4 : pos + 8]
         if kind in (b"IDAT", b"IEND"):
             return width, height, depth, colour, trns, orientation
+        if kind == b"acTL":  # an animated PNG: only its first frame is stored, re-encoded (as for GIF and WebP)
+            return None
         if kind == b"tRNS":
             trns = True
         elif kind == b"eXIf":
@@ -189,7 +205,14 @@ def _fast_passthrough(data: bytes, settings: ImageSettings) -> PreparedImage | N
         return None
     if settings.resize is not None and _target_size((width, height), settings.resize) != (width, height):
         return None
+    if _too_much_metadata(data, fmt):
+        return None
     return PreparedImage(data, fmt, height, width, True)
+
+
+def _too_much_metadata(data: bytes, fmt: str) -> bool:
+    meta = metadata_size(data, fmt.upper())
+    return meta is not None and meta[0] > MAX_METADATA_BYTES
 
 
 def prepare_image(data: bytes, settings: ImageSettings, *, path: str = "") -> PreparedImage:
@@ -197,26 +220,34 @@ def prepare_image(data: bytes, settings: ImageSettings, *, path: str = "") -> Pr
 
     Raises :class:`InputError` naming ``path`` when Pillow cannot read the image.
     """
+    sniffed = _sniff(data)
+    if sniffed == "JPEG":
+        short = jpeg_data_shortfall(data)
+        if short is not None:  # decoders would pad it silently; the shard would hold a grey image as valid
+            raise InputError(f"cannot store the image: {short}", file=path or None,
+                             hint="replace it; validate reports it (corrupt-image), and --skip-invalid leaves it "
+                                  "out")  # fmt: skip
     fast = _fast_passthrough(data, settings)
     if fast is not None:
         return fast
-    sniffed = _sniff(data)
+    opened = strip_png_chunks(data) if sniffed == "PNG" else data  # no 50 MB text chunk held by Pillow
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            im = _open_unchecked(data, sniffed)
+            im = _open_unchecked(opened, sniffed)
             fmt = "JPEG" if im.format == "MPO" else im.format
             if fmt in ("JPEG", "PNG") and _passes(im, fmt, data, settings):
                 w, h = im.size
                 return PreparedImage(data, fmt.lower(), h, w, True)
             out = _normalise(im, settings)
-        except InputError:
+        except (InputError, MemoryError):
             raise
         except Exception as exc:
             raise InputError(f"cannot read the image: {type(exc).__name__}: {exc}", file=path or None,
                              hint="run labelprep validate --check-images full; pass --skip-invalid to leave "
                                   "unusable images out") from None  # fmt: skip
     buf = io.BytesIO()
+    out.info = {}  # no metadata is kept: Pillow would write a JPEG comment or a PNG's ICC profile back out
     if fmt == "PNG":
         out.save(buf, "PNG")
         kind = "png"
@@ -228,7 +259,9 @@ def prepare_image(data: bytes, settings: ImageSettings, *, path: str = "") -> Pr
 
 
 def _passes(im: Image.Image, fmt: str, data: bytes, settings: ImageSettings) -> bool:
-    if im.mode not in ("RGB", "L") or "transparency" in im.info:
+    if im.mode not in ("RGB", "L") or "transparency" in im.info or getattr(im, "is_animated", False):
+        return False
+    if _too_much_metadata(data, fmt):
         return False
     if fmt == "PNG" and (len(data) <= 24 or data[24] != 8):  # IHDR bit depth: 16-bit loses precision in TF
         return False
@@ -237,9 +270,18 @@ def _passes(im: Image.Image, fmt: str, data: bytes, settings: ImageSettings) -> 
     return settings.resize is None or _target_size(im.size, settings.resize) == im.size
 
 
+# Above this many pixels a JPEG that --resize shrinks is decoded at a reduced scale (libjpeg's DCT scaling, at
+# least the target size), which needs a fraction of the memory of a full decode.
+DRAFT_ABOVE_PIXELS = 4096 * 4096
+
+
 def _normalise(im: Image.Image, settings: ImageSettings) -> Image.Image:
+    if settings.resize is not None and im.format in ("JPEG", "MPO") and im.width * im.height > DRAFT_ABOVE_PIXELS:
+        side = max(_target_size(im.size, settings.resize))  # either way round: EXIF rotation comes after
+        im.draft(im.mode, (side, side))
     im.load()
-    im = ImageOps.exif_transpose(im) or im
+    if _orientation(im) not in (None, 1):  # exif_transpose copies the whole image even when there is nothing to do
+        im = ImageOps.exif_transpose(im) or im
     mode = im.mode
     if mode.startswith("I;16") or mode == "I":
         arr = np.asarray(im, dtype=np.int64)
@@ -258,8 +300,11 @@ def _normalise(im: Image.Image, settings: ImageSettings) -> Image.Image:
     if im.mode in ("L", "RGB") and "transparency" in im.info:
         im = im.convert("LA" if im.mode == "L" else "RGBA")
     if im.mode in ("LA", "RGBA"):
-        flat = Image.alpha_composite(Image.new("RGBA", im.size, (_WHITE,) * 4), im.convert("RGBA"))
-        im = flat.convert("RGB" if im.mode == "RGBA" else "L")
+        # onto white through the alpha band as a mask: the same pixels as alpha_composite, without its three
+        # extra full-size RGBA copies (a 9000 x 9000 RGBA PNG: 0.7 GB instead of 1.7 GB)
+        flat = Image.new("RGB" if im.mode == "RGBA" else "L", im.size, (_WHITE,) * (3 if im.mode == "RGBA" else 1))
+        flat.paste(im if im.mode == "RGBA" else im.getchannel(0), mask=im.getchannel("A") if im.mode == "LA" else im)
+        im = flat
     elif im.mode not in ("L", "RGB"):
         im = im.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX
     size = _target_size(im.size, settings.resize)

@@ -18,7 +18,8 @@ from typing import Any
 
 from labelprep.errors import InputError
 from labelprep.report import Report
-from labelprep.shards.spec import FORMAT_VERSION, MANIFEST_NAME, STATE_NAME, features_document
+from labelprep.safeio import loads_json
+from labelprep.shards.spec import FORMAT_VERSION, MANIFEST_NAME, STATE_NAME, features_document, is_shard_file_name
 from labelprep.vocabulary import Vocabulary
 
 __all__ = ["Manifest", "ShardInfo", "SkippedRow", "SplitInfo", "features_json"]
@@ -27,6 +28,25 @@ __all__ = ["Manifest", "ShardInfo", "SkippedRow", "SplitInfo", "features_json"]
 def features_json() -> dict[str, dict[str, str]]:
     """spec.FEATURES as the manifest stores it: ``{key: {"type", "shape", "description"}}``."""
     return dict(features_document()["features"])  # type: ignore[call-overload]
+
+
+def _check_shard_files(data: dict[str, Any], source: str | None) -> None:
+    """Every shard ``file`` must be a plain shard name inside OUT_DIR, checked before anything opens it.
+
+    A manifest naming ``../../etc/passwd`` (or an absolute path, or a name with a separator) would make
+    verify and the loaders read a file outside the export folder.
+    """
+    splits = data.get("splits")
+    if not isinstance(splits, dict):
+        return  # from_dict names what is missing
+    for split, info in splits.items():
+        for k, shard in enumerate(info.get("shards", []) if isinstance(info, dict) else []):
+            file = shard.get("file") if isinstance(shard, dict) else None
+            if not is_shard_file_name(file):  # type: ignore[arg-type]
+                raise InputError(f"split {split!r} shard {k} names {file!r}, which is not a shard file name inside "
+                                 "the export folder; nothing was opened", file=source,
+                                 hint="a shard file is a plain name like <name>-<split>.tfrecord-00000-of-00001 (no "
+                                      "folders, '..' or absolute paths); export again to rewrite the manifest")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -87,7 +107,9 @@ class Manifest:
 
     ``out_dir`` is the folder the manifest was read from or written to (not
     stored in the file); ``report`` is the validation report of the export that
-    produced it and ``notes`` what it did (both empty when read from a file).
+    produced it and ``notes`` what it did (both empty when read from a file);
+    ``unchanged`` is True when ``export(resume=True)`` found the export already
+    complete and wrote nothing.
     """
 
     name: str
@@ -103,6 +125,7 @@ class Manifest:
     out_dir: Path | None = field(default=None, compare=False)
     report: Report | None = field(default=None, compare=False, repr=False)
     notes: list[str] = field(default_factory=list, compare=False, repr=False)
+    unchanged: bool = field(default=False, compare=False, repr=False)  # resume found it complete: nothing written
 
     # -- reading -------------------------------------------------------------------------------
     @classmethod
@@ -121,11 +144,7 @@ class Manifest:
                                  hint="run the same labelprep export command again with --resume") from None  # fmt: skip
             raise InputError("no manifest here", file=str(p),
                              hint="point at the folder labelprep export wrote (it holds manifest.json)") from None  # fmt: skip
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON at column {exc.colno}: {exc.msg}", file=str(p), line=exc.lineno,
-                             hint="export again to rewrite it") from None  # fmt: skip
+        data = loads_json(text, file=str(p), hint="export again to rewrite it")
         return cls.from_dict(data, out_dir=p.parent, source=str(p))
 
     @classmethod
@@ -137,6 +156,7 @@ class Manifest:
             raise InputError(f"manifest format_version {version!r} is not one this labelprep reads "
                              f"(up to {FORMAT_VERSION})", file=source,
                              hint="upgrade labelprep, or export again with this version")  # fmt: skip
+        _check_shard_files(data, source)
         try:
             splits = {
                 name: SplitInfo(name, int(s["examples"]), dict(s["positives"]), dict(s["pos_weight"]),

@@ -11,9 +11,11 @@ __all__ = [
     "FEATURES",
     "FORMAT_VERSION",
     "MANIFEST_NAME",
+    "SHARD_FILE_PATTERN",
     "STATE_NAME",
     "check_part_name",
     "features_document",
+    "is_shard_file_name",
     "parse_shard_name",
     "shard_name",
 ]
@@ -36,6 +38,11 @@ FEATURES: dict[str, tuple[str, str, str]] = {
 }
 
 _SHARD_RE = re.compile(r"^(?P<name>.+)-(?P<split>[^-]+)\.tfrecord-(?P<index>\d{5})-of-(?P<count>\d{5})$")
+# A shard file as a manifest may name it: a plain file name in OUT_DIR, spelt as shard_name spells it (dataset
+# and split names as check_part_name allows them). No separator, no '..', nothing absolute. The manifest schema's
+# shard "file" pattern is the same expression.
+SHARD_FILE_PATTERN = r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*-[A-Za-z0-9_.]+\.tfrecord-[0-9]{5}-of-[0-9]{5}$"
+_SHARD_FILE_RE = re.compile(SHARD_FILE_PATTERN)
 
 
 def shard_name(name: str, split: str, index: int, count: int) -> str:
@@ -43,6 +50,11 @@ def shard_name(name: str, split: str, index: int, count: int) -> str:
     if not 0 <= index < count:
         raise ValueError(f"shard index {index} out of range for {count} shards")
     return f"{name}-{split}.tfrecord-{index:05d}-of-{count:05d}"
+
+
+def is_shard_file_name(file_name: str) -> bool:
+    """True when ``file_name`` is a shard name export could have written: a plain name inside OUT_DIR."""
+    return isinstance(file_name, str) and _SHARD_FILE_RE.fullmatch(file_name) is not None
 
 
 def parse_shard_name(file_name: str) -> tuple[str, str, int, int] | None:

@@ -6,13 +6,17 @@ Per shard: it exists; its size and SHA-256 are the manifest's; its TFRecord
 framing holds (lengths, and both CRCs, checked by TensorFlow's reader); it has
 as many records as the manifest says; each record is a tf.train.Example with
 exactly spec.FEATURES, label indices within the vocabulary, and an image that
-TensorFlow decodes to the stored height and width. Findings use validate's
-Report, under the check group ``shards``.
+TensorFlow decodes to the stored height and width. Per split, the examples
+total and each label's positives, unknown count and pos_weight are counted
+from the records and compared with the manifest; a file named like a shard of
+a listed split that the manifest leaves out is an error. Findings use
+validate's Report, under the check group ``shards``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 from pathlib import Path
@@ -20,7 +24,7 @@ from typing import Any
 
 from labelprep.report import Report
 from labelprep.shards.manifest import Manifest, ShardInfo
-from labelprep.shards.spec import FEATURES, parse_shard_name
+from labelprep.shards.spec import FEATURES, MANIFEST_NAME, parse_shard_name
 from labelprep.shards.writer import require_tensorflow
 
 __all__ = ["verify_export"]
@@ -59,14 +63,24 @@ def verify_export(out_dir: str | os.PathLike[str], *, progress: bool = False) ->
     seen = [0, 0]
     try:
         for split, info in manifest.splits.items():
+            tally = _Tally(len(manifest.vocabulary))
             for shard in info.shards:
-                _verify_shard(tf, base, split, shard, manifest, report, bar, seen)
+                _verify_shard(tf, base, split, shard, manifest, report, bar, seen, tally)
+            if tally.complete:
+                _check_totals(split, info, manifest, tally, report, str(base / MANIFEST_NAME))
     finally:
         bar.close()
     listed = {s.file for sp in manifest.splits.values() for s in sp.shards}
     for p in sorted(base.iterdir()):
         parsed = parse_shard_name(p.name)
-        if parsed is not None and parsed[0] == manifest.name and p.name not in listed:
+        if parsed is None or parsed[0] != manifest.name or p.name in listed:
+            continue
+        if parsed[1] in manifest.splits:  # a shard of a listed split left out of the manifest: examples lost
+            report.add("shard-omitted", f"{p.name} is named like a shard of split {parsed[1]!r}, which the manifest "
+                       f"lists without it: loaders would silently miss its examples", hint="export again (labelprep "
+                       "export ... --overwrite), or delete the file if it is a leftover", source=str(p),
+                       split=parsed[1])  # fmt: skip
+        else:
             report.add("shard-unlisted", f"{p.name} looks like a shard of this export but the manifest does not "
                        "list it", hint="delete it, or export again if the manifest is the stale one",
                        source=str(p), split=parsed[1])  # fmt: skip
@@ -76,17 +90,57 @@ def verify_export(out_dir: str | os.PathLike[str], *, progress: bool = False) ->
     return report
 
 
+class _Tally:
+    """What the records of one split hold: examples, and per label index the positive and unknown counts."""
+
+    def __init__(self, n_labels: int) -> None:
+        self.examples = 0
+        self.positive = [0] * n_labels
+        self.unknown = [0] * n_labels
+        self.complete = True  # every record of every shard was read
+
+
+def _check_totals(split: str, info: Any, manifest: Manifest, tally: _Tally, report: Report, source: str) -> None:
+    """The split's examples, positives, unknown and pos_weight in the manifest, against what the records hold."""
+    problems: list[str] = []
+    if info.examples != tally.examples:
+        problems.append(f"examples {info.examples:,} where the shards hold {tally.examples:,}")
+    labels = list(manifest.vocabulary)
+    for key, counts in (("positives", tally.positive), ("unknown", tally.unknown)):
+        stated = getattr(info, key)
+        wrong = [f"{lab!r} {stated.get(lab)!r} (records: {n:,})" for lab, n in zip(labels, counts)
+                 if stated.get(lab) != n]  # fmt: skip
+        wrong += [f"{lab!r} (not in the vocabulary)" for lab in stated if lab not in manifest.vocabulary]
+        if wrong:
+            problems.append(f"{key} " + ", ".join(wrong[:5]) + (f" ... ({len(wrong)} labels)" if len(wrong) > 5 else ""))
+    wrong = []
+    for lab, p, u in zip(labels, tally.positive, tally.unknown):
+        want = (tally.examples - p - u) / p if p else None
+        got = info.pos_weight.get(lab)
+        if (want is None) != (got is None) or (want is not None and not math.isclose(float(got), want, rel_tol=1e-9)):
+            wrong.append(f"{lab!r} {got!r} (records: {want!r})")
+    if wrong:
+        problems.append("pos_weight " + ", ".join(wrong[:5]) + (f" ... ({len(wrong)} labels)" if len(wrong) > 5 else ""))
+    if problems:
+        report.add("shard-totals", f"split {split!r}: the manifest's totals differ from its records: "
+                   + "; ".join(problems), hint="the manifest was edited: " + _HINT_REEXPORT, source=source,
+                   split=split)  # fmt: skip
+
+
 def _verify_shard(tf: Any, base: Path, split: str, shard: ShardInfo, manifest: Manifest, report: Report,
-                  bar: Any, seen: list[int]) -> None:  # fmt: skip
+                  bar: Any, seen: list[int], tally: _Tally | None = None) -> None:  # fmt: skip
+    tally = tally if tally is not None else _Tally(len(manifest.vocabulary))
     p = base / shard.file
     where: dict[str, Any] = {"source": str(p), "split": split}
     try:
         data = p.read_bytes()
     except FileNotFoundError:
+        tally.complete = False
         report.add("shard-missing", f"{shard.file} is listed in the manifest but missing",
                    hint=_HINT_REEXPORT, **where)  # fmt: skip
         return
     except OSError as exc:
+        tally.complete = False
         report.add("shard-missing", f"{shard.file} cannot be read: {exc.strerror or exc}",
                    hint="check the file's permissions and the disk", **where)  # fmt: skip
         return
@@ -102,11 +156,12 @@ def _verify_shard(tf: Any, base: Path, split: str, shard: ShardInfo, manifest: M
     vocab_size = len(manifest.vocabulary)
     try:
         for raw in tf.data.TFRecordDataset(str(p)):
-            _check_record(tf, bytes(raw.numpy()), read, offsets, shard, vocab_size, report, where, intact)
+            _check_record(tf, bytes(raw.numpy()), read, offsets, shard, vocab_size, report, where, intact, tally)
             read += 1
             seen[0] += 1
             bar.update(seen[0], 0)
     except tf.errors.OpError as exc:
+        tally.complete = False
         at = f"record {read + 1}" + (f" (byte {offsets[read]:,})" if read < len(offsets) else "")
         if broken is not None and len(data) < shard.bytes:
             report.add("shard-truncated", f"{shard.file} is cut short: {broken}; {read} record(s) before it are "
@@ -122,11 +177,14 @@ def _verify_shard(tf: Any, base: Path, split: str, shard: ShardInfo, manifest: M
 
 
 def _check_record(tf: Any, raw: bytes, index: int, offsets: list[int], shard: ShardInfo, vocab_size: int,
-                  report: Report, where: dict[str, Any], intact: bool = False) -> None:  # fmt: skip
+                  report: Report, where: dict[str, Any], intact: bool = False,
+                  tally: _Tally | None = None) -> None:  # fmt: skip
     at = f"{shard.file} record {index + 1}" + (f" (byte {offsets[index]:,})" if index < len(offsets) else "")
     try:
         ex = tf.train.Example.FromString(raw)
     except Exception as exc:
+        if tally is not None:
+            tally.complete = False
         report.add("shard-corrupt-record", f"{at} is not a tf.train.Example: {exc}", hint=_HINT_REEXPORT, **where)
         return
     feats = ex.features.feature
@@ -152,6 +210,12 @@ def _check_record(tf: Any, raw: bytes, index: int, offsets: list[int], shard: Sh
     if problems:
         report.add("shard-bad-example", f"{at}: " + "; ".join(problems),
                    hint="the shard was not written by this labelprep; " + _HINT_REEXPORT, path=path, **where)  # fmt: skip
+    if tally is not None:
+        tally.examples += 1
+        for key, counts in (("labels/positive", tally.positive), ("labels/unknown", tally.unknown)):
+            for i in set(values.get(key, [])):
+                if 0 <= i < vocab_size:
+                    counts[i] += 1
     for key in ("labels/positive", "labels/unknown"):
         bad = [i for i in values.get(key, []) if not 0 <= i < vocab_size]
         if bad:

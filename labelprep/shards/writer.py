@@ -8,6 +8,7 @@ its final one and renamed when complete, so a shard file that exists is whole.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import importlib.util
 import os
@@ -22,14 +23,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from labelprep.errors import InputError, MissingDependencyError
+from labelprep.errors import InputError, MissingDependencyError, OutputError
 from labelprep.frameio import atomic_write
 from labelprep.shards.images import ImageSettings, PreparedImage, prepare_image
 from labelprep.shards.spec import FEATURES
 from labelprep.storage import is_url
 
 __all__ = ["TEST_DELAY_ENV", "VERBOSE_ENV", "ShardResult", "ShardTask", "check_tensorflow_installed", "example_values",
-           "file_sha256", "require_tensorflow", "tf_startup_filtered", "write_shard"]  # fmt: skip
+           "file_sha256", "is_disk_full", "require_tensorflow", "tf_startup_filtered", "write_shard"]  # fmt: skip
 
 # Test hook: seconds to sleep after each record, so a test can kill an export between shards.
 TEST_DELAY_ENV = "LABELPREP_EXPORT_TEST_DELAY"
@@ -128,6 +129,7 @@ class ShardTask:
     root: str
     examples: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...]
     image: ImageSettings
+    skip_unusable: bool = False  # --skip-invalid: an image that cannot be read or prepared is left out, not fatal
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,15 @@ class ShardResult:
     sha256: str
     passed_through: int = 0
     normalised: int = 0
+    skipped: tuple[tuple[str, str, str], ...] = ()  # (path, code, reason) of the examples left out while writing
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for the errors a full disk (or an exhausted quota) raises: OSError ENOSPC/EDQUOT, or TensorFlow's."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    text = str(getattr(exc, "message", "") or exc)
+    return "No space left on device" in text or "Disk quota exceeded" in text
 
 
 def example_values(img: PreparedImage, path: str, positive: Sequence[int], unknown: Sequence[int]) -> dict[str, Any]:
@@ -219,10 +230,14 @@ def write_shard(task: ShardTask, progress: Callable[[int, int], None] | None = N
     counts = [0, 0]
     read = _remote_reader(task) if is_url(task.root) else _read_image
 
+    skipped: list[tuple[str, str, str]] = []
+
     def write(tmp: Path) -> None:
         with tf.io.TFRecordWriter(str(tmp)) as writer:
             for path, pos, unk in task.examples:
-                img = prepare_image(read(task.root, path), task.image, path=path)
+                img = _prepared(task, read, path, skipped)
+                if img is None:
+                    continue
                 counts[0 if img.passthrough else 1] += 1
                 record = _serialize(tf, example_values(img, path, pos, unk))
                 writer.write(record)
@@ -231,5 +246,54 @@ def write_shard(task: ShardTask, progress: Callable[[int, int], None] | None = N
                 if delay:
                     time.sleep(delay)
 
-    atomic_write(target, write)
-    return ShardResult(task.file, len(task.examples), target.stat().st_size, file_sha256(target), *counts)
+    try:
+        atomic_write(target, write)
+    except (OSError, tf.errors.OpError) as exc:
+        if not is_disk_full(exc):
+            raise
+        # what TensorFlow raises does not travel well between processes: a plain error, completed by the export
+        raise OutputError(f"no space left on the disk while writing {task.file}", file=task.out_dir) from None
+    return ShardResult(task.file, len(task.examples) - len(skipped), target.stat().st_size, file_sha256(target),
+                       passed_through=counts[0], normalised=counts[1], skipped=tuple(skipped))  # fmt: skip
+
+
+def _prepared(task: ShardTask, read: Callable[[str, str], bytes], path: str,
+              skipped: list[tuple[str, str, str]]) -> PreparedImage | None:  # fmt: skip
+    """The image to store for ``path``; None (recorded in ``skipped``) when it is unusable and the task skips those.
+
+    Running out of memory on one huge image is that image's problem, not the export's: with
+    ``skip_unusable`` it is left out like any unusable image, else a clear error names it.
+    """
+    code = "unreadable-file"
+    data = b""
+    try:
+        data = read(task.root, path)
+        code = "corrupt-image"
+        return prepare_image(data, task.image, path=path)
+    except InputError as exc:
+        if not task.skip_unusable:
+            raise
+        skipped.append((path, code, exc.message))
+    except MemoryError:
+        size = _pixels(data)
+        data = b""
+        what = f"{size[0]:,} x {size[1]:,} pixels, about {size[0] * size[1] * 8 / 1e6:,.0f} MB to decode and store" \
+            if size else "the image"  # fmt: skip
+        if not task.skip_unusable:
+            raise InputError(f"not enough memory to prepare the image ({what})", file=os.path.join(task.root, path),
+                             hint="free memory or pass fewer --workers, then run again with --resume (the finished "
+                                  "shards are kept); or pass --skip-invalid to leave out images that do not fit "
+                                  "in memory") from None  # fmt: skip
+        skipped.append((path, "image-out-of-memory", f"not enough memory to prepare the image ({what})"))
+    return None
+
+
+def _pixels(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from an image's header, without decoding it; None when it cannot be read."""
+    from labelprep.checks.images import _open_unchecked, _sniff
+
+    try:
+        w, h = _open_unchecked(data, _sniff(data)).size
+    except Exception:
+        return None
+    return int(w), int(h)
