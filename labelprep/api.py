@@ -565,6 +565,9 @@ def validate(
     severity: Mapping[str, str] | None = None,
     quarantine: str | os.PathLike[str] | None = None,
     config: str | os.PathLike[str] | None = None,
+    near_duplicates: bool | None = None,
+    quality: bool | None = None,
+    thresholds: Mapping[str, float] | None = None,
     progress: bool = False,
 ) -> Report:
     """Check one or more splits before training; return a :class:`Report` (never raises for data problems).
@@ -580,12 +583,20 @@ def validate(
     (``tcp://host:8786``; default: ``DASK_SCHEDULER_ADDRESS``, else a
     ``LocalCluster`` of ``workers`` processes, closed afterwards); ``engine``
     may also be a ``distributed.Client``. Same findings as the local engine.
+    ``near_duplicates=True`` reports near-copies (re-encoded, resized, slightly
+    cropped, flipped or rotated) within a split and across splits;
+    ``quality=True`` reports dark, overexposed, blurred, flat, grayscale, oddly
+    shaped and oddly sized images. Both take their figures from the full decode
+    (so they imply ``check_images="full"``); ``thresholds`` overrides their
+    limits by name (``{"dark": 40, "near-duplicate": 20}``), over
+    ``[tool.labelprep.thresholds]``.
 
     Example:
         >>> import labelprep
         >>> report = labelprep.validate(["train.parquet", "val.parquet"])  # doctest: +SKIP
         >>> report.ok, report.summary()["by_code"]  # doctest: +SKIP
     """
+    from labelprep.checks.content import Thresholds
     from labelprep.checks.pipeline import ValidateSettings, check_severity, load_config, run_validation
     from labelprep.engine import check_engine, open_engine
 
@@ -605,6 +616,16 @@ def validate(
     level = pick(check_images, "check-images", "header")
     if level not in ("none", "header", "full"):
         raise InputError(f"check_images must be none, header or full, not {level!r}", file=where)
+    want_dups, want_quality = bool(pick(near_duplicates, "near-duplicates", False)), bool(pick(quality, "quality", False))
+    if want_dups or want_quality:
+        if level == "none":
+            raise InputError("near-duplicate and quality checks decode the images, which check_images='none' skips",
+                             file=where, hint="use check_images='full' (or leave it out)")  # fmt: skip
+        level = "full"  # they take their figures from the full decode
+    limits = Thresholds.from_mapping(cfg.get("thresholds") or {}, where)
+    if thresholds:
+        given = {str(k).replace("_", "-"): v for k, v in thresholds.items()}
+        limits = Thresholds.from_mapping({**(cfg.get("thresholds") or {}), **given})
     sev: dict[str, str] = {str(k): str(v) for k, v in (cfg.get("severity") or {}).items()}
     for code, lvl in (severity or {}).items():
         check_severity(code, lvl)
@@ -643,6 +664,9 @@ def validate(
         severity=sev,
         quarantine=Path(quarantine) if quarantine is not None else None,
         progress=progress,
+        near_duplicates=want_dups,
+        quality=want_quality,
+        thresholds=limits,
     )  # fmt: skip
     with open_engine(engine, scheduler, workers=st.workers) as st.engine:
         return run_validation(srcs, st)

@@ -331,6 +331,25 @@ def _severity_pairs(ctx: click.Context, param: click.Parameter, value: tuple[str
     return out
 
 
+def _threshold_pairs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, float] | None:
+    from labelprep.checks.content import Thresholds
+
+    out: dict[str, float] = {}
+    for item in value:
+        name, sep, number = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(number)
+        except ValueError:
+            raise click.BadParameter(f"{item!r} is not NAME=NUMBER (e.g. dark=40)") from None
+    try:
+        Thresholds.from_mapping({k: int(v) if v.is_integer() else v for k, v in out.items()})
+    except LabelprepError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return out or None
+
+
 @main.command()
 @click.argument("sources", nargs=-1, required=True, type=_LOCATION)
 @source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict"))
@@ -350,6 +369,14 @@ def _severity_pairs(ctx: click.Context, param: click.Parameter, value: tuple[str
 @click.option("--quarantine", type=click.Path(dir_okay=False), help="Write the unusable images (CSV) here.")
 @click.option("--config", type=click.Path(dir_okay=False, exists=True),
               help="Settings file [default: [tool.labelprep] of the nearest pyproject.toml or labelprep.toml].")
+@click.option("--near-duplicates/--no-near-duplicates", default=None,
+              help="Find near-copies (re-encoded, resized, cropped, flipped, rotated) within and across splits; "
+              "implies --check-images full.")
+@click.option("--quality/--no-quality", default=None,
+              help="Find dark, overexposed, blurred, flat, grayscale, oddly shaped or sized images; implies "
+              "--check-images full.")
+@click.option("--threshold", "thresholds", multiple=True, callback=_threshold_pairs, metavar="NAME=VALUE",
+              help="Change a content-check limit, e.g. dark=40 or near-duplicate=20 (repeatable).")
 @click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",
               show_default=True, help="Report format.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")

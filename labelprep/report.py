@@ -46,6 +46,15 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "duplicate-image": ("warning", "leakage", "the same content twice in one split"),
     "leaked-image": ("error", "leakage", "the same content in two splits"),
     "leaked-group": ("error", "leakage", "one group (patient, study, user) in two splits"),
+    "near-duplicate": ("warning", "leakage", "near-copies in one split (re-encoded, resized, cropped, flipped, rotated)"),
+    "near-duplicate-leak": ("error", "leakage", "near-copies in two splits (re-encoded, resized, cropped, flipped, rotated)"),
+    "dark-image": ("warning", "quality", "nearly every pixel dark"),
+    "light-image": ("warning", "quality", "nearly every pixel bright: overexposed or washed out"),
+    "blurry-image": ("warning", "quality", "blurred"),
+    "low-information": ("warning", "quality", "nearly one flat colour"),
+    "grayscale-image": ("warning", "quality", "grayscale (as L, or as RGB with equal channels) in a colour dataset"),
+    "odd-aspect-ratio": ("warning", "quality", "an aspect ratio far from the dataset's median"),
+    "odd-size": ("warning", "quality", "much smaller or larger than the dataset's median"),
     "shard-missing": ("error", "shards", "a shard the manifest lists is not in the export folder"),
     "shard-checksum": ("error", "shards", "a shard's size or SHA-256 differs from the manifest"),
     "shard-truncated": ("error", "shards", "a shard ends inside a record"),
@@ -57,7 +66,7 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "shard-unlisted": ("warning", "shards", "a file named like a shard of the export that the manifest omits"),
 }
 _ORDER = {code: i for i, code in enumerate(CHECKS)}
-_KEYS = ("code", "severity", "message", "hint", "path", "label", "split", "source", "line")
+_KEYS = ("code", "severity", "message", "hint", "path", "label", "split", "source", "line", "members", "score")
 
 
 @dataclass(frozen=True)
@@ -73,12 +82,17 @@ class Finding:
     split: str | None = None
     source: str | None = None
     line: int | None = None
+    members: tuple[tuple[str, str], ...] | None = None  # a group's (path, split) pairs, e.g. near-duplicates
+    score: float | None = None  # a model's probability behind the finding (label issues from predictions)
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as JSON-ready data; keys that do not apply are left out."""
-        return {k: v for k, v in asdict(self).items() if v is not None and v != ""} | {
+        out = {k: v for k, v in asdict(self).items() if v is not None and v != ""} | {
             "code": self.code, "severity": self.severity, "message": self.message,
         }  # fmt: skip
+        if self.members is not None:
+            out["members"] = [{"path": p, "split": s} for p, s in self.members]
+        return out
 
     def where(self) -> str:
         if self.source and self.line:

@@ -167,7 +167,10 @@ def test_every_planted_defect_is_reported_where_it_is(defective: Path) -> None:
     shard_codes = {code for code, (_, group, _) in CHECKS.items() if group == "shards"}
     # schema-error and split-mismatch need converted frames, name-conflict and left-out a folder layout: tested below
     folder_or_frame = {"schema-error", "split-mismatch", "name-conflict", "left-out"}
-    assert {e[0] for e in EXPECTED} == set(CHECKS) - folder_or_frame - shard_codes
+    # the content checks (--near-duplicates, --quality) are opt-in and planted in test_content.py
+    content = {code for code, (_, group, _) in CHECKS.items() if group == "quality"} | {"near-duplicate",
+                                                                                          "near-duplicate-leak"}
+    assert {e[0] for e in EXPECTED} == set(CHECKS) - folder_or_frame - shard_codes - content
 
 
 def test_a_clean_dataset_reports_nothing(tmp_path: Path) -> None:

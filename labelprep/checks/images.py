@@ -35,13 +35,14 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from labelprep.checks.base import Issue
 from labelprep.checks.cache import ResultCache, file_key
+from labelprep.checks.content import Content, content_features
 from labelprep.errors import InputError
 from labelprep.storage import is_remote, is_url
 
 __all__ = ["LEVELS", "ImageInfo", "check_images"]
 
 LEVELS = ("header", "full")
-_CACHE_VERSION = 1  # bump when a check changes what it reports
+_CACHE_VERSION = 2  # bump when a check changes what it reports
 _INLINE_BELOW = {"header": 400, "full": 40}  # fewer files than this: no worker processes
 _CHUNK = 32  # files a worker checks per task (a cap; small inputs get smaller tasks)
 
@@ -101,15 +102,18 @@ class ImageInfo:
     width: int | None = None
     height: int | None = None
     mode: str | None = None  # Pillow mode
+    content: Content | None = None  # with content=True: what the content checks need (None: not decoded)
 
     def _to_json(self) -> str:
         return json.dumps([[[x.code, x.message, x.hint] for x in self.issues], self.digest, self.format,
-                           self.width, self.height, self.mode], separators=(",", ":"))  # fmt: skip
+                           self.width, self.height, self.mode, self.content.to_list() if self.content else None],
+                          separators=(",", ":"))  # fmt: skip
 
     @classmethod
     def _from_json(cls, path: str, text: str) -> ImageInfo:
-        issues, digest, fmt, width, height, mode = json.loads(text)
-        return cls(path, [Issue(*x) for x in issues], digest, fmt, width, height, mode)
+        issues, digest, fmt, width, height, mode, content = json.loads(text)
+        return cls(path, [Issue(*x) for x in issues], digest, fmt, width, height, mode,
+                   Content.from_list(content) if content else None)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,8 @@ class _Settings:
     level: str
     max_pixels: int | None
     min_size: tuple[int, int] | None
+    content: bool = False
+    blur: bool = False
 
 
 def check_images(
@@ -130,6 +136,8 @@ def check_images(
     min_size: tuple[int, int] | None = None,
     progress: bool = False,
     engine: Any = None,
+    content: bool = False,
+    blur: bool = False,
 ) -> dict[str, ImageInfo]:
     """Check that each distinct path (relative to ``root``) is an image a loader can decode.
 
@@ -147,7 +155,10 @@ def check_images(
     (the cache stays here: looked up before, filled after). A remote URL
     ``root`` is read with fsspec in batches, in threads of this process (worker
     processes cannot see a ``memory://`` store; Dask workers open the URLs
-    themselves), and is not cached.
+    themselves), and is not cached. ``content=True`` (level ``full`` only) also
+    keeps, from the same decode, what the content checks need
+    (:func:`labelprep.checks.content.content_features`) in ``ImageInfo.content``;
+    ``blur=True`` adds the blur effect, which the quality checks need.
 
     Codes: not-an-image, extension-mismatch, corrupt-image, decompression-bomb,
     cmyk-image, unusual-mode, exif-orientation, image-too-small; and
@@ -167,8 +178,11 @@ def check_images(
         raise InputError(f"max_pixels must be at least 1, not {max_pixels}")
     if min_size is not None and (len(min_size) != 2 or min(min_size) < 0):
         raise InputError(f"min_size must be (width, height), not {min_size!r}")
+    if content and level != "full":
+        raise InputError("content checks need the full decode: level='full'")
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else int(max_pixels)
-    settings = _Settings(level, limit, (int(min_size[0]), int(min_size[1])) if min_size is not None else None)
+    settings = _Settings(level, limit, (int(min_size[0]), int(min_size[1])) if min_size is not None else None,
+                         content, content and blur)  # fmt: skip
     remote = is_remote(root)
     root_abs = str(root).rstrip("/") if remote else os.path.abspath(root)
     unique = list(dict.fromkeys(paths))
@@ -229,7 +243,7 @@ def check_images(
 
 def _cache_settings(s: _Settings) -> str:
     return json.dumps([_CACHE_VERSION, PIL.__version__, s.level, s.max_pixels,
-                       list(s.min_size) if s.min_size else None])  # fmt: skip
+                       list(s.min_size) if s.min_size else None, s.content, s.blur])  # fmt: skip
 
 
 def _cacheable(info: ImageInfo) -> bool:
@@ -478,6 +492,12 @@ def _inspect(data: bytes, path: str, settings: _Settings, info: ImageInfo) -> No
         except Exception as exc:
             issues.append(Issue("corrupt-image", f"fails to decode: {_reason(exc)} ({len(data):,} bytes)",
                                 _REDOWNLOAD))  # fmt: skip
+        else:
+            if settings.content:
+                try:
+                    info.content = content_features(im, blur=settings.blur)
+                except Exception:  # a mode the figures cannot be taken of: the image stays out of the content checks
+                    info.content = None
     orientation = _orientation(im)
     if orientation in _ORIENTATION:
         issues.append(Issue("exif-orientation",

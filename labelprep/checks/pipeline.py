@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from labelprep import storage
+from labelprep.checks.content import Thresholds
 from labelprep.checks.labels import SplitFrame, cross_split_findings, frame_label_findings
 from labelprep.encoding import check_split_cells, encode
 from labelprep.errors import InputError, LabelprepError, SchemaError
@@ -27,7 +29,8 @@ from labelprep.vocabulary import Vocabulary
 __all__ = ["CONFIG_KEYS", "ValidateSettings", "load_config", "run_validation"]
 
 CONFIG_KEYS = ("check-images", "workers", "strict", "no-empty", "min-positives", "min-size", "max-pixels",
-               "severity", "none-label", "vocab", "images-root", "cache")  # fmt: skip
+               "severity", "none-label", "vocab", "images-root", "cache", "near-duplicates", "quality",
+               "thresholds")  # fmt: skip
 
 
 @dataclass
@@ -54,6 +57,9 @@ class ValidateSettings:
     quarantine: Path | None = None
     progress: bool = False
     engine: Any = None  # a labelprep.engine.DaskEngine, or None for the local process pool
+    near_duplicates: bool = False
+    quality: bool = False
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
 
 def load_config(start: Path, explicit: Path | None = None) -> tuple[dict[str, Any], Path | None]:
@@ -113,6 +119,9 @@ _CONFIG_TYPES: dict[str, tuple[Any, str]] = {
     "vocab": (lambda v: isinstance(v, str), "a path (relative to the configuration file)"),
     "images-root": (lambda v: isinstance(v, str), "a path (relative to the configuration file)"),
     "cache": (lambda v: isinstance(v, str), "a path (relative to the configuration file)"),
+    "near-duplicates": (lambda v: isinstance(v, bool), "true or false"),
+    "quality": (lambda v: isinstance(v, bool), "true or false"),
+    "thresholds": (lambda v: isinstance(v, dict), 'a table: [tool.labelprep.thresholds] then lines like dark = 40'),
 }
 
 
@@ -126,6 +135,9 @@ def _typed_config(norm: dict[str, Any], f: Path) -> dict[str, Any]:
         out["min-size"] = str(out["min-size"])
     if isinstance(out.get("none-label"), str):
         out["none-label"] = [out["none-label"]]
+    if "thresholds" in out:
+        out["thresholds"] = {str(k).replace("_", "-"): v for k, v in out["thresholds"].items()}
+        Thresholds.from_mapping(out["thresholds"], str(f))  # a wrong name or value: an error naming the file
     for key in ("vocab", "images-root", "cache"):
         value = out.get(key)
         if isinstance(value, str) and not storage.is_url(value) and not Path(value).is_absolute():
@@ -353,6 +365,8 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
 
     unusable: set[tuple[str, str]] = set()
     digests: dict[tuple[str, str], str] = {}  # (root, path) -> digest
+    decoded: dict[tuple[str, str], Any] = {}  # (root, path) -> ImageInfo, with the content checks
+    content = st.near_duplicates or st.quality
     by_root: dict[Path | str, list[_Split]] = defaultdict(list)
     for sp in splits:
         by_root[sp.root].append(sp)
@@ -367,7 +381,9 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
 
             infos = check_images(usable, root, level=st.check_images, workers=st.workers, cache_dir=st.cache,
                                  max_pixels=st.max_pixels, min_size=st.min_size, progress=st.progress,
-                                 engine=st.engine)  # fmt: skip
+                                 engine=st.engine, content=content, blur=st.quality)  # fmt: skip
+            if content:
+                decoded.update(((str(root), p), info) for p, info in infos.items())
         for sp in group:
             paths = sp.sf.frame["path"].tolist()
             for i, p in enumerate(paths):
@@ -404,7 +420,92 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
                 report.add("leaked-image", f"{p!r} in split {split!r} is {same} in split {first_split!r}",
                            hint="remove it from one split; evaluation on leaked images is optimistic", path=p,
                            **sp.sf.where(i))  # fmt: skip
+    if content:
+        _content_findings(splits, decoded, st, report)
     return {p for _, p in sorted(unusable)}
+
+
+def _content_findings(splits: list[_Split], infos: dict[tuple[str, str], Any], st: ValidateSettings,
+                      report: Report) -> None:  # fmt: skip
+    """near-duplicate and near-duplicate-leak by group; the quality codes per listed row."""
+    from labelprep.checks.content import groups, near_duplicate_pairs, quality_issues, same_pixels
+
+    # one node per image file (root, path), with every row that lists it
+    nodes: list[tuple[str, str]] = list(infos)
+    index = {key: k for k, key in enumerate(nodes)}
+    rows: list[list[tuple[_Split, int]]] = [[] for _ in nodes]
+    for sp in splits:
+        for i, p in enumerate(sp.sf.frame["path"].tolist()):
+            k = index.get((str(sp.root), p))
+            if k is not None:
+                rows[k].append((sp, i))
+    contents = [infos[key].content for key in nodes]
+    if st.quality:
+        sizes = [(c, infos[key].width, infos[key].height) for key, c in zip(nodes, contents, strict=True)]
+        for k, issues in quality_issues(sizes, st.thresholds).items():
+            for iss in issues:
+                for sp, i in rows[k]:
+                    p = nodes[k][1]
+                    report.add(iss.code, f"{p!r}: {iss.message}", hint=iss.hint, path=p, **sp.sf.where(i))
+    if not st.near_duplicates:
+        return
+    def same(a: int, b: int) -> bool:
+        ka, kb = nodes[a], nodes[b]
+        if infos[ka].digest == infos[kb].digest or storage.is_remote(ka[0]) or storage.is_remote(kb[0]):
+            return True  # the same bytes; or remote images, not fetched again: equal fingerprints stand
+        return same_pixels(os.path.join(ka[0], ka[1]), os.path.join(kb[0], kb[1]))
+
+    pairs = near_duplicate_pairs(contents, st.thresholds.near_duplicate, same)
+    by_pair = {(p.a, p.b): p for p in pairs}
+    order = {name: n for n, name in enumerate(dict.fromkeys(sp.sf.name for sp in splits))}
+    train = train_split(list(order))
+
+    def how(a: int, b: int) -> str:
+        pair = by_pair.get((min(a, b), max(a, b)))
+        return pair.how() if pair is not None else "joined through other images of the group"
+
+    for group in groups(len(nodes), pairs):
+        digest = {k: infos[nodes[k]].digest for k in group}
+        if len(set(digest.values())) < 2:
+            continue  # byte-identical copies only: duplicate-image and leaked-image say it
+        occ = sorted(((sp.sf.name, nodes[k][1], k, sp, i) for k in group for sp, i in rows[k]),
+                     key=lambda o: (order[o[0]], o[1]))  # fmt: skip
+        members = tuple((p, name) for name, p, _, _, _ in occ)
+        listed = ", ".join(f"{p!r} ({name})" for p, name in members)
+        by_split: dict[str, list[tuple[str, int, _Split, int]]] = {}
+        for name, p, k, sp, i in occ:
+            by_split.setdefault(name, []).append((p, k, sp, i))
+        if len(by_split) > 1:
+            anchor = train if train in by_split else next(iter(by_split))
+            for name, items in by_split.items():
+                if name == anchor:
+                    continue
+                # the closest pair between this split and the anchor split, of different files
+                options = [(by_pair[(min(k, q), max(k, q))].distance if (min(k, q), max(k, q)) in by_pair else 999,
+                            n, m) for n, (_, k, _, _) in enumerate(items) for m, (_, q, _, _) in
+                           enumerate(by_split[anchor]) if digest[k] != digest[q]]  # fmt: skip
+                if not options:
+                    continue
+                _, n, m = min(options)
+                p, k, sp, i = items[n]
+                q, kq = by_split[anchor][m][0], by_split[anchor][m][1]
+                report.extend([Finding(
+                    "near-duplicate-leak", CHECKS["near-duplicate-leak"][0],
+                    f"{p!r} in split {name!r} is a near-duplicate of {q!r} in split {anchor!r} ({how(k, kq)}); "
+                    f"group of {len(members)}: {listed}",
+                    "keep the group in one split (move or drop the copies); evaluation on near-copies of training "
+                    "images is optimistic", path=p, members=members, **sp.sf.where(i))])  # type: ignore[arg-type]  # fmt: skip
+        else:
+            (name, items), = by_split.items()
+            first = items[0]
+            second = next(x for x in items[1:] if digest[x[1]] != digest[first[1]])
+            p, k, sp, i = second
+            report.extend([Finding(
+                "near-duplicate", CHECKS["near-duplicate"][0],
+                f"{p!r} is a near-duplicate of {first[0]!r} in split {name!r} ({how(k, first[1])})"
+                + (f"; group of {len(members)}: {listed}" if len(members) > 2 else ""),
+                "keep one, unless the copies are meant to weigh more", path=p, members=members,
+                **sp.sf.where(i))])  # type: ignore[arg-type]  # fmt: skip
 
 
 def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
@@ -430,7 +531,8 @@ def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
                                        converted=converted))  # fmt: skip
     unusable = _file_and_image_findings(splits, st, report) if splits else set()
     report.checks = ["schema", "labels", *(["splits"] if len(splits) > 1 else []), "files",
-                     *(["images"] if st.check_images != "none" else []), "leakage"]  # fmt: skip
+                     *(["images"] if st.check_images != "none" else []), "leakage",
+                     *(["quality"] if st.quality else [])]  # fmt: skip
     report.stats = {
         "sources": len(sources),
         "splits": {sp.sf.name: len(sp.sf.frame) for sp in splits},
