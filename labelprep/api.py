@@ -586,8 +586,9 @@ def validate(
     ``near_duplicates=True`` reports near-copies (re-encoded, resized, slightly
     cropped, flipped or rotated) within a split and across splits;
     ``quality=True`` reports dark, overexposed, blurred, flat, grayscale, oddly
-    shaped and oddly sized images. Both take their figures from the full decode
-    (so they imply ``check_images="full"``); ``thresholds`` overrides their
+    shaped and oddly sized images. Both decode every image: with
+    ``check_images="full"`` in its one decode, else a JPEG straight to a reduced
+    copy, which is faster; ``thresholds`` overrides their
     limits by name (``{"dark": 40, "near-duplicate": 20}``), over
     ``[tool.labelprep.thresholds]``.
 
@@ -617,11 +618,9 @@ def validate(
     if level not in ("none", "header", "full"):
         raise InputError(f"check_images must be none, header or full, not {level!r}", file=where)
     want_dups, want_quality = bool(pick(near_duplicates, "near-duplicates", False)), bool(pick(quality, "quality", False))
-    if want_dups or want_quality:
-        if level == "none":
-            raise InputError("near-duplicate and quality checks decode the images, which check_images='none' skips",
-                             file=where, hint="use check_images='full' (or leave it out)")  # fmt: skip
-        level = "full"  # they take their figures from the full decode
+    if (want_dups or want_quality) and level == "none":
+        raise InputError("near-duplicate and quality checks decode the images, which check_images='none' skips",
+                         file=where, hint="use check_images='header' (the default) or 'full'")  # fmt: skip
     limits = Thresholds.from_mapping(cfg.get("thresholds") or {}, where)
     if thresholds:
         given = {str(k).replace("_", "-"): v for k, v in thresholds.items()}

@@ -370,11 +370,11 @@ def _threshold_pairs(ctx: click.Context, param: click.Parameter, value: tuple[st
 @click.option("--config", type=click.Path(dir_okay=False, exists=True),
               help="Settings file [default: [tool.labelprep] of the nearest pyproject.toml or labelprep.toml].")
 @click.option("--near-duplicates/--no-near-duplicates", default=None,
-              help="Find near-copies (re-encoded, resized, cropped, flipped, rotated) within and across splits; "
-              "implies --check-images full.")
+              help="Find near-copies (re-encoded, resized, cropped, flipped, rotated) within and across splits "
+              "(decodes every image; in the same decode with --check-images full).")
 @click.option("--quality/--no-quality", default=None,
-              help="Find dark, overexposed, blurred, flat, grayscale, oddly shaped or sized images; implies "
-              "--check-images full.")
+              help="Find dark, overexposed, blurred, flat, grayscale, oddly shaped or sized images (decodes "
+              "every image; in the same decode with --check-images full).")
 @click.option("--threshold", "thresholds", multiple=True, callback=_threshold_pairs, metavar="NAME=VALUE",
               help="Change a content-check limit, e.g. dark=40 or near-duplicate=20 (repeatable).")
 @click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",

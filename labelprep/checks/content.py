@@ -54,8 +54,10 @@ __all__ = [
     "Pair",
     "Thresholds",
     "content_features",
+    "content_size",
     "near_duplicate_pairs",
     "orientation_words",
+    "contrast",
     "quality_issues",
     "same_pixels",
 ]
@@ -109,8 +111,19 @@ class Content:
 _GRAY_MODES = frozenset({"L", "LA", "La", "1", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 
-def content_features(im: Image.Image, *, blur: bool = True) -> Content:
+def content_size(width: int, height: int, *, blur: bool) -> tuple[int, int]:
+    """The smallest size the content figures need of a ``width`` x ``height`` image (for a JPEG's draft mode)."""
+    scale = 2 * _SIDE / min(width, height)
+    if blur:
+        scale = max(scale, _MAX_SIDE / max(width, height))
+    scale = min(1.0, scale)
+    return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
+
+
+def content_features(im: Image.Image, *, blur: bool = True, size: tuple[int, int] | None = None) -> Content:
     """The content figures of one decoded image (call after ``im.load()``).
+
+    ``size`` is the image's own size when ``im`` was decoded reduced (a JPEG's draft mode).
 
     Everything is taken from a copy reduced by a box filter to about 64 pixels on the short side, so the
     cost hardly grows with the image and stays under its decode; the blur effect (only with ``blur``,
@@ -138,7 +151,8 @@ def content_features(im: Image.Image, *, blur: bool = True) -> Content:
         grids = [np.asarray(ycc.resize((_GRID, _GRID), Image.Resampling.BOX, box=_box(tiny.size, s)), dtype=np.int16)
                  for s in _SCALES]  # fmt: skip
         chroma = tuple(tuple((np.concatenate([g[..., 1].ravel(), g[..., 2].ravel()]) - 128).tolist()) for g in grids)
-    fingerprint = hashlib.sha256(f"{im.width}x{im.height};{tiny.mode};".encode() + tiny.tobytes()).hexdigest()[:32]
+    width, height = size or im.size
+    fingerprint = hashlib.sha256(f"{width}x{height};{tiny.mode};".encode() + tiny.tobytes()).hexdigest()[:32]
 
     colour = 0.0
     if tiny.mode == "RGB":
@@ -442,10 +456,10 @@ class Thresholds:
     """
 
     near_duplicate: int = 26  # Hamming distance (of 143 bits) at most this: near-duplicates
-    dark: float = 50.0  # 95% of the pixels darker than this luminance (0-255): dark-image
-    light: float = 200.0  # 95% of the pixels brighter than this: light-image
-    low_information: float = 4.0  # thumbnail luminance standard deviation under this: low-information
-    blurry: float = 0.72  # blur effect (0 sharp .. 1 blurred) at least this: blurry-image
+    dark: float = 64.0  # 95% of the pixels darker than this luminance (0-255): dark-image
+    light: float = 190.0  # 95% of the pixels brighter than this: light-image
+    low_information: float = 0.05  # contrast (see :func:`contrast`) under this: low-information
+    blurry: float = 0.8  # blur effect (0 sharp .. 1 blurred) at least this: blurry-image
     grayscale: float = 3.0  # 99% of pixels with channels at most this far apart: grayscale-image
     aspect_ratio: float = 2.0  # long/short side this many times the dataset's median (either way): odd-aspect-ratio
     size: float = 3.0  # side (square root of the area) this many times the median, or its inverse: odd-size
@@ -472,6 +486,15 @@ class Thresholds:
         return cls(**kwargs)
 
 
+def contrast(c: Content) -> float:
+    """The thumbnail's luminance spread over the room the mean leaves towards black or white (plus 20 levels).
+
+    A flat image has none at any brightness; a dark (or overexposed) photo keeps its contrast relative to
+    how close to black (or white) it was squeezed, which an absolute spread would call flat.
+    """
+    return c.spread / (min(c.mean, 255 - c.mean) + 20)
+
+
 def quality_issues(items: Sequence[tuple[Content | None, int | None, int | None]],
                    th: Thresholds) -> dict[int, list[Issue]]:  # fmt: skip
     """Issues per index of ``items`` ((content, width, height) of each distinct image; content None: not decoded)."""
@@ -484,9 +507,9 @@ def quality_issues(items: Sequence[tuple[Content | None, int | None, int | None]
     sized = [(i, w, h) for i, (c, w, h) in enumerate(items) if c is not None and w and h]
     flat: set[int] = set()
     for i, c in decoded:
-        if c.spread < th.low_information:
+        if contrast(c) < th.low_information:
             flat.add(i)
-            add(i, Issue("low-information", f"nearly one flat colour (luminance spread {c.spread:.1f}, under "
+            add(i, Issue("low-information", f"nearly one flat colour (contrast {contrast(c):.3f}, under "
                          f"{th.low_information:g})", "drop it unless a blank frame is a real input to the model"))  # fmt: skip
             continue  # a flat image is also dark, light or blurred: one finding says it
         if c.high < th.dark:

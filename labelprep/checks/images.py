@@ -35,7 +35,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from labelprep.checks.base import Issue
 from labelprep.checks.cache import ResultCache, file_key
-from labelprep.checks.content import Content, content_features
+from labelprep.checks.content import Content, content_features, content_size
 from labelprep.errors import InputError
 from labelprep.storage import is_remote, is_url
 
@@ -155,9 +155,10 @@ def check_images(
     (the cache stays here: looked up before, filled after). A remote URL
     ``root`` is read with fsspec in batches, in threads of this process (worker
     processes cannot see a ``memory://`` store; Dask workers open the URLs
-    themselves), and is not cached. ``content=True`` (level ``full`` only) also
-    keeps, from the same decode, what the content checks need
-    (:func:`labelprep.checks.content.content_features`) in ``ImageInfo.content``;
+    themselves), and is not cached. ``content=True`` also keeps what the content
+    checks need (:func:`labelprep.checks.content.content_features`) in
+    ``ImageInfo.content``: from the same decode at level ``full``; at level
+    ``header`` each image is decoded for it, a JPEG straight to a reduced copy;
     ``blur=True`` adds the blur effect, which the quality checks need.
 
     Codes: not-an-image, extension-mismatch, corrupt-image, decompression-bomb,
@@ -178,8 +179,6 @@ def check_images(
         raise InputError(f"max_pixels must be at least 1, not {max_pixels}")
     if min_size is not None and (len(min_size) != 2 or min(min_size) < 0):
         raise InputError(f"min_size must be (width, height), not {min_size!r}")
-    if content and level != "full":
-        raise InputError("content checks need the full decode: level='full'")
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else int(max_pixels)
     settings = _Settings(level, limit, (int(min_size[0]), int(min_size[1])) if min_size is not None else None,
                          content, content and blur)  # fmt: skip
@@ -281,7 +280,7 @@ def _url_target(p: str, root: str) -> str | None:
 
 def _run(todo: list[tuple[str, str]], settings: _Settings, workers: int,
          done: Callable[[ImageInfo], None]) -> None:  # fmt: skip
-    if workers <= 1 or len(todo) < max(_INLINE_BELOW[settings.level], 2 * workers):
+    if workers <= 1 or len(todo) < max(_INLINE_BELOW["full" if settings.content else settings.level], 2 * workers):
         for p, target in todo:
             done(_check_one(target, p, settings))
         return
@@ -484,7 +483,10 @@ def _inspect(data: bytes, path: str, settings: _Settings, info: ImageInfo) -> No
         mw, mh = settings.min_size
         issues.append(Issue("image-too-small", f"{width} x {height} pixels, smaller than the minimum {mw} x {mh}",
                             "drop it or replace it with a larger copy; --min-size sets the limit"))  # fmt: skip
-    if settings.level == "full" and not bomb and truncated is None:
+    if (settings.level == "full" or settings.content) and not bomb and truncated is None:
+        if settings.level != "full" and fmt == "JPEG":
+            # the content figures alone: a JPEG decodes straight to a reduced copy (DCT scaling, 2-8x faster)
+            im.draft(im.mode, content_size(width, height, blur=settings.blur))
         try:
             im.load()
         except Image.DecompressionBombError:
@@ -495,7 +497,7 @@ def _inspect(data: bytes, path: str, settings: _Settings, info: ImageInfo) -> No
         else:
             if settings.content:
                 try:
-                    info.content = content_features(im, blur=settings.blur)
+                    info.content = content_features(im, blur=settings.blur, size=(width, height))
                 except Exception:  # a mode the figures cannot be taken of: the image stays out of the content checks
                     info.content = None
     orientation = _orientation(im)

@@ -6,7 +6,7 @@ import os
 import tomllib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -425,6 +425,9 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
     return {p for _, p in sorted(unusable)}
 
 
+_VERIFY_DISTANCE = 6  # pairs at most this far apart may be the same pixels (a JPEG decoded reduced, its PNG copy)
+
+
 def _content_findings(splits: list[_Split], infos: dict[tuple[str, str], Any], st: ValidateSettings,
                       report: Report) -> None:  # fmt: skip
     """near-duplicate and near-duplicate-leak by group; the quality codes per listed row."""
@@ -456,6 +459,16 @@ def _content_findings(splits: list[_Split], infos: dict[tuple[str, str], Any], s
         return same_pixels(os.path.join(ka[0], ka[1]), os.path.join(kb[0], kb[1]))
 
     pairs = near_duplicate_pairs(contents, st.thresholds.near_duplicate, same)
+    if st.check_images != "full":
+        # a JPEG decoded reduced and its PNG copy decoded whole leave different fingerprints: compare the
+        # pixels of the closest pairs of equal size, so a copy in another format is still called identical
+        for n, p in enumerate(pairs):
+            ia, ib = infos[nodes[p.a]], infos[nodes[p.b]]
+            if (not p.same_pixels and p.distance <= _VERIFY_DISTANCE and not p.orientation and not p.cropped
+                    and (ia.width, ia.height) == (ib.width, ib.height)
+                    and not storage.is_remote(nodes[p.a][0]) and not storage.is_remote(nodes[p.b][0])
+                    and same(p.a, p.b)):  # fmt: skip
+                pairs[n] = replace(p, distance=0, same_pixels=True)
     by_pair = {(p.a, p.b): p for p in pairs}
     order = {name: n for n, name in enumerate(dict.fromkeys(sp.sf.name for sp in splits))}
     train = train_split(list(order))
