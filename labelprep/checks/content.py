@@ -55,9 +55,9 @@ __all__ = [
     "Thresholds",
     "content_features",
     "content_size",
-    "near_duplicate_pairs",
-    "orientation_words",
     "contrast",
+    "groups",
+    "near_duplicate_pairs",
     "quality_issues",
     "same_pixels",
 ]
@@ -267,13 +267,6 @@ def _pack(bits: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint64]:
     padded = np.zeros((bits.shape[0], 192), dtype=np.uint8)
     padded[:, :HASH_BITS] = bits
     return np.packbits(padded, axis=1).view(np.uint64)
-
-
-def orientation_words(hashes: Sequence[str]) -> npt.NDArray[np.uint64]:
-    """Every orientation of some hashes, packed: shape (len(hashes), 8, 3)."""
-    bits = _unpack(hashes)
-    variants = bits[:, _PERMS] ^ _MASKS[None, :, :]  # (n, 8, 143)
-    return _pack(variants.reshape(-1, HASH_BITS)).reshape(len(hashes), 8, 3)
 
 
 @dataclass(frozen=True)

@@ -282,7 +282,7 @@ def run_imagededup(images: Path) -> tuple[float, set[frozenset[str]]] | None:
 
 def run_imagehash(images: Path, names: Sequence[str]) -> tuple[float, set[frozenset[str]]] | None:
     try:
-        import imagehash
+        import imagehash  # noqa: F401
     except ImportError:
         print("imagehash unavailable; skipped", flush=True)
         return None
