@@ -568,6 +568,7 @@ def validate(
     near_duplicates: bool | None = None,
     quality: bool | None = None,
     thresholds: Mapping[str, float] | None = None,
+    rules: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     progress: bool = False,
 ) -> Report:
     """Check one or more splits before training; return a :class:`Report` (never raises for data problems).
@@ -590,7 +591,10 @@ def validate(
     ``check_images="full"`` in its one decode, else a JPEG straight to a reduced
     copy, which is faster; ``thresholds`` overrides their
     limits by name (``{"dark": 40, "near-duplicate": 20}``), over
-    ``[tool.labelprep.thresholds]``.
+    ``[tool.labelprep.thresholds]``. ``rules`` (a TOML file, or a table as
+    ``[tool.labelprep.rules]`` holds) declares mutually exclusive groups,
+    implications and hierarchies, and minimum counts; rows that break them
+    are findings (see :mod:`labelprep.checks.rules`).
 
     Example:
         >>> import labelprep
@@ -599,6 +603,7 @@ def validate(
     """
     from labelprep.checks.content import Thresholds
     from labelprep.checks.pipeline import ValidateSettings, check_severity, load_config, run_validation
+    from labelprep.checks.rules import load_rules
     from labelprep.engine import check_engine, open_engine
 
     srcs = [Path(sources)] if isinstance(sources, (str, os.PathLike)) else [Path(s) for s in sources]
@@ -667,6 +672,13 @@ def validate(
         quality=want_quality,
         thresholds=limits,
     )  # fmt: skip
+    label_names = st.label_map
+    if rules is not None:
+        st.rules = load_rules(rules if isinstance(rules, Mapping) else Path(rules), label_map=label_names)
+    elif cfg.get("rules") is not None:
+        raw = cfg["rules"]
+        st.rules = load_rules(raw if isinstance(raw, Mapping) else Path(raw), base=Path(cfg["rules-base"]),
+                              where=cfg["rules-file"], label_map=label_names)  # fmt: skip
     with open_engine(engine, scheduler, workers=st.workers) as st.engine:
         return run_validation(srcs, st)
 

@@ -375,6 +375,9 @@ def _threshold_pairs(ctx: click.Context, param: click.Parameter, value: tuple[st
 @click.option("--quality/--no-quality", default=None,
               help="Find dark, overexposed, blurred, flat, grayscale, oddly shaped or sized images (decodes "
               "every image; in the same decode with --check-images full).")
+@click.option("--rules", type=click.Path(dir_okay=False, exists=True),
+              help="Label rules (TOML): exactly-one, at-most-one, implies, hierarchy, min-count [default: "
+              "[tool.labelprep.rules]].")
 @click.option("--threshold", "thresholds", multiple=True, callback=_threshold_pairs, metavar="NAME=VALUE",
               help="Change a content-check limit, e.g. dark=40 or near-duplicate=20 (repeatable).")
 @click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",

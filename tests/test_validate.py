@@ -170,6 +170,8 @@ def test_every_planted_defect_is_reported_where_it_is(defective: Path) -> None:
     # the content checks (--near-duplicates, --quality) are opt-in and planted in test_content.py
     content = {code for code, (_, group, _) in CHECKS.items() if group == "quality"} | {"near-duplicate",
                                                                                           "near-duplicate-leak"}
+    # so are label rules (test_rules.py)
+    content |= {"exclusive-labels", "missing-exclusive-label", "implied-label-missing", "label-below-min-count"}
     assert {e[0] for e in EXPECTED} == set(CHECKS) - folder_or_frame - shard_codes - content
 
 

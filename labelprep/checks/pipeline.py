@@ -16,6 +16,7 @@ import pandas as pd
 from labelprep import storage
 from labelprep.checks.content import Thresholds
 from labelprep.checks.labels import SplitFrame, cross_split_findings, frame_label_findings
+from labelprep.checks.rules import Rules, rule_findings, rule_label_findings
 from labelprep.encoding import check_split_cells, encode
 from labelprep.errors import InputError, LabelprepError, SchemaError
 from labelprep.frameio import frame_images_root, is_frame, read_frame
@@ -30,7 +31,7 @@ __all__ = ["CONFIG_KEYS", "ValidateSettings", "load_config", "run_validation"]
 
 CONFIG_KEYS = ("check-images", "workers", "strict", "no-empty", "min-positives", "min-size", "max-pixels",
                "severity", "none-label", "vocab", "images-root", "cache", "near-duplicates", "quality",
-               "thresholds")  # fmt: skip
+               "thresholds", "rules")  # fmt: skip
 
 
 @dataclass
@@ -60,6 +61,7 @@ class ValidateSettings:
     near_duplicates: bool = False
     quality: bool = False
     thresholds: Thresholds = field(default_factory=Thresholds)
+    rules: Rules | None = None
 
 
 def load_config(start: Path, explicit: Path | None = None) -> tuple[dict[str, Any], Path | None]:
@@ -122,6 +124,7 @@ _CONFIG_TYPES: dict[str, tuple[Any, str]] = {
     "near-duplicates": (lambda v: isinstance(v, bool), "true or false"),
     "quality": (lambda v: isinstance(v, bool), "true or false"),
     "thresholds": (lambda v: isinstance(v, dict), 'a table: [tool.labelprep.thresholds] then lines like dark = 40'),
+    "rules": (lambda v: isinstance(v, (dict, str)), "a table ([tool.labelprep.rules]) or the path of a rules file"),
 }
 
 
@@ -138,7 +141,10 @@ def _typed_config(norm: dict[str, Any], f: Path) -> dict[str, Any]:
     if "thresholds" in out:
         out["thresholds"] = {str(k).replace("_", "-"): v for k, v in out["thresholds"].items()}
         Thresholds.from_mapping(out["thresholds"], str(f))  # a wrong name or value: an error naming the file
-    for key in ("vocab", "images-root", "cache"):
+    if "rules" in out:
+        out["rules-base"] = str(f.parent)  # a rules file, or a hierarchy file the table names, is relative to it
+        out["rules-file"] = str(f)
+    for key in ("vocab", "images-root", "cache", "rules"):
         value = out.get(key)
         if isinstance(value, str) and not storage.is_url(value) and not Path(value).is_absolute():
             out[key] = str(f.parent / value)  # as written in the file: relative to it, not to the working folder
@@ -536,6 +542,11 @@ def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
     empty_sev = "error" if st.no_empty else None
     for sp in splits:
         report.extend(frame_label_findings(sp.sf, min_positives=st.min_positives, empty_severity=empty_sev))
+    if st.rules:
+        known = {lab for sp in splits for lab in (*sp.sf.labels, *sp.sf.declared, *sp.sf.seen)}
+        report.extend(rule_label_findings(st.rules, sorted(known)))
+        for sp in splits:
+            report.extend(rule_findings(sp.sf, st.rules, train=sp.sf.name == train))
     declared = list(dict.fromkeys(d for sp in splits for d in sp.sf.declared))
     converted = {sp.sf.name: sp.sf.labels for sp in splits if sp.converted}
     if len({sp.sf.source for sp in splits if sp.converted}) < 2:
