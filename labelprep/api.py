@@ -569,6 +569,8 @@ def validate(
     quality: bool | None = None,
     thresholds: Mapping[str, float] | None = None,
     rules: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    predictions: str | os.PathLike[str] | None = None,
+    top_issues: int = 100,
     progress: bool = False,
 ) -> Report:
     """Check one or more splits before training; return a :class:`Report` (never raises for data problems).
@@ -594,7 +596,10 @@ def validate(
     ``[tool.labelprep.thresholds]``. ``rules`` (a TOML file, or a table as
     ``[tool.labelprep.rules]`` holds) declares mutually exclusive groups,
     implications and hierarchies, and minimum counts; rows that break them
-    are findings (see :mod:`labelprep.checks.rules`).
+    are findings (see :mod:`labelprep.checks.rules`). ``predictions`` (a CSV
+    or Parquet table: ``path``, then one column of out-of-fold probabilities
+    per label) ranks the cells likely labelled wrong with cleanlab
+    (``pip install "labelprep[quality]"``) and reports the ``top_issues``.
 
     Example:
         >>> import labelprep
@@ -673,6 +678,12 @@ def validate(
         thresholds=limits,
     )  # fmt: skip
     label_names = st.label_map
+    if top_issues < 0:
+        raise InputError(f"top_issues must be 0 or more, not {top_issues}")
+    if predictions is not None:
+        st.predictions, st.top_issues = Path(predictions), int(top_issues)
+        if not st.predictions.is_file():
+            raise InputError("predictions file not found", file=str(st.predictions))
     if rules is not None:
         st.rules = load_rules(rules if isinstance(rules, Mapping) else Path(rules), label_map=label_names)
     elif cfg.get("rules") is not None:

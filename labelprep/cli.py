@@ -378,6 +378,11 @@ def _threshold_pairs(ctx: click.Context, param: click.Parameter, value: tuple[st
 @click.option("--rules", type=click.Path(dir_okay=False, exists=True),
               help="Label rules (TOML): exactly-one, at-most-one, implies, hierarchy, min-count [default: "
               "[tool.labelprep.rules]].")
+@click.option("--predictions", type=click.Path(dir_okay=False, exists=True),
+              help="Out-of-fold probabilities (CSV/Parquet: path, one column per label): report the cells likely "
+              "labelled wrong (pip install \"labelprep[quality]\").")
+@click.option("--top-issues", type=click.IntRange(min=0), default=100, show_default=True,
+              help="With --predictions: how many likely label errors to report.")
 @click.option("--threshold", "thresholds", multiple=True, callback=_threshold_pairs, metavar="NAME=VALUE",
               help="Change a content-check limit, e.g. dark=40 or near-duplicate=20 (repeatable).")
 @click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",

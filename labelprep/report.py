@@ -59,6 +59,8 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "grayscale-image": ("warning", "quality", "grayscale (as L, or as RGB with equal channels) in a colour dataset"),
     "odd-aspect-ratio": ("warning", "quality", "an aspect ratio far from the dataset's median"),
     "odd-size": ("warning", "quality", "much smaller or larger than the dataset's median"),
+    "label-issue": ("warning", "predictions", "with --predictions: a cell the model's probabilities say is likely wrong"),
+    "predictions-missing": ("warning", "predictions", "with --predictions: images the predictions file does not cover"),
     "shard-missing": ("error", "shards", "a shard the manifest lists is not in the export folder"),
     "shard-checksum": ("error", "shards", "a shard's size or SHA-256 differs from the manifest"),
     "shard-truncated": ("error", "shards", "a shard ends inside a record"),
@@ -144,8 +146,9 @@ class Report:
         return Report(out, list(self.checks), dict(self.stats), self.strict)
 
     def sort(self) -> None:
-        self.findings.sort(key=lambda f: (_ORDER.get(f.code, 99), f.source or "", f.line or 0, f.split or "",
-                                          f.path or "", f.label or ""))  # fmt: skip
+        """By code, then place; findings with a score (ranked label issues) keep their rank order."""
+        self.findings.sort(key=lambda f: (_ORDER.get(f.code, 99),) if f.score is not None else (
+            _ORDER.get(f.code, 99), f.source or "", f.line or 0, f.split or "", f.path or "", f.label or ""))  # fmt: skip
 
     # -- reading --------------------------------------------------------------
     @property

@@ -172,6 +172,7 @@ def test_every_planted_defect_is_reported_where_it_is(defective: Path) -> None:
                                                                                           "near-duplicate-leak"}
     # so are label rules (test_rules.py)
     content |= {"exclusive-labels", "missing-exclusive-label", "implied-label-missing", "label-below-min-count"}
+    content |= {"label-issue", "predictions-missing"}  # and --predictions (test_predictions.py)
     assert {e[0] for e in EXPECTED} == set(CHECKS) - folder_or_frame - shard_codes - content
 
 

@@ -62,6 +62,8 @@ class ValidateSettings:
     quality: bool = False
     thresholds: Thresholds = field(default_factory=Thresholds)
     rules: Rules | None = None
+    predictions: Path | None = None
+    top_issues: int = 100
 
 
 def load_config(start: Path, explicit: Path | None = None) -> tuple[dict[str, Any], Path | None]:
@@ -547,6 +549,13 @@ def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
         report.extend(rule_label_findings(st.rules, sorted(known)))
         for sp in splits:
             report.extend(rule_findings(sp.sf, st.rules, train=sp.sf.name == train))
+    predicted: dict[str, int] | None = None
+    if st.predictions is not None and splits:
+        from labelprep.checks.predictions import prediction_findings, read_predictions
+
+        found, predicted = prediction_findings([sp.sf for sp in splits], read_predictions(st.predictions),
+                                               source=str(st.predictions), top=st.top_issues)  # fmt: skip
+        report.extend(found)
     declared = list(dict.fromkeys(d for sp in splits for d in sp.sf.declared))
     converted = {sp.sf.name: sp.sf.labels for sp in splits if sp.converted}
     if len({sp.sf.source for sp in splits if sp.converted}) < 2:
@@ -556,13 +565,14 @@ def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
     unusable = _file_and_image_findings(splits, st, report) if splits else set()
     report.checks = ["schema", "labels", *(["splits"] if len(splits) > 1 else []), "files",
                      *(["images"] if st.check_images != "none" else []), "leakage",
-                     *(["quality"] if st.quality else [])]  # fmt: skip
+                     *(["quality"] if st.quality else []), *(["predictions"] if predicted is not None else [])]  # fmt: skip
     report.stats = {
         "sources": len(sources),
         "splits": {sp.sf.name: len(sp.sf.frame) for sp in splits},
         "images": int(sum(len(sp.sf.frame) for sp in splits)),
         "train_split": train,
         "check_images": st.check_images,
+        **({"predictions": predicted} if predicted is not None else {}),
     }
     if st.severity:
         report = report.with_severities(st.severity)
