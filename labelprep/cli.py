@@ -385,8 +385,8 @@ def _threshold_pairs(ctx: click.Context, param: click.Parameter, value: tuple[st
               help="With --predictions: how many likely label errors to report.")
 @click.option("--threshold", "thresholds", multiple=True, callback=_threshold_pairs, metavar="NAME=VALUE",
               help="Change a content-check limit, e.g. dark=40 or near-duplicate=20 (repeatable).")
-@click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",
-              show_default=True, help="Report format.")
+@click.option("--output-format", type=click.Choice(["text", "json", "github", "junit", "html"]), default="text",
+              show_default=True, help="Report format (html: one page with thumbnails of the images concerned).")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
 @_errors_to_exit
 def validate(sources: tuple[str, ...], output_format: str, output: str | None, **options: Any) -> None:

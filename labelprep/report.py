@@ -123,6 +123,8 @@ class Report:
     stats: dict[str, Any] = field(default_factory=dict)
     strict: bool = False
     muted: frozenset[str] = frozenset()  # codes switched off (--severity CODE=off): never collected
+    # for the HTML page: where images are and their labels ({"images": {"split\0path": {...}}, "examples": ...})
+    gallery: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     # -- building -------------------------------------------------------------
     def add(self, code: str, message: str, *, hint: str = "", severity: str | None = None, **where: Any) -> None:
@@ -143,7 +145,7 @@ class Report:
             if level == "off":
                 continue
             out.append(replace(f, severity=level) if level else f)
-        return Report(out, list(self.checks), dict(self.stats), self.strict)
+        return Report(out, list(self.checks), dict(self.stats), self.strict, gallery=self.gallery)
 
     def sort(self) -> None:
         """By code, then place; findings with a score (ranked label issues) keep their rank order."""
@@ -268,8 +270,15 @@ class Report:
         ET.indent(suites)
         return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
+    def to_html(self) -> str:
+        """One self-contained page with thumbnails of the images the findings are about (see reporthtml)."""
+        from labelprep.reporthtml import report_html
+
+        return report_html(self)
+
     def render(self, fmt: str) -> str:
-        renderers = {"text": self.to_text, "json": self.to_json, "github": self.to_github, "junit": self.to_junit}
+        renderers = {"text": self.to_text, "json": self.to_json, "github": self.to_github, "junit": self.to_junit,
+                     "html": self.to_html}  # fmt: skip
         if fmt not in renderers:
             raise ValueError(f"unknown report format {fmt!r}")
         return renderers[fmt]()

@@ -270,3 +270,65 @@ def test_the_bundled_example_with_content_checks(tmp_path: Path) -> None:
     assert leaks == ["images/img_038.jpg", "images/img_041.jpg", "images/img_047.jpg"], report.to_text()
     assert set(report.codes()) <= {"empty-labels", "near-duplicate", "near-duplicate-leak", "low-information"}
     assert report.codes()["low-information"] == report.codes()["empty-labels"] == 7
+
+
+# -- the HTML page ----------------------------------------------------------------------------------------------------
+
+
+def html_report(planted: Path, poor: Path) -> str:
+    names = ["orig_fliph.jpg", "train_0.jpg", "train_1.jpg"]
+    (planted / "small.csv").write_text("image,labels\n" + "".join(f"{n},<script>x</script>|cat\n" for n in names))
+    (planted / "small_test.csv").write_text("image,labels\ncopy_fliph.jpg,cat\n")
+    report = labelprep.validate([planted / "small.csv", planted / "small_test.csv"], near_duplicates=True,
+                                quality=True, workers=1)  # fmt: skip
+    return report.to_html()
+
+
+def test_html_page_shows_groups_strips_and_examples_with_embedded_thumbnails(planted: Path, poor: Path) -> None:
+    page = html_report(planted, poor)
+    assert page.startswith("<!DOCTYPE html>")
+    for forbidden in ("http://", "https://", "<link", "<script>", "url(", "@import"):
+        assert forbidden not in page, forbidden
+    assert page.count("src=") == page.count('src="data:image/jpeg;base64,') > 0
+    assert 'id="near-duplicates"' in page and "near-duplicate-leak" in page
+    group = page.split('id="near-duplicates"')[1].split("</div>")[0]
+    assert group.count("<figure") == 2 and "orig_fliph.jpg" in group and "copy_fliph.jpg" in group
+    assert '<span class="split">small</span>' in group and '<span class="split">small_test</span>' in group
+    assert 'class="leak"' in group  # the copy the finding is about
+    assert "&lt;script&gt;x&lt;/script&gt;" in page  # a label is escaped
+    assert 'id="labels"' in page and "<h3>cat</h3>" in page
+    report = labelprep.validate([poor / "train.csv", poor / "val.csv"], quality=True, workers=1)
+    quality = report.to_html()
+    for code in ("dark-image", "blurry-image", "odd-size"):
+        assert f"<h3>{code} (1)</h3>" in quality
+
+
+def test_html_from_the_cli(planted: Path, tmp_path: Path) -> None:
+    out = tmp_path / "page.html"
+    r = CliRunner().invoke(main, ["validate", str(planted / "train.csv"), str(planted / "test.csv"),
+                                  "--near-duplicates", "--output-format", "html", "--output", str(out)])  # fmt: skip
+    assert r.exit_code == 1 and out.read_text().count("<figure") >= 2 * len(KINDS)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def test_html_page_renders_in_headless_chromium(planted: Path, poor: Path, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    if not CHROMIUM.exists() and shutil.which("chromium") is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium): cannot check the HTML renders")
+    exe = str(CHROMIUM) if CHROMIUM.exists() else str(shutil.which("chromium"))
+    page, png = tmp_path / "report.html", tmp_path / "shot.png"
+    page.write_text(html_report(planted, poor), encoding="utf-8")
+    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}", "--window-size=1000,900",
+           page.as_uri()]  # fmt: skip
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+    assert png.exists(), f"no screenshot (exit {run.returncode}): {run.stderr[-2000:]}"
+    with Image.open(png) as im:
+        colours = im.convert("RGB").getcolors(maxcolors=1 << 20) or []
+    # the thumbnails are photo-like: a rendered page with them has thousands of colours, text alone a few hundred
+    assert len(colours) > 2000, f"only {len(colours)} colours: the thumbnails did not render"

@@ -574,12 +574,45 @@ def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
         "check_images": st.check_images,
         **({"predictions": predicted} if predicted is not None else {}),
     }
+    report.gallery = _gallery(splits, report, unusable)
     if st.severity:
         report = report.with_severities(st.severity)
     report.sort()
     if st.quarantine is not None:
         _write_quarantine(st.quarantine, report, unusable)
     return report
+
+
+_EXAMPLES, _EXAMPLE_LABELS = 4, 40  # the HTML page shows this many images of the first this many labels
+
+
+def _gallery(splits: list[_Split], report: Report, unusable: set[str]) -> dict[str, Any]:
+    """Where the images the HTML page shows are, and their labels: those of content findings, and examples."""
+    wanted = {(f.split, f.path) for f in report.findings if f.path and (f.members or f.score is not None
+              or CHECKS[f.code][1] == "quality")}  # fmt: skip
+    wanted |= {(split, path) for f in report.findings if f.members for path, split in f.members}
+    examples: dict[str, list[tuple[str, str]]] = {}
+    images: dict[str, dict[str, Any]] = {}
+    for sp in splits:
+        frame, labels = sp.sf.frame, sp.sf.labels
+        paths = frame["path"].astype(str).tolist()
+        rows = [i for i, p in enumerate(paths) if (sp.sf.name, p) in wanted]
+        for label in labels[:_EXAMPLE_LABELS]:
+            have = examples.setdefault(label, [])
+            if len(have) >= _EXAMPLES:
+                continue
+            column = frame[label]
+            hits = np.flatnonzero(column.to_numpy(dtype=np.int8) == 1)
+            for i in hits[: 3 * _EXAMPLES].tolist():
+                if paths[i] not in unusable and len(have) < _EXAMPLES:
+                    have.append((paths[i], sp.sf.name))
+                    rows.append(i)
+        for i in dict.fromkeys(rows):
+            row = frame.iloc[i]
+            location = None if storage.is_remote(sp.root) else os.path.join(str(sp.root), paths[i])
+            images[f"{sp.sf.name}\x00{paths[i]}"] = {"location": location,
+                                                      "labels": [lab for lab in labels if row[lab] == 1]}
+    return {"images": images, "examples": {k: v for k, v in examples.items() if v}}
 
 
 def _write_quarantine(path: Path, report: Report, unusable: set[str]) -> None:
