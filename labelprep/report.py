@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -123,8 +123,9 @@ class Report:
     stats: dict[str, Any] = field(default_factory=dict)
     strict: bool = False
     muted: frozenset[str] = frozenset()  # codes switched off (--severity CODE=off): never collected
-    # for the HTML page: where images are and their labels ({"images": {"split\0path": {...}}, "examples": ...})
-    gallery: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    # for the HTML page: where images are and their labels ({"images": {"split\0path": {...}}, "examples": ...}),
+    # or a function that makes it when the page is rendered
+    gallery: dict[str, Any] | Callable[[], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     # -- building -------------------------------------------------------------
     def add(self, code: str, message: str, *, hint: str = "", severity: str | None = None, **where: Any) -> None:

@@ -49,7 +49,7 @@ display:flex;align-items:center;justify-content:center;color:#656d76}
 def report_html(report: Report) -> str:
     """The page; ``report.gallery`` (filled by validate) says where each image is and what labels it has."""
     e = html.escape
-    gallery: dict[str, Any] = report.gallery or {}
+    gallery: dict[str, Any] = (report.gallery() if callable(report.gallery) else report.gallery) or {}
     thumbs: dict[str, str | None] = {}
 
     def figure(path: str, split: str | None, note: str = "", cls: str = "") -> str:

@@ -84,7 +84,7 @@ class Content:
 
     fingerprint: str  # SHA-256 (32 hex) of the size and the ~64-pixel reduced copy: equal pixels, equal fingerprint
     hashes: tuple[str, ...] | None  # per scale (1, 0.95, 0.9): the 143 DCT sign bits as hex; None: too flat
-    chroma: tuple[tuple[int, ...], ...] | None  # per scale: mean Cb then Cr (less 128) of a 4 x 4 grid, 32 numbers
+    chroma: tuple[int, ...] | None  # mean Cb then Cr (less 128) of a 4 x 4 grid of the image, 32 numbers
     mean: float  # luminance mean, 0-255
     low: float  # luminance 5th percentile
     high: float  # luminance 95th percentile
@@ -102,7 +102,7 @@ class Content:
         if values[1] is not None:
             values[1] = tuple(values[1])
         if values[2] is not None:
-            values[2] = tuple(tuple(x) for x in values[2])
+            values[2] = tuple(values[2])
         return cls(*values)
 
 
@@ -147,10 +147,8 @@ def content_features(im: Image.Image, *, blur: bool = True, size: tuple[int, int
     hashes = tuple(_hash_bits(t) for t in thumbs) if spread >= _FLAT else None
     chroma = None
     if hashes is not None and tiny.mode == "RGB":
-        ycc = tiny.convert("YCbCr")
-        grids = [np.asarray(ycc.resize((_GRID, _GRID), Image.Resampling.BOX, box=_box(tiny.size, s)), dtype=np.int16)
-                 for s in _SCALES]  # fmt: skip
-        chroma = tuple(tuple((np.concatenate([g[..., 1].ravel(), g[..., 2].ravel()]) - 128).tolist()) for g in grids)
+        grid = np.asarray(tiny.convert("YCbCr").resize((_GRID, _GRID), Image.Resampling.BOX), dtype=np.int16)
+        chroma = tuple((np.concatenate([grid[..., 1].ravel(), grid[..., 2].ravel()]) - 128).tolist())
     width, height = size or im.size
     fingerprint = hashlib.sha256(f"{width}x{height};{tiny.mode};".encode() + tiny.tobytes()).hexdigest()[:32]
 
@@ -348,8 +346,8 @@ _KEY_WEIGHTS = (1 << np.arange(len(_KEY_BITS), dtype=np.int64))
 def _same_colours(chroma: npt.NDArray[np.float32], a: npt.NDArray[np.int64],
                   entry: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:  # fmt: skip
     """Whether query images ``a`` and hash entries ``entry`` agree in colour (or either has too little to say)."""
-    flat = chroma.reshape(-1, chroma.shape[-1])  # rows in the order of the hash entries
-    x, y = flat[a * len(_SCALES) * 8], flat[entry]  # the query as stored (scale 1, not turned); the entry
+    # the query as stored (not turned); the entry's image turned as the entry is (a crop's grid differs little)
+    x, y = chroma[a, 0], chroma[entry // (len(_SCALES) * 8), entry % 8]
     nx, ny = np.linalg.norm(x, axis=1), np.linalg.norm(y, axis=1)
     colourless = (nx < _CHROMA_MIN) | (ny < _CHROMA_MIN)
     cos = (x * y).sum(axis=1) / np.maximum(nx * ny, 1e-9)
@@ -357,15 +355,15 @@ def _same_colours(chroma: npt.NDArray[np.float32], a: npt.NDArray[np.int64],
 
 
 def _hash_pairs(hashes: Sequence[tuple[str, ...]], max_distance: int,
-                grids: Sequence[tuple[tuple[int, ...], ...] | None] | None = None) -> list[Pair]:  # fmt: skip
+                grids: Sequence[tuple[int, ...] | None] | None = None) -> list[Pair]:  # fmt: skip
     n, scales = len(hashes), len(_SCALES)
     chroma = None
     if grids is not None:
-        g = np.zeros((n, scales, 2 * _GRID * _GRID), dtype=np.float32)
+        g = np.zeros((n, 2 * _GRID * _GRID), dtype=np.float32)
         for i, c in enumerate(grids):
             if c is not None:
                 g[i] = c
-        chroma = g[:, :, _GRID_PERMS]  # (n, scales, 8, 32), in the entries' order
+        chroma = g[:, _GRID_PERMS]  # (n, 8, 32): each image's grid in every orientation
     bits = _unpack([h for hs in hashes for h in hs]).reshape(n, scales, HASH_BITS)
     variants = bits[:, :, _PERMS] ^ _MASKS[None, None, :, :]  # (n, scales, 8, bits)
     flat = variants.reshape(-1, HASH_BITS)

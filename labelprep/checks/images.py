@@ -42,7 +42,7 @@ from labelprep.storage import is_remote, is_url
 __all__ = ["LEVELS", "ImageInfo", "check_images"]
 
 LEVELS = ("header", "full")
-_CACHE_VERSION = 2  # bump when a check changes what it reports
+_CACHE_VERSION = 3  # bump when a check changes what it reports
 _INLINE_BELOW = {"header": 400, "full": 40}  # fewer files than this: no worker processes
 _CHUNK = 32  # files a worker checks per task (a cap; small inputs get smaller tasks)
 

@@ -492,7 +492,8 @@ def _content_findings(splits: list[_Split], infos: dict[tuple[str, str], Any], s
         occ = sorted(((sp.sf.name, nodes[k][1], k, sp, i) for k in group for sp, i in rows[k]),
                      key=lambda o: (order[o[0]], o[1]))  # fmt: skip
         members = tuple((p, name) for name, p, _, _, _ in occ)
-        listed = ", ".join(f"{p!r} ({name})" for p, name in members)
+        listed = ", ".join(f"{p!r} ({name})" for p, name in members[:10])
+        listed += f" and {len(members) - 10} more" if len(members) > 10 else ""
         by_split: dict[str, list[tuple[str, int, _Split, int]]] = {}
         for name, p, k, sp, i in occ:
             by_split.setdefault(name, []).append((p, k, sp, i))
@@ -574,7 +575,8 @@ def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
         "check_images": st.check_images,
         **({"predictions": predicted} if predicted is not None else {}),
     }
-    report.gallery = _gallery(splits, report, unusable)
+    findings = report.findings
+    report.gallery = lambda: _gallery(splits, findings, unusable)  # made only for the HTML page
     if st.severity:
         report = report.with_severities(st.severity)
     report.sort()
@@ -586,17 +588,18 @@ def run_validation(sources: Sequence[Path], st: ValidateSettings) -> Report:
 _EXAMPLES, _EXAMPLE_LABELS = 4, 40  # the HTML page shows this many images of the first this many labels
 
 
-def _gallery(splits: list[_Split], report: Report, unusable: set[str]) -> dict[str, Any]:
+def _gallery(splits: list[_Split], findings: list[Finding], unusable: set[str]) -> dict[str, Any]:
     """Where the images the HTML page shows are, and their labels: those of content findings, and examples."""
-    wanted = {(f.split, f.path) for f in report.findings if f.path and (f.members or f.score is not None
+    wanted = {(f.split, f.path) for f in findings if f.path and (f.members or f.score is not None
               or CHECKS[f.code][1] == "quality")}  # fmt: skip
-    wanted |= {(split, path) for f in report.findings if f.members for path, split in f.members}
+    wanted |= {(split, path) for f in findings if f.members for path, split in f.members}
     examples: dict[str, list[tuple[str, str]]] = {}
     images: dict[str, dict[str, Any]] = {}
     for sp in splits:
         frame, labels = sp.sf.frame, sp.sf.labels
         paths = frame["path"].astype(str).tolist()
-        rows = [i for i, p in enumerate(paths) if (sp.sf.name, p) in wanted]
+        names = {p for split, p in wanted if split == sp.sf.name}
+        rows = [i for i, p in enumerate(paths) if p in names] if names else []
         for label in labels[:_EXAMPLE_LABELS]:
             have = examples.setdefault(label, [])
             if len(have) >= _EXAMPLES:
