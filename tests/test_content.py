@@ -154,7 +154,7 @@ def test_distinct_photos_give_no_near_duplicate() -> None:
 def test_every_orientation_of_one_image_has_distance_zero() -> None:
     im = scene(7, 64)  # 64 = 2 x 32: the box filter commutes with every flip and turn
     turns = [None, *Image.Transpose]
-    items = [content_features(im if t is None else im.transpose(t), blur=False) for t in turns]
+    items = [content_features(im if t is None else im.transpose(t), quality=False) for t in turns]
     pairs = near_duplicate_pairs(items, 0)
     assert {(p.a, p.b) for p in pairs if p.a == 0} == {(0, k) for k in range(1, len(turns))}
     assert all(p.distance == 0 for p in pairs)
@@ -164,17 +164,17 @@ def test_hashes_are_cached_so_a_rerun_decodes_only_new_files(planted: Path, tmp_
                                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     names = [p.name for p in sorted(planted.glob("*.jpg"))][:8]
     cache = tmp_path / "cache"
-    first = check_images(names, planted, level="full", workers=1, cache_dir=cache, content=True, blur=True)
+    first = check_images(names, planted, level="full", workers=1, cache_dir=cache, content=True, quality=True)
     assert all(info.content is not None for info in first.values())
     calls: list[int] = []
     real = content.content_features
     monkeypatch.setattr("labelprep.checks.images.content_features",
                         lambda im, **kw: calls.append(1) or real(im, **kw))  # fmt: skip
-    again = check_images(names, planted, level="full", workers=1, cache_dir=cache, content=True, blur=True)
+    again = check_images(names, planted, level="full", workers=1, cache_dir=cache, content=True, quality=True)
     assert again == first and calls == []
     # without the content figures the cache keeps other rows; asking for them again does not decode
     check_images(names, planted, level="full", workers=1, cache_dir=cache)
-    check_images(names, planted, level="full", workers=1, cache_dir=cache, content=True, blur=True)
+    check_images(names, planted, level="full", workers=1, cache_dir=cache, content=True, quality=True)
     assert calls == []
     assert Content.from_list(json.loads(json.dumps(first[names[0]].content.to_list()))) == first[names[0]].content  # type: ignore[union-attr]
 

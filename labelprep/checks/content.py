@@ -111,23 +111,23 @@ class Content:
 _GRAY_MODES = frozenset({"L", "LA", "La", "1", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 
-def content_size(width: int, height: int, *, blur: bool) -> tuple[int, int]:
+def content_size(width: int, height: int, *, quality: bool) -> tuple[int, int]:
     """The smallest size the content figures need of a ``width`` x ``height`` image (for a JPEG's draft mode)."""
     scale = 2 * _SIDE / min(width, height)
-    if blur:
+    if quality:
         scale = max(scale, _MAX_SIDE / max(width, height))
     scale = min(1.0, scale)
     return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
 
 
-def content_features(im: Image.Image, *, blur: bool = True, size: tuple[int, int] | None = None) -> Content:
+def content_features(im: Image.Image, *, quality: bool = True, size: tuple[int, int] | None = None) -> Content:
     """The content figures of one decoded image (call after ``im.load()``).
 
     ``size`` is the image's own size when ``im`` was decoded reduced (a JPEG's draft mode).
 
     Everything is taken from a copy reduced by a box filter to about 64 pixels on the short side, so the
-    cost hardly grows with the image and stays under its decode; the blur effect (only with ``blur``,
-    else NaN) from a copy of at most 256 pixels on the long side, about what a model sees.
+    cost hardly grows with the image; the blur effect from a copy of at most 256 pixels on the long side, about
+    what a model sees. Without ``quality`` only what near-duplicates need is taken (the rest is NaN).
     """
     gray_mode = im.mode in _GRAY_MODES
     rgb = im if im.mode in ("RGB", "L") else im.convert("L" if gray_mode else "RGB")
@@ -135,11 +135,6 @@ def content_features(im: Image.Image, *, blur: bool = True, size: tuple[int, int
     step = max(1, min(rgb.size) // (2 * _SIDE))
     tiny = rgb.reduce(step) if step > 1 else rgb
     tiny_gray = tiny if tiny.mode == "L" else tiny.convert("L")
-
-    hist = np.array(tiny_gray.histogram(), dtype=np.float64)
-    cdf = np.cumsum(hist) / hist.sum()
-    mean = float(hist @ np.arange(256, dtype=np.float64) / hist.sum())
-    low, high = float(np.searchsorted(cdf, 0.05)), float(np.searchsorted(cdf, 0.95))
 
     thumbs = [np.asarray(tiny_gray.resize((_SIDE, _SIDE), Image.Resampling.BOX, box=_box(tiny.size, s)),
                          dtype=np.float64) for s in _SCALES]  # fmt: skip
@@ -152,19 +147,22 @@ def content_features(im: Image.Image, *, blur: bool = True, size: tuple[int, int
     width, height = size or im.size
     fingerprint = hashlib.sha256(f"{width}x{height};{tiny.mode};".encode() + tiny.tobytes()).hexdigest()[:32]
 
-    colour = 0.0
-    if tiny.mode == "RGB":
-        arr = np.asarray(tiny)
-        r, g, b = arr[..., 0], arr[..., 1], arr[..., 2]
-        apart = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
-        colour = float(np.searchsorted(np.cumsum(np.bincount(apart.ravel(), minlength=256)), 0.99 * apart.size))
-    blurred = math.nan
-    if blur:
+    mean = low = high = colour = blurred = math.nan
+    if quality:
+        hist = np.array(tiny_gray.histogram(), dtype=np.float64)
+        cdf = np.cumsum(hist) / hist.sum()
+        mean = round(float(hist @ np.arange(256, dtype=np.float64) / hist.sum()), 2)
+        low, high = float(np.searchsorted(cdf, 0.05)), float(np.searchsorted(cdf, 0.95))
+        colour = 0.0
+        if tiny.mode == "RGB":
+            arr = np.asarray(tiny)
+            r, g, b = arr[..., 0], arr[..., 1], arr[..., 2]
+            apart = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
+            colour = float(np.searchsorted(np.cumsum(np.bincount(apart.ravel(), minlength=256)), 0.99 * apart.size))
         factor = max(1, math.ceil(max(rgb.size) / _MAX_SIDE))
         small = rgb.reduce(factor) if factor > 1 else rgb
         blurred = round(_blur_effect(small if small.mode == "L" else small.convert("L")), 4)
-    return Content(fingerprint, hashes, chroma, round(mean, 2), low, high, round(spread, 3), blurred, colour,
-                   gray_mode)  # fmt: skip
+    return Content(fingerprint, hashes, chroma, mean, low, high, round(spread, 3), blurred, colour, gray_mode)
 
 
 def _box(size: tuple[int, int], scale: float) -> tuple[float, float, float, float]:

@@ -42,7 +42,7 @@ from labelprep.storage import is_remote, is_url
 __all__ = ["LEVELS", "ImageInfo", "check_images"]
 
 LEVELS = ("header", "full")
-_CACHE_VERSION = 3  # bump when a check changes what it reports
+_CACHE_VERSION = 4  # bump when a check changes what it reports
 _INLINE_BELOW = {"header": 400, "full": 40}  # fewer files than this: no worker processes
 _CHUNK = 32  # files a worker checks per task (a cap; small inputs get smaller tasks)
 
@@ -122,7 +122,7 @@ class _Settings:
     max_pixels: int | None
     min_size: tuple[int, int] | None
     content: bool = False
-    blur: bool = False
+    quality: bool = False
 
 
 def check_images(
@@ -137,7 +137,7 @@ def check_images(
     progress: bool = False,
     engine: Any = None,
     content: bool = False,
-    blur: bool = False,
+    quality: bool = False,
 ) -> dict[str, ImageInfo]:
     """Check that each distinct path (relative to ``root``) is an image a loader can decode.
 
@@ -159,7 +159,7 @@ def check_images(
     checks need (:func:`labelprep.checks.content.content_features`) in
     ``ImageInfo.content``: from the same decode at level ``full``; at level
     ``header`` each image is decoded for it, a JPEG straight to a reduced copy;
-    ``blur=True`` adds the blur effect, which the quality checks need.
+    ``quality=True`` adds the figures the quality checks need (exposure, colour, blur).
 
     Codes: not-an-image, extension-mismatch, corrupt-image, decompression-bomb,
     cmyk-image, unusual-mode, exif-orientation, image-too-small; and
@@ -181,7 +181,7 @@ def check_images(
         raise InputError(f"min_size must be (width, height), not {min_size!r}")
     limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else int(max_pixels)
     settings = _Settings(level, limit, (int(min_size[0]), int(min_size[1])) if min_size is not None else None,
-                         content, content and blur)  # fmt: skip
+                         content, content and quality)  # fmt: skip
     remote = is_remote(root)
     root_abs = str(root).rstrip("/") if remote else os.path.abspath(root)
     unique = list(dict.fromkeys(paths))
@@ -242,7 +242,7 @@ def check_images(
 
 def _cache_settings(s: _Settings) -> str:
     return json.dumps([_CACHE_VERSION, PIL.__version__, s.level, s.max_pixels,
-                       list(s.min_size) if s.min_size else None, s.content, s.blur])  # fmt: skip
+                       list(s.min_size) if s.min_size else None, s.content, s.quality])  # fmt: skip
 
 
 def _cacheable(info: ImageInfo) -> bool:
@@ -486,7 +486,7 @@ def _inspect(data: bytes, path: str, settings: _Settings, info: ImageInfo) -> No
     if (settings.level == "full" or settings.content) and not bomb and truncated is None:
         if settings.level != "full" and fmt == "JPEG":
             # the content figures alone: a JPEG decodes straight to a reduced copy (DCT scaling, 2-8x faster)
-            im.draft(im.mode, content_size(width, height, blur=settings.blur))
+            im.draft(im.mode, content_size(width, height, quality=settings.quality))
         try:
             im.load()
         except Image.DecompressionBombError:
@@ -497,7 +497,7 @@ def _inspect(data: bytes, path: str, settings: _Settings, info: ImageInfo) -> No
         else:
             if settings.content:
                 try:
-                    info.content = content_features(im, blur=settings.blur, size=(width, height))
+                    info.content = content_features(im, quality=settings.quality, size=(width, height))
                 except Exception:  # a mode the figures cannot be taken of: the image stays out of the content checks
                     info.content = None
     orientation = _orientation(im)

@@ -389,7 +389,7 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
 
             infos = check_images(usable, root, level=st.check_images, workers=st.workers, cache_dir=st.cache,
                                  max_pixels=st.max_pixels, min_size=st.min_size, progress=st.progress,
-                                 engine=st.engine, content=content, blur=st.quality)  # fmt: skip
+                                 engine=st.engine, content=content, quality=st.quality)  # fmt: skip
             if content:
                 decoded.update(((str(root), p), info) for p, info in infos.items())
         for sp in group:
@@ -468,12 +468,12 @@ def _content_findings(splits: list[_Split], infos: dict[tuple[str, str], Any], s
 
     pairs = near_duplicate_pairs(contents, st.thresholds.near_duplicate, same)
     if st.check_images != "full":
-        # a JPEG decoded reduced and its PNG copy decoded whole leave different fingerprints: compare the
-        # pixels of the closest pairs of equal size, so a copy in another format is still called identical
+        # a JPEG decoded reduced and its PNG copy decoded whole leave different fingerprints: compare the pixels
+        # of the closest pairs of equal size in different formats, so such a copy is still called identical
         for n, p in enumerate(pairs):
             ia, ib = infos[nodes[p.a]], infos[nodes[p.b]]
             if (not p.same_pixels and p.distance <= _VERIFY_DISTANCE and not p.orientation and not p.cropped
-                    and (ia.width, ia.height) == (ib.width, ib.height)
+                    and ia.format != ib.format and (ia.width, ia.height) == (ib.width, ib.height)
                     and not storage.is_remote(nodes[p.a][0]) and not storage.is_remote(nodes[p.b][0])
                     and same(p.a, p.b)):  # fmt: skip
                 pairs[n] = replace(p, distance=0, same_pixels=True)

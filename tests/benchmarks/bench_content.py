@@ -24,6 +24,9 @@ cleanvision's ``Imagelab.find_issues()`` (exact and near duplicates, and its qua
 scored the same way. Quality F1 is over every image of the set (a slight-blur near-copy flagged as blurry
 counts against it).
 
+Label errors: a simulated model (mean AUC about 0.95) on 20,000 images x 20 labels with 5% of the cells
+flipped; ``validate --predictions`` (cleanlab) reports every cell it flags, scored against the flips.
+
 Scale: ``--scale`` distinct photo-like 640 x 480 JPEGs; decoding each once (Pillow open + load) in 2
 processes, against ``validate(near_duplicates=True, workers=2)`` with no cache (the default header level: a
 JPEG decoded straight to a reduced copy). Target: at most 2x. The same with ``check_images="full"`` (hashes
@@ -369,6 +372,60 @@ def scale_run(n: int) -> None:
                anchor="", target="0", passed=None)  # fmt: skip
 
 
+# -- label errors from predictions -------------------------------------------------------------------------------------
+
+
+def predictions_run(n: int = 20000, k: int = 20, flip: float = 0.05) -> None:
+    """A simulated model (mean AUC about 0.95) and 5% of the cells flipped: how many flips the top issues hold."""
+    rng = np.random.default_rng(SEED)
+    truth = (rng.random((n, k)) < rng.uniform(0.05, 0.4, k)).astype(int)
+    flipped = rng.random(truth.shape) < flip
+    given = np.where(flipped, 1 - truth, truth)
+    logit = np.where(truth == 1, 1.2, -1.2) + rng.normal(0, 1.0, truth.shape)
+    probs = 1 / (1 + np.exp(-logit))
+    from sklearn.metrics import roc_auc_score
+
+    auc = float(np.mean([roc_auc_score(truth[:, j], probs[:, j]) for j in range(k)]))
+    labels = [f"l{j:02d}" for j in range(k)]
+    paths = [f"img_{i:06d}.jpg" for i in range(n)]
+    with tempfile.TemporaryDirectory(prefix="labelprep-bench-predictions-") as tmp:
+        root = Path(tmp)
+        import pandas as pd
+
+        pd.DataFrame(given, columns=labels).assign(path=paths)[["path", *labels]].to_csv(root / "train.csv", index=False)
+        pd.DataFrame(probs, columns=labels).assign(path=paths)[["path", *labels]].to_csv(root / "preds.csv", index=False)
+        wrong = {(paths[i], labels[j]) for i, j in zip(*np.nonzero(flipped))}
+        t0 = time.perf_counter()
+        report = labelprep.validate(root / "train.csv", check_images="none", severity={"missing-file": "off"},
+                                    predictions=root / "preds.csv", top_issues=n * k)  # fmt: skip
+        seconds = time.perf_counter() - t0
+    ranked = [(f.path, f.label) for f in report.findings if f.code == "label-issue"]  # in rank order
+    found = set(ranked)
+    precision = len(found & wrong) / len(found) if found else 0.0
+    recall = len(found & wrong) / len(wrong)
+    top = ranked[: len(wrong) // 10]
+    top_precision = sum(x in wrong for x in top) / len(top) if top else 0.0
+    rows, wrong_rows = {p for p, _ in found}, {p for p, _ in wrong}
+    row_p, row_r = len(rows & wrong_rows) / max(1, len(rows)), len(rows & wrong_rows) / len(wrong_rows)
+    print(f"predictions: {n:,} images x {k} labels, mean AUC {auc:.3f}, {len(wrong):,} cells flipped: "
+          f"{len(found):,} cells flagged, P {precision:.2f} R {recall:.2f}; the top {len(top):,}: P {top_precision:.2f}; "
+          f"as rows (an image with a flagged cell): P {row_p:.2f} R {row_r:.2f}; {seconds:.1f} s (validate, all "
+          "checks)", flush=True)  # fmt: skip
+    record(BENCH, f"--predictions, {n:,} images x {k} labels, simulated model of mean AUC {auc:.2f}, 5% of cells "
+           f"flipped: cell precision (recall {recall:.2f}; top {len(top):,}: precision {top_precision:.2f}; {seconds:.1f} s)",
+           value=precision, unit="", anchor="planted flips", target="(reference)", passed=None)  # fmt: skip
+    from cleanlab.multilabel_classification.filter import find_label_issues
+
+    flagged_rows = find_label_issues(labels=[np.flatnonzero(r).tolist() for r in given], pred_probs=probs)
+    truth_rows = flipped.any(axis=1)
+    cl_p = float((flagged_rows & truth_rows).sum() / max(1, flagged_rows.sum()))
+    cl_r = float((flagged_rows & truth_rows).sum() / truth_rows.sum())
+    print(f"cleanlab find_label_issues (rows): P {cl_p:.2f} R {cl_r:.2f}", flush=True)
+    record(BENCH, f"--predictions, same: images with a flagged cell, precision (recall {row_r:.2f})", value=row_p,
+           unit="", anchor=f"cleanlab find_label_issues on rows: P {cl_p:.2f} R {cl_r:.2f}", target="(reference)",
+           passed=None)  # fmt: skip
+
+
 # -- main -------------------------------------------------------------------------------------------------------------
 
 
@@ -380,12 +437,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scale", type=int, help="images of the scale run [20000; quick 2000]")
     parser.add_argument("--skip-scale", action="store_true", help="leave the scale run out")
     parser.add_argument("--skip-others", action="store_true", help="leave imagededup, imagehash, cleanvision out")
+    parser.add_argument("--predictions-only", action="store_true", help="only the label-error run from predictions")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each near-duplicate method, best kept [3]")
     args = parser.parse_args(argv)
     n_distinct = args.distinct or (150 if args.quick else 1800)
     n_pairs = args.pairs or (6 if args.quick else 24)
     n_scale = args.scale or (2000 if args.quick else 20000)
     print(f"{platform.python_version()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}", flush=True)
+    predictions_run(2000 if args.quick else 20000)
+    if args.predictions_only:
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="labelprep-bench-content-") as tmp:
         root = Path(tmp)
