@@ -642,6 +642,12 @@ def validate(
     severity: Mapping[str, str] | None = None,
     quarantine: str | os.PathLike[str] | None = None,
     config: str | os.PathLike[str] | None = None,
+    near_duplicates: bool | None = None,
+    quality: bool | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    rules: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    predictions: str | os.PathLike[str] | None = None,
+    top_issues: int = 100,
     progress: bool = False,
 ) -> Report:
     """Check one or more splits before training; return a :class:`Report` (never raises for data problems).
@@ -657,13 +663,29 @@ def validate(
     (``tcp://host:8786``; default: ``DASK_SCHEDULER_ADDRESS``, else a
     ``LocalCluster`` of ``workers`` processes, closed afterwards); ``engine``
     may also be a ``distributed.Client``. Same findings as the local engine.
+    ``near_duplicates=True`` reports near-copies (re-encoded, resized, slightly
+    cropped, flipped or rotated) within a split and across splits;
+    ``quality=True`` reports dark, overexposed, blurred, flat, grayscale, oddly
+    shaped and oddly sized images. Both decode every image: with
+    ``check_images="full"`` in its one decode, else a JPEG straight to a reduced
+    copy, which is faster; ``thresholds`` overrides their
+    limits by name (``{"dark": 40, "near-duplicate": 20}``), over
+    ``[tool.labelprep.thresholds]``. ``rules`` (a TOML file, or a table as
+    ``[tool.labelprep.rules]`` holds) declares mutually exclusive groups,
+    implications and hierarchies, and minimum counts; rows that break them
+    are findings (see :mod:`labelprep.checks.rules`). ``predictions`` (a CSV
+    or Parquet table: ``path``, then one column of out-of-fold probabilities
+    per label) ranks the cells likely labelled wrong with cleanlab
+    (``pip install "labelprep[quality]"``) and reports the ``top_issues``.
 
     Example:
         >>> import labelprep
         >>> report = labelprep.validate(["train.parquet", "val.parquet"])  # doctest: +SKIP
         >>> report.ok, report.summary()["by_code"]  # doctest: +SKIP
     """
+    from labelprep.checks.content import Thresholds
     from labelprep.checks.pipeline import ValidateSettings, check_severity, load_config, run_validation
+    from labelprep.checks.rules import load_rules
     from labelprep.engine import check_engine, open_engine
 
     srcs, given = _sources(sources)
@@ -679,6 +701,14 @@ def validate(
     level = pick(check_images, "check-images", "header")
     if level not in ("none", "header", "full"):
         raise InputError(f"check_images must be none, header or full, not {level!r}", file=where)
+    want_dups, want_quality = bool(pick(near_duplicates, "near-duplicates", False)), bool(pick(quality, "quality", False))
+    if (want_dups or want_quality) and level == "none":
+        raise InputError("near-duplicate and quality checks decode the images, which check_images='none' skips",
+                         file=where, hint="use check_images='header' (the default) or 'full'")  # fmt: skip
+    limits = Thresholds.from_mapping(cfg.get("thresholds") or {}, where)
+    if thresholds:
+        overrides = {str(k).replace("_", "-"): v for k, v in thresholds.items()}
+        limits = Thresholds.from_mapping({**(cfg.get("thresholds") or {}), **overrides})
     sev: dict[str, str] = {str(k): str(v) for k, v in (cfg.get("severity") or {}).items()}
     for code, lvl in (severity or {}).items():
         check_severity(code, lvl)
@@ -721,7 +751,23 @@ def validate(
         severity=sev,
         quarantine=Path(quarantine) if quarantine is not None else None,
         progress=progress,
+        near_duplicates=want_dups,
+        quality=want_quality,
+        thresholds=limits,
     )  # fmt: skip
+    label_names = st.label_map
+    if top_issues < 0:
+        raise InputError(f"top_issues must be 0 or more, not {top_issues}")
+    if predictions is not None:
+        st.predictions, st.top_issues = Path(predictions), int(top_issues)
+        if not st.predictions.is_file():
+            raise InputError("predictions file not found", file=str(st.predictions))
+    if rules is not None:
+        st.rules = load_rules(rules if isinstance(rules, Mapping) else Path(rules), label_map=label_names)
+    elif cfg.get("rules") is not None:
+        raw = cfg["rules"]
+        st.rules = load_rules(raw if isinstance(raw, Mapping) else Path(raw), base=Path(cfg["rules-base"]),
+                              where=cfg["rules-file"], label_map=label_names)  # fmt: skip
     with open_engine(engine, scheduler, workers=st.workers) as st.engine:
         return run_validation(srcs, st, given)
 

@@ -388,6 +388,25 @@ def _severity_pairs(ctx: click.Context, param: click.Parameter, value: tuple[str
     return out
 
 
+def _threshold_pairs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, float] | None:
+    from labelprep.checks.content import Thresholds
+
+    out: dict[str, float] = {}
+    for item in value:
+        name, sep, number = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(number)
+        except ValueError:
+            raise click.BadParameter(f"{item!r} is not NAME=NUMBER (e.g. dark=40)") from None
+    try:
+        Thresholds.from_mapping({k: int(v) if v.is_integer() else v for k, v in out.items()})
+    except LabelprepError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return out or None
+
+
 @main.command()
 @click.argument("sources", nargs=-1, required=True, type=_LOCATION)
 @source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict"))
@@ -407,8 +426,24 @@ def _severity_pairs(ctx: click.Context, param: click.Parameter, value: tuple[str
 @click.option("--quarantine", type=click.Path(dir_okay=False), help="Write the unusable images (CSV) here.")
 @click.option("--config", type=click.Path(dir_okay=False, exists=True),
               help="Settings file [default: [tool.labelprep] of the nearest pyproject.toml or labelprep.toml].")
-@click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",
-              show_default=True, help="Report format.")
+@click.option("--near-duplicates/--no-near-duplicates", default=None,
+              help="Find near-copies (re-encoded, resized, cropped, flipped, rotated) within and across splits "
+              "(decodes every image; in the same decode with --check-images full).")
+@click.option("--quality/--no-quality", default=None,
+              help="Find dark, overexposed, blurred, flat, grayscale, oddly shaped or sized images (decodes "
+              "every image; in the same decode with --check-images full).")
+@click.option("--rules", type=click.Path(dir_okay=False, exists=True),
+              help="Label rules (TOML): exactly-one, at-most-one, implies, hierarchy, min-count [default: "
+              "[tool.labelprep.rules]].")
+@click.option("--predictions", type=click.Path(dir_okay=False, exists=True),
+              help="Out-of-fold probabilities (CSV/Parquet: path, one column per label): report the cells likely "
+              "labelled wrong (pip install \"labelprep[quality]\").")
+@click.option("--top-issues", type=click.IntRange(min=0), default=100, show_default=True,
+              help="With --predictions: how many likely label errors to report.")
+@click.option("--threshold", "thresholds", multiple=True, callback=_threshold_pairs, metavar="NAME=VALUE",
+              help="Change a content-check limit, e.g. dark=40 or near-duplicate=20 (repeatable).")
+@click.option("--output-format", type=click.Choice(["text", "json", "github", "junit", "html"]), default="text",
+              show_default=True, help="Report format (html: one page with thumbnails of the images concerned).")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
 @_QUIET
 @_errors_to_exit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -28,6 +28,10 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "unknown-label": ("error", "labels", "a label not in the declared vocabulary"),
     "unused-label": ("warning", "labels", "a declared label that no image uses"),
     "label-variant": ("warning", "labels", "two spellings of one label"),
+    "exclusive-labels": ("error", "labels", "two or more labels of a group the rules make mutually exclusive"),
+    "missing-exclusive-label": ("error", "labels", "none of the labels of an exactly-one group of the rules"),
+    "implied-label-missing": ("error", "labels", "a label without one it implies by the rules (husky without dog)"),
+    "label-below-min-count": ("error", "labels", "fewer positives in the training split than the rules' min-count"),
     "rare-label": ("warning", "labels", "fewer positives than --min-positives in a split"),
     "label-not-in-train": ("error", "splits", "a label used in a val/test split but absent from train"),
     "label-missing-from-split": ("warning", "splits", "a train label absent from another split"),
@@ -50,6 +54,17 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "duplicate-image": ("warning", "leakage", "the same content twice in one split"),
     "leaked-image": ("error", "leakage", "the same content in two splits"),
     "leaked-group": ("error", "leakage", "one group (patient, study, user) in two splits"),
+    "near-duplicate": ("warning", "leakage", "near-copies in one split (re-encoded, resized, cropped, flipped, rotated)"),
+    "near-duplicate-leak": ("error", "leakage", "near-copies in two splits (re-encoded, resized, cropped, flipped, rotated)"),
+    "dark-image": ("warning", "quality", "nearly every pixel dark"),
+    "light-image": ("warning", "quality", "nearly every pixel bright: overexposed or washed out"),
+    "blurry-image": ("warning", "quality", "blurred"),
+    "low-information": ("warning", "quality", "nearly one flat colour"),
+    "grayscale-image": ("warning", "quality", "grayscale (as L, or as RGB with equal channels) in a colour dataset"),
+    "odd-aspect-ratio": ("warning", "quality", "an aspect ratio far from the dataset's median"),
+    "odd-size": ("warning", "quality", "much smaller or larger than the dataset's median"),
+    "label-issue": ("warning", "predictions", "with --predictions: a cell the model's probabilities say is likely wrong"),
+    "predictions-missing": ("warning", "predictions", "with --predictions: images the predictions file does not cover"),
     "shard-missing": ("error", "shards", "a shard the manifest lists is not in the export folder"),
     "shard-checksum": ("error", "shards", "a shard's size or SHA-256 differs from the manifest"),
     "shard-truncated": ("error", "shards", "a shard ends inside a record"),
@@ -63,7 +78,7 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "shard-unlisted": ("warning", "shards", "a file named like a shard of the export that the manifest omits"),
 }
 _ORDER = {code: i for i, code in enumerate(CHECKS)}
-_KEYS = ("code", "severity", "message", "hint", "path", "label", "split", "source", "line")
+_KEYS = ("code", "severity", "message", "hint", "path", "label", "split", "source", "line", "members", "score")
 
 
 @dataclass(frozen=True)
@@ -79,12 +94,17 @@ class Finding:
     split: str | None = None
     source: str | None = None
     line: int | None = None
+    members: tuple[tuple[str, str], ...] | None = None  # a group's (path, split) pairs, e.g. near-duplicates
+    score: float | None = None  # a model's probability behind the finding (label issues from predictions)
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as JSON-ready data; keys that do not apply are left out."""
-        return {k: v for k, v in asdict(self).items() if v is not None and v != ""} | {
+        out = {k: v for k, v in asdict(self).items() if v is not None and v != ""} | {
             "code": self.code, "severity": self.severity, "message": self.message,
         }  # fmt: skip
+        if self.members is not None:
+            out["members"] = [{"path": p, "split": s} for p, s in self.members]
+        return out
 
     def where(self) -> str:
         return place(self.source, self.line)
@@ -107,6 +127,9 @@ class Report:
     stats: dict[str, Any] = field(default_factory=dict)
     strict: bool = False
     muted: frozenset[str] = frozenset()  # codes switched off (--severity CODE=off): never collected
+    # for the HTML page: where images are and their labels ({"images": {"split\0path": {...}}, "examples": ...}),
+    # or a function that makes it when the page is rendered
+    gallery: dict[str, Any] | Callable[[], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     # -- building -------------------------------------------------------------
     def add(self, code: str, message: str, *, hint: str = "", severity: str | None = None, **where: Any) -> None:
@@ -127,11 +150,12 @@ class Report:
             if level == "off":
                 continue
             out.append(replace(f, severity=level) if level else f)
-        return Report(out, list(self.checks), dict(self.stats), self.strict)
+        return Report(out, list(self.checks), dict(self.stats), self.strict, gallery=self.gallery)
 
     def sort(self) -> None:
-        self.findings.sort(key=lambda f: (_ORDER.get(f.code, 99), f.source or "", f.line or 0, f.split or "",
-                                          f.path or "", f.label or ""))  # fmt: skip
+        """By code, then place; findings with a score (ranked label issues) keep their rank order."""
+        self.findings.sort(key=lambda f: (_ORDER.get(f.code, 99),) if f.score is not None else (
+            _ORDER.get(f.code, 99), f.source or "", f.line or 0, f.split or "", f.path or "", f.label or ""))  # fmt: skip
 
     # -- reading --------------------------------------------------------------
     @property
@@ -266,8 +290,15 @@ class Report:
         ET.indent(suites)
         return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
+    def to_html(self) -> str:
+        """One self-contained page with thumbnails of the images the findings are about (see reporthtml)."""
+        from labelprep.reporthtml import report_html
+
+        return report_html(self)
+
     def render(self, fmt: str) -> str:
-        renderers = {"text": self.to_text, "json": self.to_json, "github": self.to_github, "junit": self.to_junit}
+        renderers = {"text": self.to_text, "json": self.to_json, "github": self.to_github, "junit": self.to_junit,
+                     "html": self.to_html}  # fmt: skip
         if fmt not in renderers:
             raise ValueError(f"unknown report format {fmt!r}")
         return renderers[fmt]()

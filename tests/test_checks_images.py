@@ -516,14 +516,15 @@ def test_every_code_is_a_known_check() -> None:
     assert used and used <= set(CHECKS)
 
 
-@pytest.mark.parametrize("module", ["images.py", "files.py", "cache.py"])
+@pytest.mark.parametrize("module", ["images.py", "files.py", "cache.py", "content.py"])
 def test_modules_import_only_stdlib_numpy_and_pillow(module: str) -> None:
     tree = ast.parse(Path(images.__file__).with_name(module).read_text())
     allowed = set(sys.stdlib_module_names) | {"numpy", "PIL", "labelprep"}
     if module == "files.py":
         allowed.add("pyarrow")  # grouping 10**5 paths by folder, imported inside the function that does it
     # labelprep.storage imports only errors and the standard library (fsspec lazily, for URL roots)
-    own = {"labelprep.checks.base", "labelprep.checks.cache", "labelprep.errors", "labelprep.storage"}
+    own = {"labelprep.checks.base", "labelprep.checks.cache", "labelprep.checks.content", "labelprep.errors",
+           "labelprep.storage"}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]

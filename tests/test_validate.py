@@ -170,7 +170,13 @@ def test_every_planted_defect_is_reported_where_it_is(defective: Path) -> None:
     folder_or_frame = {"schema-error", "split-mismatch", "name-conflict", "left-out", "join-unmatched"}
     # planted in test_hostile.py: animations, huge metadata, and what only export meets (memory)
     hostile = {"animated-image", "oversized-metadata", "image-out-of-memory"}
-    assert {e[0] for e in EXPECTED} == set(CHECKS) - folder_or_frame - shard_codes - hostile
+    # the content checks (--near-duplicates, --quality) are opt-in and planted in test_content.py
+    content = {code for code, (_, group, _) in CHECKS.items() if group == "quality"} | {"near-duplicate",
+                                                                                          "near-duplicate-leak"}
+    # so are label rules (test_rules.py)
+    content |= {"exclusive-labels", "missing-exclusive-label", "implied-label-missing", "label-below-min-count"}
+    content |= {"label-issue", "predictions-missing"}  # and --predictions (test_predictions.py)
+    assert {e[0] for e in EXPECTED} == set(CHECKS) - folder_or_frame - shard_codes - hostile - content
 
 
 def test_a_clean_dataset_reports_nothing(tmp_path: Path) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import tomllib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from labelprep import storage
+from labelprep.checks.content import Thresholds
 from labelprep.checks.labels import SplitFrame, cross_split_findings, frame_label_findings
+from labelprep.checks.rules import Rules, rule_findings, rule_label_findings
 from labelprep.encoding import check_split_cells, encode, implied_label_map
 from labelprep.errors import DATAFRAME_SOURCE, InputError, LabelprepError, SchemaError
 from labelprep.frameio import frame_images_root, is_frame, read_frame
@@ -31,7 +34,8 @@ from labelprep.vocabulary import Vocabulary
 __all__ = ["CONFIG_KEYS", "ValidateSettings", "load_config", "run_validation"]
 
 CONFIG_KEYS = ("check-images", "workers", "strict", "no-empty", "min-positives", "min-size", "max-pixels",
-               "severity", "none-label", "vocab", "images-root", "cache")  # fmt: skip
+               "severity", "none-label", "vocab", "images-root", "cache", "near-duplicates", "quality",
+               "thresholds", "rules")  # fmt: skip
 
 
 @dataclass
@@ -59,6 +63,12 @@ class ValidateSettings:
     quarantine: Path | None = None
     progress: bool = False
     engine: Any = None  # a labelprep.engine.DaskEngine, or None for the local process pool
+    near_duplicates: bool = False
+    quality: bool = False
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    rules: Rules | None = None
+    predictions: Path | None = None
+    top_issues: int = 100
 
 
 def load_config(start: Path | Any, explicit: Path | None = None) -> tuple[dict[str, Any], Path | None]:
@@ -123,6 +133,10 @@ _CONFIG_TYPES: dict[str, tuple[Any, str]] = {
     "vocab": (lambda v: isinstance(v, str), "a path (relative to the configuration file)"),
     "images-root": (lambda v: isinstance(v, str), "a path (relative to the configuration file)"),
     "cache": (lambda v: isinstance(v, str), "a path (relative to the configuration file)"),
+    "near-duplicates": (lambda v: isinstance(v, bool), "true or false"),
+    "quality": (lambda v: isinstance(v, bool), "true or false"),
+    "thresholds": (lambda v: isinstance(v, dict), 'a table: [tool.labelprep.thresholds] then lines like dark = 40'),
+    "rules": (lambda v: isinstance(v, (dict, str)), "a table ([tool.labelprep.rules]) or the path of a rules file"),
 }
 
 
@@ -136,7 +150,13 @@ def _typed_config(norm: dict[str, Any], f: Path) -> dict[str, Any]:
         out["min-size"] = str(out["min-size"])
     if isinstance(out.get("none-label"), str):
         out["none-label"] = [out["none-label"]]
-    for key in ("vocab", "images-root", "cache"):
+    if "thresholds" in out:
+        out["thresholds"] = {str(k).replace("_", "-"): v for k, v in out["thresholds"].items()}
+        Thresholds.from_mapping(out["thresholds"], str(f))  # a wrong name or value: an error naming the file
+    if "rules" in out:
+        out["rules-base"] = str(f.parent)  # a rules file, or a hierarchy file the table names, is relative to it
+        out["rules-file"] = str(f)
+    for key in ("vocab", "images-root", "cache", "rules"):
         value = out.get(key)
         if isinstance(value, str) and not storage.is_url(value) and not Path(value).is_absolute():
             out[key] = str(f.parent / value)  # as written in the file: relative to it, not to the working folder
@@ -411,6 +431,8 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
 
     unusable: set[tuple[str, str]] = set()
     digests: dict[tuple[str, str], str] = {}  # (root, path) -> digest
+    decoded: dict[tuple[str, str], Any] = {}  # (root, path) -> ImageInfo, with the content checks
+    content = st.near_duplicates or st.quality
     by_root: dict[Path | str, list[_Split]] = defaultdict(list)
     for sp in splits:
         by_root[sp.root].append(sp)
@@ -425,7 +447,9 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
 
             infos = check_images(usable, root, level=st.check_images, workers=st.workers, cache_dir=st.cache,
                                  max_pixels=st.max_pixels, min_size=st.min_size, progress=st.progress,
-                                 engine=st.engine)  # fmt: skip
+                                 engine=st.engine, content=content, quality=st.quality)  # fmt: skip
+            if content:
+                decoded.update(((str(root), p), info) for p, info in infos.items())
         for sp in group:
             paths = sp.sf.frame["path"].tolist()
             for i, p in enumerate(paths):
@@ -462,7 +486,106 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
                 report.add("leaked-image", f"{p!r} in split {split!r} is {same} in split {first_split!r}",
                            hint="remove it from one split; evaluation on leaked images is optimistic", path=p,
                            **sp.sf.where(i))  # fmt: skip
+    if content:
+        _content_findings(splits, decoded, st, report)
     return {p for _, p in sorted(unusable)}
+
+
+_VERIFY_DISTANCE = 6  # pairs at most this far apart may be the same pixels (a JPEG decoded reduced, its PNG copy)
+
+
+def _content_findings(splits: list[_Split], infos: dict[tuple[str, str], Any], st: ValidateSettings,
+                      report: Report) -> None:  # fmt: skip
+    """near-duplicate and near-duplicate-leak by group; the quality codes per listed row."""
+    from labelprep.checks.content import groups, near_duplicate_pairs, quality_issues, same_pixels
+
+    # one node per image file (root, path), with every row that lists it
+    nodes: list[tuple[str, str]] = list(infos)
+    index = {key: k for k, key in enumerate(nodes)}
+    rows: list[list[tuple[_Split, int]]] = [[] for _ in nodes]
+    for sp in splits:
+        for i, p in enumerate(sp.sf.frame["path"].tolist()):
+            k = index.get((str(sp.root), p))
+            if k is not None:
+                rows[k].append((sp, i))
+    contents = [infos[key].content for key in nodes]
+    if st.quality:
+        sizes = [(c, infos[key].width, infos[key].height) for key, c in zip(nodes, contents, strict=True)]
+        for k, issues in quality_issues(sizes, st.thresholds).items():
+            for iss in issues:
+                for sp, i in rows[k]:
+                    p = nodes[k][1]
+                    report.add(iss.code, f"{p!r}: {iss.message}", hint=iss.hint, path=p, **sp.sf.where(i))
+    if not st.near_duplicates:
+        return
+    def same(a: int, b: int) -> bool:
+        ka, kb = nodes[a], nodes[b]
+        if infos[ka].digest == infos[kb].digest or storage.is_remote(ka[0]) or storage.is_remote(kb[0]):
+            return True  # the same bytes; or remote images, not fetched again: equal fingerprints stand
+        return same_pixels(os.path.join(ka[0], ka[1]), os.path.join(kb[0], kb[1]))
+
+    pairs = near_duplicate_pairs(contents, st.thresholds.near_duplicate, same)
+    if st.check_images != "full":
+        # a JPEG decoded reduced and its PNG copy decoded whole leave different fingerprints: compare the pixels
+        # of the closest pairs of equal size in different formats, so such a copy is still called identical
+        for n, p in enumerate(pairs):
+            ia, ib = infos[nodes[p.a]], infos[nodes[p.b]]
+            if (not p.same_pixels and p.distance <= _VERIFY_DISTANCE and not p.orientation and not p.cropped
+                    and ia.format != ib.format and (ia.width, ia.height) == (ib.width, ib.height)
+                    and not storage.is_remote(nodes[p.a][0]) and not storage.is_remote(nodes[p.b][0])
+                    and same(p.a, p.b)):  # fmt: skip
+                pairs[n] = replace(p, distance=0, same_pixels=True)
+    by_pair = {(p.a, p.b): p for p in pairs}
+    order = {name: n for n, name in enumerate(dict.fromkeys(sp.sf.name for sp in splits))}
+    train = train_split(list(order))
+
+    def how(a: int, b: int) -> str:
+        pair = by_pair.get((min(a, b), max(a, b)))
+        return pair.how() if pair is not None else "joined through other images of the group"
+
+    for group in groups(len(nodes), pairs):
+        digest = {k: infos[nodes[k]].digest for k in group}
+        if len(set(digest.values())) < 2:
+            continue  # byte-identical copies only: duplicate-image and leaked-image say it
+        occ = sorted(((sp.sf.name, nodes[k][1], k, sp, i) for k in group for sp, i in rows[k]),
+                     key=lambda o: (order[o[0]], o[1]))  # fmt: skip
+        members = tuple((p, name) for name, p, _, _, _ in occ)
+        listed = ", ".join(f"{p!r} ({name})" for p, name in members[:10])
+        listed += f" and {len(members) - 10} more" if len(members) > 10 else ""
+        by_split: dict[str, list[tuple[str, int, _Split, int]]] = {}
+        for name, p, k, sp, i in occ:
+            by_split.setdefault(name, []).append((p, k, sp, i))
+        if len(by_split) > 1:
+            anchor = train if train in by_split else next(iter(by_split))
+            for name, items in by_split.items():
+                if name == anchor:
+                    continue
+                # the closest pair between this split and the anchor split, of different files
+                options = [(by_pair[(min(k, q), max(k, q))].distance if (min(k, q), max(k, q)) in by_pair else 999,
+                            n, m) for n, (_, k, _, _) in enumerate(items) for m, (_, q, _, _) in
+                           enumerate(by_split[anchor]) if digest[k] != digest[q]]  # fmt: skip
+                if not options:
+                    continue
+                _, n, m = min(options)
+                p, k, sp, i = items[n]
+                q, kq = by_split[anchor][m][0], by_split[anchor][m][1]
+                report.extend([Finding(
+                    "near-duplicate-leak", CHECKS["near-duplicate-leak"][0],
+                    f"{p!r} in split {name!r} is a near-duplicate of {q!r} in split {anchor!r} ({how(k, kq)}); "
+                    f"group of {len(members)}: {listed}",
+                    "keep the group in one split (move or drop the copies); evaluation on near-copies of training "
+                    "images is optimistic", path=p, members=members, **sp.sf.where(i))])  # type: ignore[arg-type]  # fmt: skip
+        else:
+            (name, items), = by_split.items()
+            first = items[0]
+            second = next(x for x in items[1:] if digest[x[1]] != digest[first[1]])
+            p, k, sp, i = second
+            report.extend([Finding(
+                "near-duplicate", CHECKS["near-duplicate"][0],
+                f"{p!r} is a near-duplicate of {first[0]!r} in split {name!r} ({how(k, first[1])})"
+                + (f"; group of {len(members)}: {listed}" if len(members) > 2 else ""),
+                "keep one, unless the copies are meant to weigh more", path=p, members=members,
+                **sp.sf.where(i))])  # type: ignore[arg-type]  # fmt: skip
 
 
 def run_validation(sources: Sequence[Path | Any], st: ValidateSettings,
@@ -481,6 +604,18 @@ def run_validation(sources: Sequence[Path | Any], st: ValidateSettings,
     empty_sev = "error" if st.no_empty else None
     for sp in splits:
         report.extend(frame_label_findings(sp.sf, min_positives=st.min_positives, empty_severity=empty_sev))
+    if st.rules:
+        known = {lab for sp in splits for lab in (*sp.sf.labels, *sp.sf.declared, *sp.sf.seen)}
+        report.extend(rule_label_findings(st.rules, sorted(known)))
+        for sp in splits:
+            report.extend(rule_findings(sp.sf, st.rules, train=sp.sf.name == train))
+    predicted: dict[str, int] | None = None
+    if st.predictions is not None and splits:
+        from labelprep.checks.predictions import prediction_findings, read_predictions
+
+        found, predicted = prediction_findings([sp.sf for sp in splits], read_predictions(st.predictions),
+                                               source=str(st.predictions), top=st.top_issues)  # fmt: skip
+        report.extend(found)
     declared = list(dict.fromkeys(d for sp in splits for d in sp.sf.declared))
     converted = {sp.sf.name: sp.sf.labels for sp in splits if sp.converted}
     if len({sp.sf.source for sp in splits if sp.converted}) < 2:
@@ -489,20 +624,57 @@ def run_validation(sources: Sequence[Path | Any], st: ValidateSettings,
                                        converted=converted))  # fmt: skip
     unusable = _file_and_image_findings(splits, st, report) if splits else set()
     report.checks = ["schema", "labels", *(["splits"] if len(splits) > 1 else []), "files",
-                     *(["images"] if st.check_images != "none" else []), "leakage"]  # fmt: skip
+                     *(["images"] if st.check_images != "none" else []), "leakage",
+                     *(["quality"] if st.quality else []), *(["predictions"] if predicted is not None else [])]  # fmt: skip
     report.stats = {
         "sources": len(sources),
         "splits": {sp.sf.name: len(sp.sf.frame) for sp in splits},
         "images": int(sum(len(sp.sf.frame) for sp in splits)),
         "train_split": train or None,
         "check_images": st.check_images,
+        **({"predictions": predicted} if predicted is not None else {}),
     }
+    findings = report.findings
+    report.gallery = lambda: _gallery(splits, findings, unusable)  # made only for the HTML page
     if st.severity:
         report = report.with_severities(st.severity)
     report.sort()
     if st.quarantine is not None:
         _write_quarantine(st.quarantine, report, unusable)
     return report
+
+
+_EXAMPLES, _EXAMPLE_LABELS = 4, 40  # the HTML page shows this many images of the first this many labels
+
+
+def _gallery(splits: list[_Split], findings: list[Finding], unusable: set[str]) -> dict[str, Any]:
+    """Where the images the HTML page shows are, and their labels: those of content findings, and examples."""
+    wanted = {(f.split, f.path) for f in findings if f.path and (f.members or f.score is not None
+              or CHECKS[f.code][1] == "quality")}  # fmt: skip
+    wanted |= {(split, path) for f in findings if f.members for path, split in f.members}
+    examples: dict[str, list[tuple[str, str]]] = {}
+    images: dict[str, dict[str, Any]] = {}
+    for sp in splits:
+        frame, labels = sp.sf.frame, sp.sf.labels
+        paths = frame["path"].astype(str).tolist()
+        names = {p for split, p in wanted if split == sp.sf.name}
+        rows = [i for i, p in enumerate(paths) if p in names] if names else []
+        for label in labels[:_EXAMPLE_LABELS]:
+            have = examples.setdefault(label, [])
+            if len(have) >= _EXAMPLES:
+                continue
+            column = frame[label]
+            hits = np.flatnonzero(column.to_numpy(dtype=np.int8) == 1)
+            for i in hits[: 3 * _EXAMPLES].tolist():
+                if paths[i] not in unusable and len(have) < _EXAMPLES:
+                    have.append((paths[i], sp.sf.name))
+                    rows.append(i)
+        for i in dict.fromkeys(rows):
+            row = frame.iloc[i]
+            location = None if storage.is_remote(sp.root) else os.path.join(str(sp.root), paths[i])
+            images[f"{sp.sf.name}\x00{paths[i]}"] = {"location": location,
+                                                      "labels": [lab for lab in labels if row[lab] == 1]}
+    return {"images": images, "examples": {k: v for k, v in examples.items() if v}}
 
 
 def _write_quarantine(path: Path, report: Report, unusable: set[str]) -> None:
