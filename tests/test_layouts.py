@@ -732,3 +732,33 @@ def test_a_frame_with_no_image_left_is_an_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["convert", str(src), "-o", str(tmp_path / "o.parquet"), "--exclude", "*.jpg"])
     assert result.exit_code == 1 and "no image is left to write" in result.output and "2 excluded" in result.output
     assert not (tmp_path / "o.parquet").exists()
+
+
+def test_roboflow_darknet_and_voc_exports_with_split_folders(tmp_path: Path) -> None:
+    dark = tmp_path / "darknet"
+    for i, (split, line) in enumerate((("train", "1 0.5 0.5 0.2 0.2"), ("valid", "2 0.5 0.5 0.2 0.2"))):
+        write(dark / split / "_darknet.labels", "cat\ndog\nrabbit\n")  # one names file a split folder, alike
+        image(dark / split / f"p{i}_jpg.rf.abc.jpg", shade=i)
+        write(dark / split / f"p{i}_jpg.rf.abc.txt", line + "\n")
+    conv = labelprep.convert(dark)
+    assert labels_of(conv) == {"train/p0_jpg.rf.abc.jpg": ["dog"], "valid/p1_jpg.rf.abc.jpg": ["rabbit"]}
+    assert list(conv.vocabulary) == ["cat", "dog", "rabbit"]
+    write(dark / "valid" / "_darknet.labels", "cat\nrabbit\ndog\n")  # disagreeing names: refused
+    with pytest.raises(labelprep.InputError, match="class names files disagree"):
+        labelprep.convert(dark)
+    voc = tmp_path / "voc"
+    for split, name, cls in (("train", "a", "helmet"), ("valid", "b", "head")):
+        write(voc / split / f"{name}.xml", VOC_XML.format(name=name, objects=VOC_OBJECT.format(cls=cls, difficult=0)))
+        image(voc / split / f"{name}.jpg", shade=len(split))
+    write(voc / "README.roboflow.txt", "exported from roboflow\n")
+    conv = labelprep.convert(voc)
+    assert labels_of(conv) == {"train/a.jpg": ["helmet"], "valid/b.jpg": ["head"]}
+    assert splits_of(conv) == {"train/a.jpg": "train", "valid/b.jpg": "valid"}
+
+
+def test_a_column_named_label_holds_one_label_a_cell(tmp_path: Path) -> None:
+    src = write(tmp_path / "metadata.csv", "file_name,label,caption\na.jpg,golden retriever,a dog\nb.jpg,tabby cat,x\n")
+    conv = labelprep.convert(src)
+    assert labels_of(conv) == {"a.jpg": ["golden retriever"], "b.jpg": ["tabby cat"]}
+    src = write(tmp_path / "tags.csv", "image,tags\na.jpg,haze primary\n")  # plural: space separated
+    assert labels_of(labelprep.convert(src)) == {"a.jpg": ["haze", "primary"]}

@@ -37,7 +37,7 @@ def _is_pathlike(cell: str) -> bool:
 def _fields(line: str, delimiter: str | None) -> list[str]:
     if delimiter is None:
         return line.split()
-    return [f.strip() for f in next(csv.reader(io.StringIO(line), delimiter=delimiter), [])]
+    return [f.strip() for f in next(csv.reader(io.StringIO(line), delimiter=delimiter, skipinitialspace=True), [])]
 
 
 def list_delimiter(lines: list[str]) -> str | None:

@@ -268,7 +268,8 @@ def _carry(table: Table, opts: ReadOptions, exclude: tuple[str, ...] = ()) -> di
 
 def separator_note(sep: str | None, how: str) -> str:
     """The note convert prints for a sniffed separator; whitespace warns about labels that hold spaces."""
-    shown = {None: "none (one label per cell)", WHITESPACE: "whitespace"}.get(sep, repr(sep))
+    shown = {None: "none (one label per cell; a column named in the singular, such as 'label', holds one)",
+             WHITESPACE: "whitespace"}.get(sep, repr(sep))
     note = f"label separator: {shown} ({how}; force it with --sep)"
     if sep == WHITESPACE:
         note += "; if a label holds spaces ('golden retriever'), pass --sep none (one label a cell) or the real one"
@@ -320,7 +321,14 @@ def delimited_separator(table: Table, opts: ReadOptions, none_labels: Collection
     cells = table.column(labels_col)
     literal = _is_list_literal(cells)
     plain = pc.filter(cells, pa.array(~literal)) if literal.any() else cells
-    return sniff_separator(plain, none_labels)
+    sep = sniff_separator(plain, none_labels)
+    if sep == WHITESPACE and norm_name(labels_col) in SINGULAR_LABEL_COLUMNS:
+        return None  # a column named 'label' holds one label a cell: 'golden retriever' is one label
+    return sep
+
+
+# A labels column named in the singular holds one label a cell: spaces there are part of the label.
+SINGULAR_LABEL_COLUMNS = frozenset({"label", "class", "category", "tag", "classname", "labelname", "categoryname"})
 
 
 # Header names of 0/1 columns that describe an image or a box, not a label of it.

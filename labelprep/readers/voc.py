@@ -17,6 +17,7 @@ import numpy as np
 
 from labelprep.errors import InputError
 from labelprep.readers.base import ABSENT, POSITIVE, UNCERTAIN, Annotations, LedgerEntry, ReadOptions
+from labelprep.readers.folders import SPLIT_NAMES
 from labelprep.safeio import display_name, is_utf8_name, read_regular_file, require_regular_file
 
 __all__ = ["find_voc_main", "find_voc_root", "read_voc", "read_xml_folder", "voc_xml_labels"]
@@ -411,7 +412,8 @@ def read_xml_folder(root: Path, opts: ReadOptions) -> Annotations:
         paths.append(_xml_image(base, xml, filename or xml.stem + ".jpg"))
         labels.append(list(dict.fromkeys(names)))
         sources.append(str(xml))
-        splits.append(split_of.get(xml.stem, ""))
+        top = os.path.relpath(xml, base).replace(os.sep, "/").split("/")[0]
+        splits.append(split_of.get(xml.stem, top if top.lower() in SPLIT_NAMES and top != xml.name else ""))
     if not paths:
         raise InputError("no <annotation> XML file here", file=str(root))
     ann = Annotations.from_lists(str(root), "annotation-xml", paths, labels)
@@ -422,6 +424,12 @@ def read_xml_folder(root: Path, opts: ReadOptions) -> Annotations:
     if split_of:
         ann.columns = {"split": np.array(splits, dtype=object)}
         ann.notes.append(f"splits from the id lists {', '.join(sorted(set(split_of.values())))}")
+    elif any(splits):
+        if not all(splits):
+            raise InputError("some XML files are in split folders and some are not", file=str(root),
+                             hint="put every XML under a split folder, or pass one split folder")  # fmt: skip
+        ann.columns = {"split": np.array(splits, dtype=object)}
+        ann.notes.append(f"split folders {', '.join(sorted(set(splits)))}")
     ann.images_root = str(base)
     ann.raw_path_is_final = True
     return ann

@@ -185,9 +185,14 @@ def _layout(root: Path, config: Path | None, files: list[str]) -> _Layout:
         return lay
     for name in NAME_FILES:
         hits = [f for f in files if f.rsplit("/", 1)[-1] == name and f.count("/") <= 1]
-        if len(hits) == 1:
-            lay.names, lay.names_from = _names_file(root / hits[0]), hits[0]
-            break
+        if not hits:
+            continue
+        lists = [_names_file(root / h) for h in hits]
+        if any(lst != lists[0] for lst in lists[1:]):  # Roboflow writes one per split folder: they must agree
+            raise InputError(f"the class names files disagree: {', '.join(hits[:4])}", file=str(root / hits[1]),
+                             hint="the class numbers mean one thing in every split; make the files the same")  # fmt: skip
+        lay.names, lay.names_from = lists[0], hits[0] if len(hits) == 1 else f"{name} ({len(hits)} alike)"
+        break
     return lay
 
 
