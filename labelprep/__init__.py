@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
 from labelprep import multihot as multihot
 from labelprep.diff import Diff, diff_frames
 from labelprep.encoding import Summary, to_label_lists
@@ -34,6 +32,7 @@ from labelprep.schemas import check_frame, schema
 from labelprep.shards.manifest import Manifest
 from labelprep.split import SplitResult, stratified_split
 from labelprep.stats import Stats, compute_stats, pos_weight_json
+from labelprep.version import __version__
 from labelprep.vocabulary import Vocabulary
 
 # The verbs last: they share names with modules (labelprep/stats.py, diff.py), and must win.

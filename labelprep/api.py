@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from labelprep import storage
+from labelprep.atomic import atomic_write
 from labelprep.encoding import Summary, encode
 from labelprep.errors import InputError, LabelprepError, VocabularyError
 from labelprep.frameio import (
     FORMAT_ATTR,
     FRAME_SUFFIXES,
     IMAGES_ROOT_ATTR,
-    atomic_write,
     frame_images_root,
     is_frame,
     read_frame,
@@ -204,7 +204,7 @@ def convert(
         raise InputError(f"min_count must be at least 1, not {min_count}")
     if sparse_threshold is not None and sparse_threshold < 0:
         raise InputError(f"sparse_threshold must be 0 or more, not {sparse_threshold}")
-    from labelprep.engine import check_engine, open_engine
+    from labelprep.executor import check_engine, open_engine
 
     check_engine(engine, scheduler)
     out = _frame_output(output, ledger, inputs=[src, label_map, vocab])
@@ -686,7 +686,7 @@ def validate(
     from labelprep.checks.content import Thresholds
     from labelprep.checks.pipeline import ValidateSettings, check_severity, load_config, run_validation
     from labelprep.checks.rules import load_rules
-    from labelprep.engine import check_engine, open_engine
+    from labelprep.executor import check_engine, open_engine
 
     srcs, given = _sources(sources)
     if not srcs:
@@ -880,17 +880,17 @@ def export(
         >>> m = labelprep.export("labels.parquet", "shards/", shard_size="64MiB")  # doctest: +SKIP
         >>> m.shard_paths("train"), m.splits["train"].pos_weight  # doctest: +SKIP
     """
-    from labelprep import __version__
     from labelprep.checks.pipeline import load_config, source_split_names
-    from labelprep.engine import check_engine, open_engine
     from labelprep.errors import ExportRefused
+    from labelprep.executor import check_engine, open_engine
+    from labelprep.extras import check_tensorflow_installed
     from labelprep.frameio import read_frame
     from labelprep.shards.export import ExportSettings, ExportSplit, write_export
     from labelprep.shards.images import ImageSettings, parse_resize
     from labelprep.shards.manifest import SkippedRow
     from labelprep.shards.plan import DEFAULT_SHARD_SIZE, parse_size
     from labelprep.shards.spec import check_part_name
-    from labelprep.shards.writer import check_tensorflow_installed
+    from labelprep.version import __version__
 
     check_tensorflow_installed()  # before the sources are read and validated
     srcs, given = _sources(sources)

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 import click
 
 from labelprep import __version__
-from labelprep.engine import ENGINES
 from labelprep.errors import LabelprepError
+from labelprep.executor import ENGINES
 from labelprep.readers import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -159,7 +159,7 @@ _VERBOSE = click.option("-v", "--verbose", is_flag=True,
 
 def _tf_verbose(verbose: bool) -> None:
     """TensorFlow's start-up lines are held back unless asked for; worker processes inherit the setting."""
-    from labelprep.shards.writer import VERBOSE_ENV
+    from labelprep.extras import VERBOSE_ENV
 
     if verbose:
         os.environ[VERBOSE_ENV] = "1"

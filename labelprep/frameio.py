@@ -5,10 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
-import tempfile
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +15,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from labelprep.atomic import remove_stale_temporaries, write_temporary
 from labelprep.errors import InputError, LabelprepError, VocabularyError
 from labelprep.multihot import is_sparse, label_pairs, sparse_columns
 from labelprep.safeio import loads_json, require_regular_file
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["FORMAT_ATTR", "FRAME_SUFFIXES", "IMAGES_ROOT_ATTR", "METADATA_KEY", "atomic_write", "frame_images_root",
-           "is_frame", "read_frame", "read_frame_meta", "remove_stale_temporaries", "vocab_path", "write_frame"]
+__all__ = ["FORMAT_ATTR", "FRAME_SUFFIXES", "IMAGES_ROOT_ATTR", "METADATA_KEY", "frame_images_root", "is_frame",
+           "read_frame", "read_frame_meta", "vocab_path", "write_frame"]
 
 FRAME_SUFFIXES = (".parquet", ".csv")
 METADATA_KEY = b"labelprep"
@@ -44,69 +42,6 @@ FORMAT_ATTR = "labelprep_format"
 def vocab_path(out: str | Path) -> Path:
     """Where the vocabulary of frame ``out`` lives: ``labels.parquet`` -> ``labels.vocab.json``."""
     return Path(out).with_suffix(".vocab.json")
-
-
-def atomic_write(target: str | Path, write: Callable[[Path], object]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``target``, then rename it into place."""
-    target = Path(target)
-    tmp = _stage(target, write)
-    try:
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    remove_stale_temporaries(target)
-
-
-# When this process started (about: when labelprep was imported): temporary files older than this are not ours.
-_PROCESS_START = time.time()
-_TMP_RE = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp$")  # tempfile.mkstemp's names, as _stage makes them
-
-
-def remove_stale_temporaries(target: str | Path) -> list[Path]:
-    """Remove the temporary files a killed run left beside ``target`` (``.<name>.<random>.tmp``); return them.
-
-    Only files named as :func:`atomic_write` names its temporaries for this very target, and last changed
-    before this process started, so a run still writing its own is never disturbed.
-    """
-    target = Path(target)
-    removed: list[Path] = []
-    try:
-        entries = list(os.scandir(target.parent))
-    except OSError:
-        return removed
-    for entry in entries:
-        m = _TMP_RE.match(entry.name)
-        if m is None or m["name"] != target.name:
-            continue
-        try:
-            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < _PROCESS_START:
-                os.unlink(entry.path)
-                removed.append(Path(entry.path))
-        except OSError:
-            continue
-    return removed
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _stage(target: Path, write: Callable[[Path], object]) -> Path:
-    """Write to a temporary file beside ``target`` and return its name (removed on failure)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
-        write(tmp)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp
 
 
 def write_frame(frame: pd.DataFrame, vocab: Vocabulary, out: str | Path, *, meta: Mapping[str, Any] | None = None) -> list[Path]:
@@ -152,11 +87,11 @@ def write_frame(frame: pd.DataFrame, vocab: Vocabulary, out: str | Path, *, meta
     try:
         for target, write in ((vp, lambda t: t.write_text(vocab.to_json(), encoding="utf-8")),
                               (out, write_parquet if suffix == ".parquet" else write_csv)):  # fmt: skip
-            staged.append((_stage(target, write), target))
+            staged.append((write_temporary(target, write), target))
         if suffix == ".csv":
             current = _csv_vocab_file(out)  # the vocabulary the frame now in place reads with
             if current is not None and current != prev:
-                os.replace(_stage(prev, lambda t: t.write_bytes(current.read_bytes())), prev)
+                os.replace(write_temporary(prev, lambda t: t.write_bytes(current.read_bytes())), prev)
         for tmp, target in staged:
             os.replace(tmp, target)
     except BaseException:

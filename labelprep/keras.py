@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from labelprep.errors import InputError
+from labelprep.extras import require_tensorflow
 from labelprep.frameio import IMAGES_ROOT_ATTR, read_frame
 from labelprep.multihot import dense_matrix
-from labelprep.shards.writer import require_tensorflow
 from labelprep.vocabulary import Vocabulary
 
 try:

@@ -294,7 +294,7 @@ class Report:
         """One self-contained page with thumbnails of the images the findings are about (see reporthtml)."""
         from labelprep.reporthtml import report_html
 
-        return report_html(self)
+        return report_html(self, CHECKS)
 
     def render(self, fmt: str) -> str:
         renderers = {"text": self.to_text, "json": self.to_json, "github": self.to_github, "junit": self.to_junit,

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from labelprep.report import CHECKS
-
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from labelprep.report import Finding, Report
 
 __all__ = ["report_html"]
@@ -28,7 +28,6 @@ THUMB = 112  # pixels, the longer side
 MAX_GROUPS = 60  # near-duplicate groups shown
 MAX_STRIP = 16  # images per quality code or label
 MAX_ROWS = 200  # findings listed per code in the table
-_QUALITY = [code for code, (_, group, _) in CHECKS.items() if group == "quality"]
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;margin:24px;background:#fff}
@@ -46,8 +45,13 @@ display:flex;align-items:center;justify-content:center;color:#656d76}
 """
 
 
-def report_html(report: Report) -> str:
-    """The page; ``report.gallery`` (filled by validate) says where each image is and what labels it has."""
+def report_html(report: Report, checks: Mapping[str, tuple[str, str, str]]) -> str:
+    """The page; ``report.gallery`` (filled by validate) says where each image is and what labels it has.
+
+    ``checks`` is :data:`labelprep.report.CHECKS` (code -> severity, group, meaning), passed in by
+    :meth:`Report.to_html` so that this module does not import the one that imports it.
+    """
+    quality = [code for code, (_, group, _) in checks.items() if group == "quality"]
     e = html.escape
     gallery: dict[str, Any] = (report.gallery() if callable(report.gallery) else report.gallery) or {}
     thumbs: dict[str, str | None] = {}
@@ -71,10 +75,10 @@ def report_html(report: Report) -> str:
     counts = Counter(f.code for f in report.findings)
     if counts:
         parts.append("<table><tr><th>code</th><th>findings</th><th>severity</th><th>what</th></tr>")
-        for code in [c for c in CHECKS if c in counts]:
+        for code in [c for c in checks if c in counts]:
             sev = Counter(f.severity for f in report.findings if f.code == code).most_common(1)[0][0]
             parts.append(f'<tr><td><a href="#{e(code)}">{e(code)}</a></td><td>{counts[code]}</td>'
-                         f'<td class="{sev}">{sev}</td><td>{e(CHECKS[code][2])}</td></tr>')  # fmt: skip
+                         f'<td class="{sev}">{sev}</td><td>{e(checks[code][2])}</td></tr>')  # fmt: skip
         parts.append("</table>")
 
     groups = [f for f in report.findings if f.code in ("near-duplicate-leak", "near-duplicate") and f.members]
@@ -94,7 +98,7 @@ def report_html(report: Report) -> str:
                 parts.append(figure(path, split, cls=cls))
             parts.append("</div>")
 
-    strips = [(code, [f for f in report.findings if f.code == code]) for code in [*_QUALITY, "label-issue"]]
+    strips = [(code, [f for f in report.findings if f.code == code]) for code in [*quality, "label-issue"]]
     strips = [(code, found) for code, found in strips if found]
     if strips:
         parts.append('<h2 id="images">Images to look at</h2>')
@@ -118,7 +122,7 @@ def report_html(report: Report) -> str:
     parts.append('<h2 id="findings">Findings</h2>')
     if not report.findings:
         parts.append("<p>None.</p>")
-    for code in [c for c in CHECKS if c in counts]:
+    for code in [c for c in checks if c in counts]:
         found = [f for f in report.findings if f.code == code]
         parts.append(f'<h3 id="{e(code)}">{e(code)} ({len(found)})</h3><table><tr><th>severity</th><th>where</th>'
                      "<th>split</th><th>message</th><th>hint</th></tr>")  # fmt: skip

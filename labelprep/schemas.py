@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,12 +12,12 @@ import pandas as pd
 import pandera.pandas as pa
 
 from labelprep.errors import SchemaError
+from labelprep.executor import Executor
 from labelprep.multihot import SPARSE_DTYPE, is_sparse, value_counts
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["CARRIED_COLUMNS", "check_frame", "schema"]
+__all__ = ["check_frame", "schema", "schema_failures"]
 
-CARRIED_COLUMNS = ("split", "group")
 # Above this many labels check_frame checks the label block itself (vectorised) and pandera the other columns.
 PANDERA_LABEL_LIMIT = 2000
 
@@ -71,13 +73,14 @@ def check_frame(
     *,
     unknown: bool | None = None,
     source: str | None = None,
-    engine: Any = None,
+    engine: Executor | None = None,
 ) -> pd.DataFrame:
     """Validate ``frame`` lazily against :func:`schema`; raise :class:`SchemaError` listing every failure.
 
-    With a Dask ``engine`` (:class:`labelprep.engine.DaskEngine`) pandera validates the frame's rows as a
-    Dask DataFrame on the cluster; the label block is checked here, vectorised, either way.
+    With a distributed ``engine`` (:class:`labelprep.executor.DaskExecutor`) pandera validates the frame's rows
+    in parts, one task a worker thread, on the cluster; the label block is checked here, vectorised, either way.
     """
+    distributed = engine is not None and engine.distributed
     labels = list(vocab)
     # the carried columns (split, group, ...): whatever is neither the path nor a label, wherever it stands
     label_set = set(labels)
@@ -92,17 +95,15 @@ def check_frame(
     value_checks = True
     if has_labels:
         value_checks = not _labels_in_range(frame, labels, low=-1 if unknown else 0, sparse=sparse)
-        if not value_checks and (len(labels) > PANDERA_LABEL_LIMIT or engine is not None):
+        if not value_checks and (len(labels) > PANDERA_LABEL_LIMIT or distributed):
             # Tens of thousands of columns: pandera's per-column dtype checks alone take seconds, so the label
             # block (names, order, dtype, values: all checked above) is left out and pandera checks the rest.
             _check_label_names(frame, labels, source)
             rest = frame[["path", *extra]]
             try:
                 failures: list[str] = []
-                if engine is not None:
-                    from labelprep.engine import validate_on_dask
-
-                    failures = validate_on_dask(engine, schema([], columns=extra), rest)
+                if engine is not None and distributed:
+                    failures = _failures_in_parts(engine, schema([], columns=extra), rest)
                 else:
                     schema([], columns=extra).validate(rest, lazy=True)
             except pa.errors.SchemaErrors as exc:
@@ -122,6 +123,44 @@ def check_frame(
             f"frame does not match its schema: {shown}", file=source, failures=failures,
             hint=_HINT,
         ) from None
+
+
+def schema_failures(sch: pa.DataFrameSchema, part: pd.DataFrame) -> tuple[pd.DataFrame | None, list[str]]:
+    """pandera's failure cases of ``part`` (None when it is valid), and the message of an error that has none.
+
+    The task :func:`check_frame` runs on each part of a frame.
+    """
+    try:
+        sch.validate(part, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        return exc.failure_cases, []
+    except pa.errors.SchemaError as exc:
+        return None, [str(exc).splitlines()[0]]
+    return None, []
+
+
+def _failures_in_parts(engine: Executor, sch: pa.DataFrameSchema, frame: pd.DataFrame) -> list[str]:
+    """pandera checks ``frame`` in parts (one a worker slot) as tasks on ``engine``; one sentence a failure.
+
+    A part holds its rows' index, so failures name the same rows as when the whole frame is checked. A
+    ``unique`` column is unique within a part only: uniqueness over the whole frame is checked here.
+    """
+    unique = [name for name, col in sch.columns.items() if col.unique and name in frame.columns]
+    part_schema = sch.update_columns({name: {"unique": False} for name in unique}) if unique else sch
+    parts = max(1, min(engine.slots(), len(frame)))
+    bounds = np.linspace(0, len(frame), parts + 1).astype(int).tolist()
+    found = engine.map(functools.partial(schema_failures, part_schema),
+                       [frame.iloc[a:b] for a, b in itertools.pairwise(bounds)],
+                       name="validate-rows", what="validating the frame")  # fmt: skip
+    cases = [c for c, _ in found if c is not None]
+    failures = [m for _, messages in found for m in messages]
+    if cases:
+        failures += describe_failures(pd.concat(cases, ignore_index=True))
+    for name in unique:
+        dup = frame[name].duplicated()
+        if dup.any():
+            failures.append(f"column {name!r} fails field_uniqueness (value {frame.loc[dup, name].iloc[0]!r})")
+    return list(dict.fromkeys(failures))
 
 
 def _labels_in_range(frame: pd.DataFrame, labels: list[str], *, low: int, sparse: bool) -> bool:

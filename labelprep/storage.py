@@ -43,15 +43,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from labelprep.errors import InputError, LabelprepError, MissingDependencyError
+from labelprep.atomic import atomic_write
+from labelprep.errors import InputError, LabelprepError
+from labelprep.extras import fsspec_backend_missing, require_fsspec
 
-__all__ = ["INSTALL_HINT", "default_root", "filesystem", "frame_root", "is_remote", "is_url", "isdir", "join",
+__all__ = ["default_root", "filesystem", "frame_root", "is_remote", "is_url", "isdir", "join",
            "list_files", "local_path", "mtime_ns", "origin", "read_many", "relative_root", "source_rel", "staged",
            "to_local", "to_root", "upload", "where", "write_text"]  # fmt: skip
 
-INSTALL_HINT = 'pip install "labelprep[remote]"'
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+)://")  # two letters at least: C:// is a drive, not a scheme
-_EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}
 _FRAME_SUFFIXES = (".parquet", ".csv")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -128,29 +128,16 @@ def _name(url: str) -> str:
 def filesystem(url: str) -> tuple[Any, str]:
     """The fsspec filesystem serving ``url`` and the path within it; fsspec is imported here, on first use."""
     scheme = _scheme(url)
-    try:
-        from fsspec.core import url_to_fs
-    except ImportError as exc:
-        raise MissingDependencyError(f"fsspec is needed for {scheme}:// URLs but cannot be imported ({exc})",
-                                     file=url, hint=f"install it with: {_install(scheme)}") from None  # fmt: skip
+    url_to_fs = require_fsspec(url, scheme)
     try:
         fs, path = url_to_fs(url)
     except ImportError as exc:
-        raise MissingDependencyError(f"{scheme}:// needs a package fsspec cannot import ({exc})", file=url,
-                                     hint=f"install it with: {_install(scheme, package=True)}") from None  # fmt: skip
+        raise fsspec_backend_missing(url, scheme, exc) from None
     except ValueError as exc:
         raise InputError(f"unknown URL scheme {scheme!r} ({exc})", file=url,
                          hint="use s3://, gs://, memory://, file:// or another fsspec protocol; plain paths need "
                          "no scheme") from None  # fmt: skip
     return fs, path
-
-
-def _install(scheme: str, package: bool = False) -> str:
-    """The install command: the s3/gcs extras by scheme, else fsspec (and, for other schemes, the package it names)."""
-    extra = _EXTRAS.get(scheme)
-    if extra:
-        return f'pip install "labelprep[{extra}]"'
-    return f"{INSTALL_HINT} and the package fsspec names above" if package else INSTALL_HINT
 
 
 @contextmanager
@@ -573,8 +560,6 @@ def _unmap_result(stage: _Stage, result: Any) -> Any:
 
 def write_text(target: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to a path (atomically) or a URL (staged, then uploaded)."""
-    from labelprep.frameio import atomic_write
-
     if is_remote(target):
         with tempfile.TemporaryDirectory(prefix="labelprep-remote-") as d:
             tmp = Path(d) / (_name(str(target)) or "output")

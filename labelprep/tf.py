@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from labelprep.errors import InputError
+from labelprep.extras import require_tensorflow
 from labelprep.shards.manifest import Manifest, SplitInfo
-from labelprep.shards.writer import require_tensorflow
 
 if TYPE_CHECKING:
     import tensorflow as tf

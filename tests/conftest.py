@@ -7,15 +7,18 @@ from typing import Any
 import pytest
 
 HAS_TF = importlib.util.find_spec("tensorflow") is not None
+HAS_DASK = importlib.util.find_spec("distributed") is not None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if HAS_TF:
-        return
-    skip = pytest.mark.skip(reason="TensorFlow is not installed: pip install -e '.[tf,dev]'")
+    """Tests marked ``tf`` or ``dask`` are skipped, with the install command, when that extra is missing."""
+    missing = {"tf": "TensorFlow is not installed: pip install -e '.[tf,dev]'"} if not HAS_TF else {}
+    if not HAS_DASK:
+        missing["dask"] = "Dask is not installed: pip install -e '.[dask,dev]'"
     for item in items:
-        if "tf" in item.keywords:
-            item.add_marker(skip)
+        for marker, reason in missing.items():
+            if marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="module")

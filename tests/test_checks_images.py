@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import io
+import multiprocessing
 import os
 import struct
 import sys
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from labelprep import progress
 from labelprep.checks import images
 from labelprep.checks.cache import CACHE_FILE
 from labelprep.checks.images import ImageInfo, check_images
@@ -407,7 +409,7 @@ def test_cache_rereads_only_changed_files(tmp_path: Path, monkeypatch: pytest.Mo
     calls: list[str] = []
     real = images._check_one
 
-    def spy(target: str, path: str, settings: images._Settings) -> ImageInfo:
+    def spy(target: str, path: str, settings: images.CheckSettings) -> ImageInfo:
         calls.append(path)
         return real(target, path, settings)
 
@@ -494,9 +496,9 @@ def test_progress_bar_estimates_only_after_a_second(monkeypatch: pytest.MonkeyPa
     import io
 
     clock = [100.0]
-    monkeypatch.setattr(images.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
     out = io.StringIO()
-    bar = images._Progress(1500, enabled=True, stream=out)
+    bar = progress.Progress(1500, label="checking images", enabled=True, stream=out)
     clock[0] += 0.2  # the first result, after the workers started
     bar.advance()
     assert out.getvalue().endswith("1/1,500   0%     ...      ")  # no "180s left"
@@ -522,9 +524,11 @@ def test_modules_import_only_stdlib_numpy_and_pillow(module: str) -> None:
     allowed = set(sys.stdlib_module_names) | {"numpy", "PIL", "labelprep"}
     if module == "files.py":
         allowed.add("pyarrow")  # grouping 10**5 paths by folder, imported inside the function that does it
-    # labelprep.storage imports only errors and the standard library (fsspec lazily, for URL roots)
+    # labelprep.storage, executor, extras, atomic, progress, imageformat and imagechunks import only errors, the
+    # standard library and Pillow (fsspec lazily, for URL roots; Dask lazily, for the Dask executor)
     own = {"labelprep.checks.base", "labelprep.checks.cache", "labelprep.checks.content", "labelprep.errors",
-           "labelprep.storage"}
+           "labelprep.storage", "labelprep.executor", "labelprep.imageformat", "labelprep.imagechunks",
+           "labelprep.progress"}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
@@ -538,7 +542,7 @@ def test_modules_import_only_stdlib_numpy_and_pillow(module: str) -> None:
                 assert name in own, name
 
 
-@pytest.mark.skipif(images._context().get_start_method() != "fork", reason="the crash is patched into forked workers")
+@pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="the crash is patched into forked workers")
 def test_a_file_that_kills_its_worker_is_reported_and_the_rest_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -546,7 +550,7 @@ def test_a_file_that_kills_its_worker_is_reported_and_the_rest_checked(
     write(tmp_path, "bad/crash.jpg", encode(rgb(), "JPEG"))
     real = images._check_one
 
-    def crashing(target: str, path: str, settings: images._Settings) -> ImageInfo:
+    def crashing(target: str, path: str, settings: images.CheckSettings) -> ImageInfo:
         if path == "bad/crash.jpg":
             os._exit(3)  # what a segfault in a decoder looks like from outside
         return real(target, path, settings)

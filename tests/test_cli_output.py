@@ -16,8 +16,8 @@ from PIL import Image
 
 import labelprep
 from labelprep.cli import main
+from labelprep.extras import tf_startup_filtered
 from labelprep.shards.plan import format_bytes, format_rate, format_seconds
-from labelprep.shards.writer import tf_startup_filtered
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -32,7 +31,6 @@ from labelprep.errors import InputError
 from labelprep.shards.images import ImageSettings, parse_resize, prepare_image
 from labelprep.shards.plan import PlanItem, parse_size, plan_export, plan_split
 from labelprep.shards.spec import FEATURES, STATE_NAME, features_document, parse_shard_name
-from labelprep.shards.writer import TEST_DELAY_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "shapes" / "labels.csv"
@@ -173,7 +171,7 @@ def test_loader_ready_images_pass_through_untouched(mode: str, fmt: str) -> None
 
 
 def test_the_fast_header_rule_agrees_with_pillow() -> None:
-    from labelprep.checks.images import _open_unchecked
+    from labelprep.imageformat import open_unchecked
     from labelprep.shards.images import _fast_passthrough, _passes
 
     def exif(orientation: int) -> bytes:
@@ -203,7 +201,7 @@ def test_the_fast_header_rule_agrees_with_pillow() -> None:
     for resize in (None, 7, (9, 7), (8, 8)):
         settings = ImageSettings(resize=resize)
         for name, data in cases.items():
-            im = _open_unchecked(data, None)
+            im = open_unchecked(data, None)
             want = _passes(im, "JPEG" if "jpeg" in name else "PNG", data, settings)
             fast = _fast_passthrough(data, settings)
             assert (fast is not None) == want, (name, resize)
@@ -584,15 +582,34 @@ def test_an_earlier_export_needs_resume_or_overwrite_and_foreign_files_stay(tmp_
     assert (out / "notes.txt").read_text() == "mine"
 
 
+# `labelprep ARGS...` in a child process whose shard writer sleeps before each record, so that a test can kill it
+# between shards (a slow task, patched in from the test side: the writer has no hook for it).
+SLOW_CLI = """
+import sys, time
+import labelprep.shards.writer as writer
+real = writer.example_values
+def slow(*args, **kwargs):
+    time.sleep(DELAY)
+    return real(*args, **kwargs)
+writer.example_values = slow
+from labelprep.cli import main
+main(sys.argv[1:], prog_name="labelprep")
+"""
+
+
+def slow_cli(delay: float, *args: str) -> list[str]:
+    """The command line of :data:`SLOW_CLI`: ``labelprep *args``, sleeping ``delay`` seconds a record."""
+    return [sys.executable, "-c", SLOW_CLI.replace("DELAY", repr(delay)), *args]
+
+
 @pytest.mark.tf
 def test_resume_after_kill_ends_byte_identical(tmp_path: Path) -> None:
     src = make_dataset(tmp_path / "ds", n=12, splits=False)
     fresh = tmp_path / "fresh"
     labelprep.export(src, fresh, num_shards=6, workers=1)
     out = tmp_path / "out"
-    env = {**os.environ, TEST_DELAY_ENV: "0.4"}
-    args = [sys.executable, "-m", "labelprep", "export", str(src), "-o", str(out), "--num-shards", "6", "--workers", "1"]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = slow_cli(0.4, "export", str(src), "-o", str(out), "--num-shards", "6", "--workers", "1")
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = out / STATE_NAME
     deadline = time.monotonic() + 90
     try:

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 import labelprep
-from labelprep import frameio
+from labelprep import atomic, frameio
 from labelprep.cli import main
 from labelprep.errors import InputError
 from labelprep.shards.manifest import Manifest, ShardInfo, SplitInfo
@@ -206,7 +206,7 @@ def test_stale_temporaries_of_a_killed_run_are_removed_by_the_next_one(tmp_path:
     out = tmp_path / "out.parquet"
     stale = tmp_path / ".out.parquet.k1ll3d_x.tmp"
     stale.write_bytes(b"half a parquet file")
-    old = frameio._PROCESS_START - 3600
+    old = atomic.PROCESS_START - 3600
     os.utime(stale, (old, old))
     young = tmp_path / ".out.parquet.r4nn1ng_.tmp"  # written since this process started: another run's
     young.write_bytes(b"being written")
@@ -472,7 +472,7 @@ def test_a_jpeg_whose_header_claims_far_more_pixels_than_its_data_holds_is_corru
 def test_real_jpegs_of_every_kind_never_look_short_of_data() -> None:
     import numpy as np
 
-    from labelprep.checks.images import jpeg_data_shortfall
+    from labelprep.imagechunks import jpeg_data_shortfall
 
     rng = np.random.default_rng(0)
     for mode, channels in (("RGB", 3), ("L", 1), ("CMYK", 4)):

@@ -13,7 +13,7 @@ from PIL import Image
 
 import labelprep
 from labelprep.cli import main
-from labelprep.readers.refine import excluded_by
+from labelprep.readers.exclude import excluded_by
 
 
 def img(path: Path, shade: int = 0) -> Path:

@@ -62,7 +62,7 @@ class ValidateSettings:
     severity: dict[str, str] = field(default_factory=dict)
     quarantine: Path | None = None
     progress: bool = False
-    engine: Any = None  # a labelprep.engine.DaskEngine, or None for the local process pool
+    engine: Any = None  # a labelprep.executor.Executor, or None for the local process pool
     near_duplicates: bool = False
     quality: bool = False
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -680,7 +680,7 @@ def _gallery(splits: list[_Split], findings: list[Finding], unusable: set[str]) 
 def _write_quarantine(path: Path, report: Report, unusable: set[str]) -> None:
     import csv
 
-    from labelprep.frameio import atomic_write
+    from labelprep.atomic import atomic_write
 
     rows = [(f.path, f.split or "", f.code, f.message) for f in report.findings
             if f.path in unusable and f.severity == "error" and CHECKS[f.code][1] in ("files", "images")]  # fmt: skip

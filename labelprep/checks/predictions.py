@@ -14,20 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from labelprep.checks.labels import SplitFrame
-from labelprep.errors import InputError, MissingDependencyError
+from labelprep.errors import InputError
+from labelprep.extras import require_cleanlab
 from labelprep.multihot import dense_matrix
 from labelprep.report import CHECKS, Finding
 
-__all__ = ["INSTALL_HINT", "prediction_findings", "read_predictions"]
-
-INSTALL_HINT = 'pip install "labelprep[quality]"'
+__all__ = ["prediction_findings", "read_predictions"]
 
 
 def read_predictions(path: str | Path) -> pd.DataFrame:
@@ -52,15 +50,6 @@ def read_predictions(path: str | Path) -> pd.DataFrame:
         raise InputError(f"path {table['path'].iat[first]!r} has two rows of predictions", file=str(p),
                          line=first + 2 if p.suffix.lower() != ".parquet" else None)  # fmt: skip
     return table.set_index("path")
-
-
-def _require_cleanlab() -> Any:
-    try:
-        from cleanlab.multilabel_classification import filter as cl_filter
-    except ImportError as exc:
-        raise MissingDependencyError(f"--predictions needs cleanlab, which cannot be imported ({exc})",
-                                     hint=f"install it with: {INSTALL_HINT}") from None  # fmt: skip
-    return cl_filter
 
 
 def prediction_findings(splits: Sequence[SplitFrame], table: pd.DataFrame, *, source: str,
@@ -109,7 +98,7 @@ def prediction_findings(splits: Sequence[SplitFrame], table: pd.DataFrame, *, so
     probs = np.concatenate(prob_rows)
     known = given != -1
     as_given = np.where(known, given, (probs >= 0.5).astype(np.int8))  # an unknown cell takes the model's side
-    cl_filter = _require_cleanlab()
+    cl_filter = require_cleanlab()
     lists = [np.flatnonzero(row).tolist() for row in as_given]
     with np.errstate(all="ignore"):
         masks = cl_filter.find_multilabel_issues_per_class(labels=lists, pred_probs=probs)

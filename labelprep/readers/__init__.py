@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from labelprep.errors import FormatDetectionError, InputError
+from labelprep.executor import Executor
 from labelprep.readers import table as table_module
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions, concat_annotations
 from labelprep.readers.cloud import map_prefix, read_cloud, read_json_lines
@@ -127,7 +128,7 @@ def _first_part(table: Table, format: str, opts: ReadOptions,
 def read_block_annotations(path: str, start: int, stop: int, line: int, header: bytes, columns: list[str],
                            delimiter: str, format: str, opts: ReadOptions,
                            none_labels: Collection[str]) -> Annotations | None:  # fmt: skip
-    """The annotations of one later block of a large table (a Dask task of ``convert --engine dask``)."""
+    """The annotations of one later block of a large table (a task of ``convert --engine dask``)."""
     table = read_block(path, start, stop, line, header=header, columns=columns, delimiter=delimiter,
                        encoding=opts.encoding)  # fmt: skip
     if table is None:
@@ -135,15 +136,20 @@ def read_block_annotations(path: str, start: int, stop: int, line: int, header: 
     return read_long(table, opts) if format == "long" else read_delimited(table, opts, none_labels)
 
 
+def read_block_job(job: tuple[Any, ...]) -> Annotations | None:
+    """:func:`read_block_annotations` of one job (its arguments as a tuple): the task an executor runs."""
+    return read_block_annotations(*job)
+
+
 def _read_blocks(path: Path, format: str, opts: ReadOptions, none_labels: Collection[str],
-                 engine: Any = None) -> Annotations:  # fmt: skip
+                 engine: Executor | None = None) -> Annotations:  # fmt: skip
     """A large delimited or long table, block by block: memory follows the result, not the text.
 
-    With a Dask ``engine`` the blocks after the first are read as tasks (the workers see the file at the
-    same absolute path); the parts come back in file order, so the result is the same.
+    With a distributed ``engine`` (Dask) the blocks after the first are read as tasks (the workers see the
+    file at the same absolute path); the parts come back in file order, so the result is the same.
     """
     parts: list[Annotations] = []
-    if engine is None:
+    if engine is None or not engine.distributed:
         block_opts = opts
         for table in iter_tables(path, encoding=opts.encoding):
             if not parts:
@@ -153,8 +159,6 @@ def _read_blocks(path: Path, format: str, opts: ReadOptions, none_labels: Collec
                 parts.append(read_long(table, block_opts) if format == "long" else
                              read_delimited(table, block_opts, none_labels))  # fmt: skip
     else:
-        from labelprep.engine import read_blocks
-
         ranges = block_ranges(path)
         first = next(iter_tables(path, encoding=opts.encoding))
         ann, block_opts = _first_part(first, format, opts, none_labels)
@@ -162,11 +166,13 @@ def _read_blocks(path: Path, format: str, opts: ReadOptions, none_labels: Collec
         if len(ranges) > 1:
             jobs = [(str(path.resolve()), start, stop, line, header_line(path), first.columns, first.delimiter, format,
                      block_opts, list(none_labels)) for start, stop, line in ranges[1:]]  # fmt: skip
-            parts.extend(p for p in read_blocks(engine, jobs) if p is not None)
+            engine.require_visible(jobs[0][0], "the annotation file")
+            found = engine.map(read_block_job, jobs, name="read-block", what="reading the annotation file")
+            parts.extend(p for p in found if p is not None)
     ann = concat_annotations(parts)
     if len(parts) > 1:
         ann.notes.append(f"read in {len(parts)} blocks of about {table_module.BLOCK_BYTES >> 20} MiB"
-                         + (" as Dask tasks" if engine is not None else ""))  # fmt: skip
+                         + (f" as {engine.label}" if engine is not None and engine.distributed else ""))  # fmt: skip
     return ann
 
 
@@ -272,7 +278,7 @@ def read_source(
 ) -> Annotations:
     """Read any annotation source into :class:`Annotations`, detecting the form unless given.
 
-    ``engine``: a :class:`labelprep.engine.DaskEngine` reads the blocks of a large table as Dask tasks.
+    ``engine``: a distributed :class:`labelprep.executor.Executor` (Dask) reads the blocks of a large table as tasks.
     Detection takes a form only on positive evidence and says what it found; when the evidence is missing or
     points two ways it raises :class:`FormatDetectionError` naming what it found and the command that reads it.
     """

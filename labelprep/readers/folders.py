@@ -12,7 +12,7 @@ import numpy as np
 
 from labelprep.errors import ConflictError, InputError
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
-from labelprep.readers.refine import EXCLUDED, exclude_files
+from labelprep.readers.exclude import EXCLUDED, exclude_files
 from labelprep.safeio import display_name, is_utf8_name, read_regular_file, require_regular_file
 
 __all__ = ["IMAGE_EXTENSIONS", "SPLIT_NAMES", "STRUCTURAL", "folder_label", "has_sidecars", "read_folder",

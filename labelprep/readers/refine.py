@@ -14,7 +14,6 @@ import shutil
 import tempfile
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from labelprep.errors import DATAFRAME_SOURCE, InputError, LabelprepError
+from labelprep.readers import read_source
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
+from labelprep.readers.exclude import EXCLUDED, excluded_by
 from labelprep.readers.table import Table, find_column, read_table
 
-__all__ = ["DATAFRAME_SOURCE", "EXCLUDED", "exclude_files", "excluded_by", "is_dataframe", "read_refined", "source_name"]
-
-EXCLUDED = "excluded by --exclude"  # the ledger reason of a row or file left out by --exclude
-
+__all__ = ["DATAFRAME_SOURCE", "is_dataframe", "read_refined", "source_name"]
 
 def is_dataframe(source: object) -> bool:
     return isinstance(source, pd.DataFrame)
@@ -41,41 +39,6 @@ def source_name(source: object) -> str:
 
 
 # -- --exclude ---------------------------------------------------------------------------------------
-
-
-def excluded_by(path: str, patterns: Sequence[str]) -> str | None:
-    """The first pattern that leaves ``path`` out, or None.
-
-    A pattern without ``/`` matches any folder or file name along the path (``unlabeled``, ``todo*``,
-    ``*.gif``); one with ``/`` matches the path from its start, or a folder the path lies in
-    (``train/unsorted``, ``*/unlabeled/*``). ``*`` also matches ``/``; case matters.
-    """
-    p = re.sub(r"^(\./)+", "", str(path).replace("\\", "/"))
-    parts = [x for x in p.split("/") if x]
-    for pattern in patterns:
-        pat = pattern.strip().strip("/")
-        if not pat:
-            continue
-        if "/" in pat:
-            if any(fnmatchcase("/".join(parts[:k]), pat) for k in range(1, len(parts) + 1)):
-                return pattern
-        elif any(fnmatchcase(part, pat) for part in parts):
-            return pattern
-    return None
-
-
-def exclude_files(files: list[str], patterns: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Files of a folder walk kept, and those left out with the pattern that matched (folder forms)."""
-    if not patterns:
-        return files, []
-    kept, out = [], []
-    for f in files:
-        pat = excluded_by(f, patterns)
-        if pat is None:
-            kept.append(f)
-        else:
-            out.append((f, pat))
-    return kept, out
 
 
 def _keep_rows(ann: Annotations, keep: npt.NDArray[np.bool_]) -> Annotations:
@@ -315,8 +278,6 @@ def read_refined(
     ``source`` may be a pandas DataFrame laid out as a table source (delimited, wide or long): it is read as
     that table would be, and messages name it ``<DataFrame>`` with 1-based row numbers for lines.
     """
-    from labelprep.readers import read_source
-
     opts = options or ReadOptions()
     reader_opts, join = _plan_join(opts)
     if not isinstance(source, pd.DataFrame):

@@ -233,7 +233,7 @@ class _Tree:
 
 
 def _survey(root: Path, exclude: list[str]) -> _Tree:
-    from labelprep.readers.refine import exclude_files
+    from labelprep.readers.exclude import exclude_files
 
     hidden: list[str] = []
     not_utf8: list[str] = []

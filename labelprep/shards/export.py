@@ -13,24 +13,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from labelprep.checks.images import _Progress
-from labelprep.errors import InputError, OutputError
-from labelprep.frameio import atomic_write
+from labelprep.atomic import atomic_write
+from labelprep.errors import EngineError, InputError, OutputError
+from labelprep.executor import Executor, LocalExecutor, WorkerLost
+from labelprep.extras import require_tensorflow
 from labelprep.multihot import label_pairs, value_counts
+from labelprep.progress import ThroughputProgress
 from labelprep.report import Report
 from labelprep.shards.images import ImageSettings
 from labelprep.shards.manifest import Manifest, ShardInfo, SkippedRow, SplitInfo
@@ -49,11 +48,10 @@ from labelprep.shards.writer import (
     ShardTask,
     file_sha256,
     is_disk_full,
-    require_tensorflow,
     write_shard,
 )
 from labelprep.stats import LabelStats
-from labelprep.storage import is_remote
+from labelprep.storage import is_remote, is_url
 from labelprep.vocabulary import Vocabulary
 
 __all__ = ["ExportSettings", "ExportSplit", "frame_label_indices", "split_stats", "write_export"]
@@ -82,7 +80,7 @@ class ExportSettings:
     overwrite: bool = False
     progress: bool = False
     skip_invalid: bool = False  # leave out images that cannot be read or prepared while writing (manifest.skipped)
-    engine: Any = None  # a labelprep.engine.DaskEngine (one task per shard), or None for the local process pool
+    engine: Executor | None = None  # where the shards are written (one task a shard); None: LocalExecutor(workers)
 
 
 def frame_label_indices(frame: pd.DataFrame, labels: list[str]) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
@@ -257,86 +255,46 @@ def _glob_escape(name: str) -> str:
 
 # -- writing shards ------------------------------------------------------------------------------
 
-_COUNTER: Any = None  # in worker processes: shared (examples, bytes) written, for the parent's progress bar
-
-
-def _init_worker(counter: Any) -> None:
-    global _COUNTER
-    _COUNTER = counter
-
-
-def _count(n: int, nbytes: int) -> None:
-    with _COUNTER.get_lock():
-        _COUNTER[0] += n
-        _COUNTER[1] += nbytes
-
-
-def _write_in_worker(task: ShardTask) -> ShardResult:
-    return write_shard(task, _count if _COUNTER is not None else None)
-
-
-class _ExportProgress(_Progress):
-    """examples written, examples/s and MB/s on one line of stderr."""
-
-    def __init__(self, total: int, *, enabled: bool, label: str = "writing shards",
-                 stream: IO[str] | None = None) -> None:  # fmt: skip
-        super().__init__(total, enabled=enabled, stream=stream)
-        self.label = label
-        self.nbytes = 0
-
-    def update(self, examples: int, nbytes: int) -> None:
-        self.nbytes = nbytes
-        if examples > self.count:
-            self.advance(examples - self.count)
-
-    def _draw(self, now: float) -> None:
-        elapsed = max(now - self.start, 1e-9)
-        frac = self.count / self.total
-        filled = int(frac * 30)
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {self.count:,}/{self.total:,} "
-                          f"{frac:4.0%}  {self.count / elapsed:,.0f} examples/s  "
-                          + (f"{self.nbytes / elapsed / 1e6:,.1f} MB/s " if self.nbytes else ""))  # fmt: skip
-        self.stream.flush()
-
-
 # Below this many estimated bytes to write, shards are written in this process: starting worker processes
 # costs more than it saves (measured: 45 MB in 3 shards took 0.31 s inline and 0.55 s with 2 workers).
 _INLINE_BELOW_BYTES = 256 * 1024**2
 
 
-def _write_all(tasks: list[ShardTask], workers: int, progress: bool, done: Callable[[ShardResult], None],
-               est_bytes: int = 0) -> None:  # fmt: skip
-    bar = _ExportProgress(sum(len(t.examples) for t in tasks), enabled=progress)
+def _write_all(executor: Executor, tasks: list[ShardTask], done: Callable[[ShardResult], None], *,
+               progress: bool, small: bool) -> None:  # fmt: skip
+    """Write each shard as one task on ``executor``; ``done`` each result here, as it arrives."""
+    if not tasks:
+        return
+    if executor.distributed:
+        # Workers do not share this process's working folder: every path leaves as an absolute path; a URL
+        # root (s3://...) is read by the workers through fsspec.
+        tasks = [replace(t, out_dir=os.path.abspath(t.out_dir), root=t.root if is_url(t.root) else os.path.abspath(t.root))
+                 for t in tasks]  # fmt: skip
+    out_dirs = list(dict.fromkeys(t.out_dir for t in tasks))
+    for d in out_dirs:
+        executor.require_visible(d, "the export folder")
+    bar = ThroughputProgress(sum(len(t.examples) for t in tasks), label="writing shards", enabled=progress)
+    totals = [0, 0]
+
+    def finished(_: int, result: ShardResult) -> None:
+        done(result)
+        totals[0] += result.examples
+        totals[1] += result.bytes
+        bar.update(*totals)
+
     try:
-        if workers <= 1 or len(tasks) <= 1 or est_bytes < _INLINE_BELOW_BYTES:
-            totals = [0, 0]
-
-            def tick(n: int, nbytes: int) -> None:
-                totals[0] += n
-                totals[1] += nbytes
-                bar.update(*totals)
-
-            for task in tasks:
-                done(write_shard(task, tick if progress else None))
-            return
-        ctx = multiprocessing.get_context()
-        counter = ctx.Array("q", 2)
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx, initializer=_init_worker,
-                                 initargs=(counter if progress else None,)) as pool:  # fmt: skip
-            pending: set[Future[ShardResult]] = {pool.submit(_write_in_worker, t) for t in tasks}
-            try:
-                while pending:
-                    finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        done(fut.result())
-                    if progress:
-                        bar.update(counter[0], counter[1])
-            except BaseException:
-                for fut in pending:
-                    fut.cancel()
-                raise
+        executor.run(write_shard, tasks, finished, name="shard", labels=[t.file for t in tasks],
+                     what=lambda i: f"writing shard {tasks[i].file}", small=small,
+                     progress=(lambda running: bar.update(running[0], running[1])) if progress else None)  # fmt: skip
     finally:
         bar.close()
+    # A worker that died mid-shard leaves its temporary file; the shard itself was written again elsewhere.
+    files = {t.file for t in tasks}
+    for d in out_dirs:
+        for entry in os.scandir(d):
+            stem, _, _ = entry.name[1:-4].rpartition(".")
+            if entry.name.startswith(".") and entry.name.endswith(".tmp") and stem in files:
+                Path(entry.path).unlink(missing_ok=True)
 
 
 # -- the whole export ----------------------------------------------------------------------------
@@ -433,14 +391,16 @@ def write_export(
 
     started = time.monotonic()
     est = sum(items[s.split][i].size for s in plan.shards if s.file not in results for i in s.items)
+    executor = st.engine if st.engine is not None else LocalExecutor(st.workers)
+    # local worker processes cannot see a memory:// store, nor share a remote connection: remote images are read here
+    remote = any(is_remote(sp.root) for sp in splits)
     try:
-        if st.engine is not None:
-            st.engine.write_shards(tasks, done, progress=st.progress)
-        else:
-            # worker processes cannot see a memory:// store, nor share a remote connection: remote images are read here
-            remote = any(is_remote(sp.root) for sp in splits)
-            _write_all(tasks, 1 if remote else st.workers, st.progress, done, est)
-    except BrokenProcessPool:
+        _write_all(executor, tasks, done, progress=st.progress, small=remote or len(tasks) <= 1 or est < _INLINE_BELOW_BYTES)
+    except WorkerLost as exc:
+        if exc.index is not None:
+            raise EngineError(f"shard {tasks[exc.index].file}: the {exc.worker}s writing it kept dying ({exc.cause})",
+                              hint="finished shards are kept: look at the workers' logs (out of memory?), "
+                              "then run the export again with --resume") from None  # fmt: skip
         raise OutputError("a worker process writing shards died (killed for using too much memory?)",
                           file=str(out_dir), hint=f"run the same command with --resume and fewer --workers (or "
                           f"--workers 1): the {len(results)} finished shard(s) are kept; --skip-invalid leaves out "

@@ -27,16 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
-from labelprep.checks.images import (
-    MAX_METADATA_BYTES,
-    _open_unchecked,
-    _orientation,
-    _sniff,
-    jpeg_data_shortfall,
-    metadata_size,
-    strip_png_chunks,
-)
 from labelprep.errors import InputError
+from labelprep.imagechunks import MAX_METADATA_BYTES, jpeg_data_shortfall, metadata_size, strip_png_chunks
+from labelprep.imageformat import exif_orientation, open_unchecked, sniff
 
 __all__ = ["PASSTHROUGH_RULE", "ImageSettings", "PreparedImage", "parse_resize", "prepare_image"]
 
@@ -220,7 +213,7 @@ def prepare_image(data: bytes, settings: ImageSettings, *, path: str = "") -> Pr
 
     Raises :class:`InputError` naming ``path`` when Pillow cannot read the image.
     """
-    sniffed = _sniff(data)
+    sniffed = sniff(data)
     if sniffed == "JPEG":
         short = jpeg_data_shortfall(data)
         if short is not None:  # decoders would pad it silently; the shard would hold a grey image as valid
@@ -234,7 +227,7 @@ def prepare_image(data: bytes, settings: ImageSettings, *, path: str = "") -> Pr
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            im = _open_unchecked(opened, sniffed)
+            im = open_unchecked(opened, sniffed)
             fmt = "JPEG" if im.format == "MPO" else im.format
             if fmt in ("JPEG", "PNG") and _passes(im, fmt, data, settings):
                 w, h = im.size
@@ -265,7 +258,7 @@ def _passes(im: Image.Image, fmt: str, data: bytes, settings: ImageSettings) -> 
         return False
     if fmt == "PNG" and (len(data) <= 24 or data[24] != 8):  # IHDR bit depth: 16-bit loses precision in TF
         return False
-    if _orientation(im) not in (None, 1):
+    if exif_orientation(im) not in (None, 1):
         return False
     return settings.resize is None or _target_size(im.size, settings.resize) == im.size
 
@@ -280,7 +273,7 @@ def _normalise(im: Image.Image, settings: ImageSettings) -> Image.Image:
         side = max(_target_size(im.size, settings.resize))  # either way round: EXIF rotation comes after
         im.draft(im.mode, (side, side))
     im.load()
-    if _orientation(im) not in (None, 1):  # exif_transpose copies the whole image even when there is nothing to do
+    if exif_orientation(im) not in (None, 1):  # exif_transpose copies the whole image even when there is nothing to do
         im = ImageOps.exif_transpose(im) or im
     mode = im.mode
     if mode.startswith("I;16") or mode == "I":

@@ -22,10 +22,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from labelprep.extras import require_tensorflow
+from labelprep.progress import ThroughputProgress
 from labelprep.report import Report
 from labelprep.shards.manifest import Manifest, ShardInfo
 from labelprep.shards.spec import FEATURES, MANIFEST_NAME, parse_shard_name
-from labelprep.shards.writer import require_tensorflow
 
 __all__ = ["verify_export"]
 
@@ -51,15 +52,13 @@ def _framing(data: bytes) -> tuple[list[int], str | None]:
 
 def verify_export(out_dir: str | os.PathLike[str], *, progress: bool = False) -> Report:
     """Check every shard of the export in ``out_dir`` against its manifest; return a :class:`Report`."""
-    from labelprep.shards.export import _ExportProgress
-
     manifest = Manifest.read(out_dir)
     tf = require_tensorflow("verify TFRecord shards")
     report = Report()
     report.checks = ["shards"]
     base = Path(out_dir)
     total = sum(s.examples for sp in manifest.splits.values() for s in sp.shards)
-    bar = _ExportProgress(total, enabled=progress, label="verifying shards")
+    bar = ThroughputProgress(total, label="verifying shards", enabled=progress)
     seen = [0, 0]
     try:
         for split, info in manifest.splits.items():

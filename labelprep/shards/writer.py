@@ -1,121 +1,31 @@
 """Writing one planned shard: read each image, prepare it, wrap it in a tf.train.Example, write TFRecords.
 
-The only module of the export path that imports TensorFlow (lazily, in
-:func:`require_tensorflow`). A shard is written under a temporary name beside
+The only module of the export path that imports TensorFlow (lazily, through
+:func:`labelprep.extras.require_tensorflow`). A shard is written under a temporary name beside
 its final one and renamed when complete, so a shard file that exists is whole.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
-import importlib.util
 import os
-import re
-import sys
-import tempfile
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from labelprep.errors import InputError, MissingDependencyError, OutputError
-from labelprep.frameio import atomic_write
+from labelprep.atomic import atomic_write
+from labelprep.errors import InputError, OutputError
+from labelprep.executor import tick
+from labelprep.extras import require_tensorflow
+from labelprep.imageformat import open_unchecked, sniff
 from labelprep.shards.images import ImageSettings, PreparedImage, prepare_image
 from labelprep.shards.spec import FEATURES
 from labelprep.storage import is_url
 
-__all__ = ["TEST_DELAY_ENV", "VERBOSE_ENV", "ShardResult", "ShardTask", "check_tensorflow_installed", "example_values",
-           "file_sha256", "is_disk_full", "require_tensorflow", "tf_startup_filtered", "write_shard"]  # fmt: skip
-
-# Test hook: seconds to sleep after each record, so a test can kill an export between shards.
-TEST_DELAY_ENV = "LABELPREP_EXPORT_TEST_DELAY"
-INSTALL_HINT = 'pip install "labelprep[tf]"'
-
-
-# "1": let TensorFlow's C++ start-up lines through (the CLI's --verbose sets it; worker processes inherit it).
-VERBOSE_ENV = "LABELPREP_TF_VERBOSE"
-# TensorFlow's start-up lines: absl's notice, and glog-style lines ("I0000 00:00:1796285850.635743 6500 port.cc:153]
-# oneDNN custom operations are on ...", "E0000 ... cuda_platform.cc:52] failed call to cuInit ..."). Info and
-# warning lines go, and errors about the GPU stack a CPU machine does not have; any other error stays.
-_TF_STARTUP = re.compile(
-    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] .*"
-    r"|E\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] .*(cuInit|CUDA|cuda|cuDNN|cuFFT|cuBLAS|TensorRT|GPU).*)$"
-)
-
-
-@contextmanager
-def tf_startup_filtered() -> Iterator[None]:
-    """Hold back what is written to file descriptor 2 meanwhile, then write it back less TensorFlow's start-up lines.
-
-    TensorFlow's C++ code writes to the descriptor directly, before Python's logging could be set up, so the
-    filter works there. Anything else written meanwhile (a Python warning) is written back in order.
-    """
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no descriptor 2 to redirect
-        yield
-        return
-    with tempfile.TemporaryFile() as held:
-        os.dup2(held.fileno(), 2)
-        try:
-            yield
-        finally:
-            try:
-                sys.stderr.flush()
-            except (OSError, ValueError):
-                pass
-            os.dup2(saved, 2)
-            os.close(saved)
-            held.seek(0)
-            text = held.read().decode("utf-8", errors="replace")
-            kept = "".join(ln for ln in text.splitlines(keepends=True) if not _TF_STARTUP.match(ln.rstrip("\r\n")))
-            if kept:
-                sys.stderr.write(kept)
-                sys.stderr.flush()
-
-
-def require_tensorflow(purpose: str = "write TFRecord shards") -> ModuleType:
-    """Import TensorFlow, or raise :class:`MissingDependencyError` with the command that installs it.
-
-    TensorFlow's start-up lines on stderr (absl's notice, oneDNN, CUDA drivers, cuInit) are left out,
-    unless ``$LABELPREP_TF_VERBOSE`` is 1: the import and the device listing that calls cuInit run under
-    :func:`tf_startup_filtered`.
-    """
-    if "tensorflow" in sys.modules and sys.modules["tensorflow"] is not None:
-        return sys.modules["tensorflow"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # less start-up chatter about CUDA and CPU features
-    verbose = os.environ.get(VERBOSE_ENV, "").strip() == "1"
-    with contextlib.nullcontext() if verbose else tf_startup_filtered():
-        try:
-            import tensorflow as tf
-        except ImportError as exc:
-            raise _missing(purpose, str(exc)) from None
-        if not verbose:
-            tf.config.list_physical_devices()  # cuInit, and its complaint on a machine without a GPU, happen here
-    return tf
-
-
-def check_tensorflow_installed(purpose: str = "write TFRecord shards") -> None:
-    """Raise :class:`MissingDependencyError` now when TensorFlow is not installed, without importing it."""
-    try:
-        found = importlib.util.find_spec("tensorflow") is not None
-    except (ImportError, ValueError):  # ValueError: a module set to None in sys.modules
-        found = False
-    if not found:
-        raise _missing(purpose, "No module named 'tensorflow'")
-
-
-def _missing(purpose: str, why: str) -> MissingDependencyError:
-    return MissingDependencyError(f"TensorFlow is needed to {purpose} but cannot be imported ({why})",
-                                  hint=f"install it with: {INSTALL_HINT}")  # fmt: skip
-
+__all__ = ["ShardResult", "ShardTask", "example_values", "file_sha256", "is_disk_full",
+           "write_shard"]  # fmt: skip
 
 @dataclass(frozen=True)
 class ShardTask:
@@ -222,10 +132,12 @@ def _remote_reader(task: ShardTask, batch: int = 64) -> Callable[[str, str], byt
     return read
 
 
-def write_shard(task: ShardTask, progress: Callable[[int, int], None] | None = None) -> ShardResult:
-    """Write one shard and return what it holds; ``progress(examples, bytes)`` is called after each record."""
+def write_shard(task: ShardTask, progress: Callable[[int, int], None] = tick) -> ShardResult:
+    """Write one shard and return what it holds; ``progress(examples, bytes)`` is called after each record.
+
+    By default that is :func:`labelprep.executor.tick`: the running totals of the executor's run.
+    """
     tf = require_tensorflow()
-    delay = float(os.environ.get(TEST_DELAY_ENV) or 0)
     target = Path(task.out_dir) / task.file
     counts = [0, 0]
     read = _remote_reader(task) if is_url(task.root) else _read_image
@@ -241,10 +153,7 @@ def write_shard(task: ShardTask, progress: Callable[[int, int], None] | None = N
                 counts[0 if img.passthrough else 1] += 1
                 record = _serialize(tf, example_values(img, path, pos, unk))
                 writer.write(record)
-                if progress is not None:
-                    progress(1, len(record) + 16)
-                if delay:
-                    time.sleep(delay)
+                progress(1, len(record) + 16)
 
     try:
         atomic_write(target, write)
@@ -290,10 +199,8 @@ def _prepared(task: ShardTask, read: Callable[[str, str], bytes], path: str,
 
 def _pixels(data: bytes) -> tuple[int, int] | None:
     """(width, height) from an image's header, without decoding it; None when it cannot be read."""
-    from labelprep.checks.images import _open_unchecked, _sniff
-
     try:
-        w, h = _open_unchecked(data, _sniff(data)).size
+        w, h = open_unchecked(data, sniff(data)).size
     except Exception:
         return None
     return int(w), int(h)

@@ -85,7 +85,7 @@ def main() -> None:
 
     import labelprep
     import labelprep.shards.export as shard_export
-    from labelprep.shards.writer import require_tensorflow
+    from labelprep.extras import require_tensorflow
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-export-"))
     src = work / "labels.csv" if (work / "labels.csv").exists() else make_data(work, args.images)

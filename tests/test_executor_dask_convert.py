@@ -1,4 +1,4 @@
-"""convert --engine dask: the blocks of a large table read as Dask tasks, pandera on a Dask frame; same results.
+"""convert --engine dask: the blocks of a large table read as Dask tasks, pandera on parts of the frame; same results.
 
 One real ``distributed.LocalCluster`` of two single-threaded worker processes for the module.
 """
@@ -16,8 +16,8 @@ from click.testing import CliRunner
 import labelprep
 import labelprep.readers.table as table_module
 from labelprep.cli import main
-from labelprep.engine import DaskEngine
 from labelprep.errors import InputError, SchemaError
+from labelprep.executor import DaskExecutor
 from labelprep.schemas import check_frame
 
 pytest.importorskip("distributed")
@@ -62,9 +62,9 @@ def test_dask_convert_reports_a_bad_row_in_a_later_block_at_its_line(
     assert exc.value.line == n + 1 and exc.value.file == str(src)
 
 
-def test_pandera_validates_the_frame_as_a_dask_frame(tmp_path: Path, client: Any) -> None:
+def test_pandera_validates_the_frame_in_parts_on_the_cluster(tmp_path: Path, client: Any) -> None:
     conv = labelprep.convert(_long(tmp_path / "l.csv", 200), split_col="split")
-    engine = DaskEngine(client=client)
+    engine = DaskExecutor(client=client)
     check_frame(conv.frame, conv.vocabulary, engine=engine)  # valid: passes
     dup = conv.frame.copy()
     dup.loc[150, "path"] = dup.loc[3, "path"]  # in another partition than its twin

@@ -1,4 +1,5 @@
-"""The Dask engine: same findings and same bytes as the local engine, lazy imports, clear errors, dying workers.
+"""The Dask executor (``engine="dask"``): same findings and same bytes as the local one, lazy imports, clear errors,
+dying workers.
 
 One real ``distributed.LocalCluster`` (two single-threaded worker processes) is
 started once for the module; the tests hand its client to the API, or its
@@ -26,7 +27,6 @@ import labelprep
 from labelprep.cli import main
 from labelprep.errors import EngineError, InputError, MissingDependencyError
 from labelprep.shards.spec import MANIFEST_NAME, STATE_NAME
-from labelprep.shards.writer import TEST_DELAY_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "shapes" / "labels.csv"
@@ -130,6 +130,7 @@ def test_engine_and_scheduler_mistakes_are_clear_errors() -> None:
     assert r.exit_code == 1 and "Error: a scheduler address" in r.output and "Traceback" not in r.output
 
 
+@pytest.mark.dask
 def test_an_unreachable_scheduler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import dask
     import distributed  # noqa: F401  (its settings must exist before dask.config.set, which restores them after)
@@ -143,6 +144,7 @@ def test_an_unreachable_scheduler_is_a_clear_error(monkeypatch: pytest.MonkeyPat
     assert r.exit_code == 1 and "(from DASK_SCHEDULER_ADDRESS)" in r.output and "Traceback" not in r.output
 
 
+@pytest.mark.dask
 def test_without_an_address_a_local_cluster_is_started_and_closed(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     psutil = pytest.importorskip("psutil")
@@ -162,11 +164,12 @@ def test_without_an_address_a_local_cluster_is_started_and_closed(tmp_path: Path
     assert not workers() - before  # its worker process is gone
 
 
+@pytest.mark.dask
 def test_the_local_cluster_leaves_out_dasks_malloc_trim_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from labelprep.engine import DaskEngine
+    from labelprep.executor import DaskExecutor
 
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
-    engine = DaskEngine(workers=1)
+    engine = DaskExecutor(workers=1)
     try:  # with it, glibc maps and unmaps every decoded image's buffer: image checks 1.4-1.6x slower
         assert list(engine.client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) == [None]
     finally:
@@ -178,7 +181,7 @@ def test_the_local_cluster_leaves_out_dasks_malloc_trim_setting(monkeypatch: pyt
 
 def test_validate_dask_gives_the_same_report_and_keeps_the_cache_here(client: Any, tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    import labelprep.engine
+    from labelprep.checks import images
 
     make_dataset(tmp_path / "ds")
     monkeypatch.chdir(tmp_path)  # relative sources and images: the workers must get absolute paths
@@ -187,13 +190,13 @@ def test_validate_dask_gives_the_same_report_and_keeps_the_cache_here(client: An
     assert {"corrupt-image", "not-an-image", "cmyk-image", "duplicate-image", "leaked-image",
             "missing-file"} <= set(local.codes())  # fmt: skip
     submitted: list[int] = []
-    real = labelprep.engine.run_image_checks
+    real = images.run_checks
 
-    def counting(engine: Any, todo: Any, *args: Any) -> None:
+    def counting(todo: Any, *args: Any, **kwargs: Any) -> None:
         submitted.append(len(todo))
-        real(engine, todo, *args)
+        real(todo, *args, **kwargs)
 
-    monkeypatch.setattr(labelprep.engine, "run_image_checks", counting)
+    monkeypatch.setattr(images, "run_checks", counting)
     for _ in range(2):  # the second run finds every result in the cache, on this machine, and submits nothing
         report = labelprep.validate(sources, check_images="full", engine=client, cache="cache")
         assert report.to_json() == local.to_json()
@@ -230,15 +233,30 @@ def test_export_dask_writes_the_same_bytes(client: Any, tmp_path: Path, monkeypa
 
 
 def _slow_workers(client: Any, seconds: float | None) -> None:
-    """Sleep after each record on the workers (the writer's test hook), or stop sleeping."""
+    """Make the shard writer on every worker sleep ``seconds`` before each record, or stop sleeping.
 
-    def set_delay(value: str | None = str(seconds) if seconds else None) -> None:
-        if value is None:
-            os.environ.pop(TEST_DELAY_ENV, None)
-        else:
-            os.environ[TEST_DELAY_ENV] = value
+    A slow task patched in from the test side (the writer has no hook for it): ``example_values``, which the
+    writer calls once a record, is wrapped on the workers, and put back with ``seconds=None``.
+    """
 
-    client.run(set_delay)
+    def patch(delay: float | None = seconds) -> None:
+        import time
+
+        import labelprep.shards.writer as writer
+
+        real = getattr(writer.example_values, "unslowed", writer.example_values)
+        if delay is None:
+            writer.example_values = real
+            return
+
+        def slow(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(delay)
+            return real(*args, **kwargs)
+
+        slow.unslowed = real  # type: ignore[attr-defined]
+        writer.example_values = slow
+
+    client.run(patch)
 
 
 def _kill_a_worker_mid_shard(client: Any, out: Path, killed: list[int]) -> None:
