@@ -35,6 +35,7 @@ from labelprep.report import Finding, Report
 from labelprep.safeio import read_regular_file
 from labelprep.schemas import check_frame
 from labelprep.shards.manifest import Manifest
+from labelprep.shards.upload import EXPORT_FOLDER
 from labelprep.vocabulary import Vocabulary, parse_label_map, vocabulary_label_map
 
 if TYPE_CHECKING:
@@ -807,7 +808,7 @@ def _content_sha256(frames: Sequence[pd.DataFrame], splits: Sequence[str], label
     return h.hexdigest()
 
 
-@storage.staged(sources=["sources"], outputs={"out_dir": "export"}, roots=["images_root"])
+@storage.staged(sources=["sources"], outputs={"out_dir": EXPORT_FOLDER}, roots=["images_root"])
 def export(
     sources: str | os.PathLike[str] | pd.DataFrame | Sequence[str | os.PathLike[str] | pd.DataFrame],
     out_dir: str | os.PathLike[str],

@@ -16,8 +16,9 @@ which is imported only when such a URL is used.
   each file to a temporary name beside its target, then moved (``fs.mv``) to
   its name. On an object store a move is a copy and a delete, and each PUT of
   an object is atomic, so a reader sees the whole new object or the old one,
-  never a part. A frame's vocabulary goes up before the frame, an export's
-  shards before its ``manifest.json`` (which readers key on).
+  never a part. A frame's vocabulary goes up before the frame; a folder output
+  (:class:`FolderOutput`, such as an export: :mod:`labelprep.shards.upload`)
+  checks its URL first and uploads itself in its own order.
 
 The verbs take URLs through :func:`staged`, which fetches the URL sources and
 stages the URL outputs for one call; inside it :func:`where` tells the URL a
@@ -29,7 +30,6 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-import json
 import os
 import posixpath
 import re
@@ -40,16 +40,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from labelprep.atomic import atomic_write
 from labelprep.errors import InputError, LabelprepError
 from labelprep.extras import fsspec_backend_missing, require_fsspec
 
-__all__ = ["default_root", "filesystem", "frame_root", "is_remote", "is_url", "isdir", "join",
+__all__ = ["FolderOutput", "default_root", "filesystem", "frame_root", "is_remote", "is_url", "isdir", "join",
            "list_files", "local_path", "mtime_ns", "origin", "read_many", "relative_root", "source_rel", "staged",
-           "to_local", "to_root", "upload", "where", "write_text"]  # fmt: skip
+           "to_local", "to_root", "upload", "url_errors", "where", "write_text"]  # fmt: skip
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+)://")  # two letters at least: C:// is a drive, not a scheme
 _FRAME_SUFFIXES = (".parquet", ".csv")
@@ -141,7 +141,7 @@ def filesystem(url: str) -> tuple[Any, str]:
 
 
 @contextmanager
-def _errors(url: str) -> Iterator[None]:
+def url_errors(url: str) -> Iterator[None]:
     """Turn an fsspec or network failure into an InputError naming the URL."""
     try:
         yield
@@ -156,7 +156,7 @@ def _errors(url: str) -> Iterator[None]:
 
 def isdir(url: str) -> bool:
     fs, path = filesystem(url)
-    with _errors(url):
+    with url_errors(url):
         return bool(fs.isdir(path))
 
 
@@ -164,7 +164,7 @@ def list_files(root: str) -> dict[str, dict[str, Any]]:
     """Every file under the ``root`` URL: ``{POSIX path relative to root: fsspec info (size ...)}``."""
     fs, base = filesystem(root)
     base = base.rstrip("/")
-    with _errors(root):
+    with url_errors(root):
         found = fs.find(base, detail=True) if fs.isdir(base) else {}
     cut = len(base) + 1
     return {str(name)[cut:]: info for name, info in found.items() if str(name).startswith(base + "/")}
@@ -179,7 +179,7 @@ def read_many(urls: Sequence[str]) -> list[bytes | OSError]:
         return []
     fs, _ = filesystem(urls[0])
     paths = [fs._strip_protocol(u) for u in urls]
-    with _errors(urls[0]):
+    with url_errors(urls[0]):
         got = fs.cat(paths, on_error="return")
     if not isinstance(got, dict):  # one path: fsspec may hand back the bytes alone
         got = {paths[0]: got}
@@ -216,7 +216,7 @@ def upload(local: Path, url: str) -> None:
     fs, path = filesystem(url)
     folder, _, name = path.rstrip("/").rpartition("/")
     tmp = f"{folder}/.{name}.{uuid.uuid4().hex[:12]}.tmp"
-    with _errors(url):
+    with url_errors(url):
         with suppress(Exception):  # object stores have no folders; a file system needs its folder
             fs.makedirs(folder, exist_ok=True)
         fs.put_file(str(local), tmp)
@@ -237,7 +237,7 @@ class _Stage:
     def __init__(self, parent: _Stage | None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="labelprep-remote-"))
         self.links: list[tuple[str, str]] = list(parent.links) if parent else []  # (local prefix, URL)
-        self.outputs: list[tuple[Path, str, str]] = []  # (local staged path, URL, kind)
+        self.outputs: list[tuple[Path, str, str | FolderOutput]] = []  # (local staged path, URL, kind)
         self.sources: list[str] = []
         self._n = 0
 
@@ -255,7 +255,7 @@ class _Stage:
         fs, path = filesystem(url)
         slot = self._slot("in")
         local = slot / (_name(path) or "source")
-        with _errors(url):
+        with url_errors(url):
             if not fs.exists(path):
                 raise InputError("no such file or folder", file=url, hint="check the URL")
             if fs.isdir(path):
@@ -272,17 +272,17 @@ class _Stage:
         self.sources.append(url.rstrip("/"))
         return local
 
-    def output(self, url: str, kind: str) -> Path:
-        """A local path to write instead of ``url``; its folder is uploaded after the call succeeds."""
+    def output(self, url: str, kind: str | FolderOutput) -> Path:
+        """A local path to write instead of ``url``; uploaded after the call succeeds (a file's folder with it)."""
         if url.rstrip("/") in self.sources:
             raise InputError("this output would overwrite an input file", file=url,
                              hint="it is read by this command; choose another output")  # fmt: skip
-        if kind == "export":
-            _check_export_dir(url)
+        if not isinstance(kind, str):
+            kind.check(url, _ARGS.get() or {})
         filesystem(url)  # a missing extra or a bad scheme fails now, before any work
         slot = self._slot("out")
         local = slot / (_name(url) or "output")
-        if kind == "export":
+        if not isinstance(kind, str):
             local.mkdir()
             self._link(local, url)
         else:
@@ -306,8 +306,8 @@ class _Stage:
 
     def commit(self) -> None:
         for local, url, kind in self.outputs:
-            if kind == "export":
-                _upload_export(local, url)
+            if not isinstance(kind, str):
+                kind.upload(local, url)
                 continue
             folder = local.parent
             if not folder.is_dir():
@@ -320,6 +320,16 @@ class _Stage:
 
     def close(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class FolderOutput(Protocol):
+    """A folder output of a verb on remote storage: what to check before the verb runs, and how to upload it."""
+
+    def check(self, url: str, args: Mapping[str, Any]) -> None:
+        """Refuse ``url`` before any work (``args``: the verb's arguments by name)."""
+
+    def upload(self, local: Path, url: str) -> None:
+        """Put the folder the verb wrote at ``local`` to ``url``."""
 
 
 _STAGE: contextvars.ContextVar[_Stage | None] = contextvars.ContextVar("labelprep_stage", default=None)
@@ -388,48 +398,6 @@ def source_rel(src: Path, root: Path | str) -> str:
                      hint="leave out --images-root, or give the folder that holds the source")  # fmt: skip
 
 
-# -- exports on remote storage ----------------------------------------------------------------
-
-
-def _check_export_dir(url: str) -> None:
-    from labelprep.shards.spec import MANIFEST_NAME
-
-    args = _ARGS.get() or {}
-    fs, path = filesystem(url)
-    if args.get("resume"):
-        raise InputError("--resume needs a local OUT_DIR", file=url,
-                         hint="export again without --resume (add --overwrite to replace an earlier export), or "
-                         "export to a local folder and copy it")  # fmt: skip
-    with _errors(url):
-        if fs.isfile(path.rstrip("/")):
-            raise InputError("the output is a file, not a folder", file=url, hint="choose a folder for -o")
-        held = fs.exists(join(path, MANIFEST_NAME))
-    if held and not args.get("overwrite"):
-        raise InputError(f"the folder holds a previous export ({MANIFEST_NAME})", file=url,
-                         hint="pass --overwrite to replace it, or choose another folder")  # fmt: skip
-
-
-def _upload_export(local: Path, url: str) -> None:
-    """Shards first, ``manifest.json`` last; then the shards of an earlier manifest that the new one drops."""
-    from labelprep.shards.spec import MANIFEST_NAME, STATE_NAME
-
-    fs, path = filesystem(url)
-    old: set[str] = set()
-    with _errors(url), suppress(FileNotFoundError, ValueError):
-        data = json.loads(fs.cat_file(join(path, MANIFEST_NAME)))
-        for split in (data.get("splits") or {}).values():
-            old.update(str(s.get("file")) for s in split.get("shards", []) if isinstance(s, dict))
-    names = sorted(p.name for p in local.iterdir() if p.is_file() and not p.name.startswith(".")
-                   and p.name not in (MANIFEST_NAME, STATE_NAME))  # fmt: skip
-    for name in names:
-        upload(local / name, join(url, name))
-    upload(local / MANIFEST_NAME, join(url, MANIFEST_NAME))
-    for name in sorted(old - set(names)):
-        if name and "/" not in name and name != MANIFEST_NAME:
-            with _errors(url), suppress(FileNotFoundError):
-                fs.rm(join(path, name))
-
-
 # -- the decorator the verbs wear -------------------------------------------------------------------
 
 _ARGS: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("labelprep_args", default=None)
@@ -443,10 +411,11 @@ def _any_url(value: Any) -> bool:
     return False
 
 
-def staged(*, sources: Iterable[str] = (), outputs: Mapping[str, str] | None = None,
+def staged(*, sources: Iterable[str] = (), outputs: Mapping[str, str | FolderOutput] | None = None,
            roots: Iterable[str] = ()) -> Callable[[F], F]:  # fmt: skip
-    """Let a verb take URLs: ``sources`` are fetched, ``outputs`` (name -> ``file`` or ``export``) staged and
-    uploaded after success, ``roots`` passed on (``file://`` as local paths). Without URLs it calls straight through.
+    """Let a verb take URLs: ``sources`` are fetched, ``outputs`` (name -> ``"file"``, or a :class:`FolderOutput`
+    for a folder the verb fills) staged and uploaded after success, ``roots`` passed on (``file://`` as local
+    paths). Without URLs it calls straight through.
     """
     source_names, output_kinds, root_names = tuple(sources), dict(outputs or {}), tuple(roots)
 
@@ -537,9 +506,7 @@ def _unmap_report(stage: _Stage, report: Any) -> None:
 
 
 def _unmap_result(stage: _Stage, result: Any) -> Any:
-    from labelprep.report import Report
-
-    if isinstance(result, Report):
+    if hasattr(result, "findings") and hasattr(result, "to_json"):  # a Report
         _unmap_report(stage, result)
         return result
     if hasattr(result, "written") and isinstance(result.written, list):
