@@ -33,7 +33,7 @@ except ImportError:
     require_tensorflow("use the Keras loaders")  # the polite error when TensorFlow is what is missing
     raise
 
-from labelprep.tf import _check_dtype, _check_size, _example, _open_split, tf
+from labelprep.tf import check_dtype, check_size, decode_example, open_split, tf
 
 __all__ = ["ShardSequence", "WeightedBinaryCrossentropy", "flow_from_frame"]
 
@@ -102,12 +102,12 @@ class ShardSequence(keras.utils.PyDataset):
                 "pass workers=N without use_multiprocessing (threads scale, decoding releases the GIL)"
             )
         super().__init__(**kwargs)  # workers, max_queue_size
-        manifest, info = _open_split(out_dir, split)
+        manifest, info = open_split(out_dir, split)
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
         self.batch_size = int(batch_size)
-        self.image_size = _check_size(image_size)
-        self.image_dtype = _check_dtype(dtype)
+        self.image_size = check_size(image_size)
+        self.image_dtype = check_dtype(dtype)
         self.shuffle = shuffle
         self.has_mask = manifest.has_unknown(split)
         self.vocabulary = manifest.vocabulary
@@ -173,7 +173,7 @@ class ShardSequence(keras.utils.PyDataset):
             @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
             def decode(serialized: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
                 images, labels, mask = tf.map_fn(
-                    lambda s: _example(s, size, depth, True), serialized, fn_output_signature=signature
+                    lambda s: decode_example(s, size, depth, True), serialized, fn_output_signature=signature
                 )
                 return tf.cast(images, self.image_dtype), labels, mask
 

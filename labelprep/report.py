@@ -78,7 +78,6 @@ CHECKS: dict[str, tuple[str, str, str]] = {
     "shard-unlisted": ("warning", "shards", "a file named like a shard of the export that the manifest omits"),
 }
 _ORDER = {code: i for i, code in enumerate(CHECKS)}
-_KEYS = ("code", "severity", "message", "hint", "path", "label", "split", "source", "line", "members", "score")
 
 
 @dataclass(frozen=True)

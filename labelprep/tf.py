@@ -1,6 +1,7 @@
 """Load exported TFRecord shards as a ``tf.data`` pipeline ready for ``model.fit``.
 
-One of the two modules that import TensorFlow (the other is :mod:`labelprep.keras`);
+One of the two modules that import TensorFlow (the other is :mod:`labelprep.keras`, which shares
+:func:`open_split`, :func:`decode_example`, :func:`check_size` and :func:`check_dtype` with it);
 ``import labelprep`` reaches it only when ``labelprep.load_dataset`` is first used.
 
 Example:
@@ -107,7 +108,7 @@ def fit_kwargs_check(**kwargs: Any) -> dict[str, Any]:
 # -- the manifest ---------------------------------------------------------------------------------------------------
 
 
-def _open_split(out_dir: str | os.PathLike[str], split: str) -> tuple[Manifest, SplitInfo]:
+def open_split(out_dir: str | os.PathLike[str], split: str) -> tuple[Manifest, SplitInfo]:
     """The manifest of ``out_dir`` and its split ``split``, checked: the split exists, its shards are there."""
     manifest = Manifest.read(out_dir)
     if split not in manifest.splits:
@@ -159,7 +160,7 @@ def _multi_hot(indices: tf.Tensor, depth: int) -> tf.Tensor:
     return tf.minimum(tf.reduce_sum(tf.one_hot(indices, depth, dtype=tf.float32), axis=0), 1.0)
 
 
-def _example(serialized: tf.Tensor, size: tuple[int, int], depth: int, with_mask: bool) -> tuple[tf.Tensor, ...]:
+def decode_example(serialized: tf.Tensor, size: tuple[int, int], depth: int, with_mask: bool) -> tuple[tf.Tensor, ...]:
     """One serialized tf.train.Example -> uint8 image [H,W,3], labels float32 [K] (, mask float32 [K])."""
     feats = tf.io.parse_single_example(serialized, _PARSE)
     image = _resize_uint8(tf.io.decode_image(feats["image/encoded"], channels=3, expand_animations=False), size)
@@ -184,8 +185,8 @@ def _multi_hot_rows(indices: tf.SparseTensor, depth: int) -> tf.Tensor:
 def _examples(serialized: tf.Tensor, size: tuple[int, int], depth: int, with_mask: bool) -> tuple[tf.Tensor, ...]:
     """A batch of serialized Examples -> uint8 images [B,H,W,3], labels float32 [B,K] (, mask float32 [B,K]).
 
-    The same values as :func:`_example` on each record, with the parsing and the labels done once for
-    the batch and no per-record step in tf.data: about 15 us an image less than mapping ``_example``.
+    The same values as :func:`decode_example` on each record, with the parsing and the labels done once for
+    the batch and no per-record step in tf.data: about 15 us an image less than mapping ``decode_example``.
     """
     feats = tf.io.parse_example(serialized, _PARSE_BATCH)
     images = tf.map_fn(
@@ -283,7 +284,8 @@ def _flip_and_cast(
 DTYPES = ("float32", "float16", "bfloat16", "uint8")
 
 
-def _check_dtype(dtype: Any) -> str:
+def check_dtype(dtype: Any) -> str:
+    """The name of an image dtype of :data:`DTYPES` (a string, ``tf.float32``, a numpy dtype), or ValueError."""
     name = getattr(dtype, "name", dtype)  # tf.float32, np.dtype("uint8") or a string
     if isinstance(name, str) and name in DTYPES:
         return name
@@ -299,7 +301,8 @@ def _to_dtype(images: tf.Tensor, dtype: str) -> tf.Tensor:
     return tf.cast(images, dtype)
 
 
-def _check_size(image_size: Sequence[int]) -> tuple[int, int]:
+def check_size(image_size: Sequence[int]) -> tuple[int, int]:
+    """``(height, width)`` as two positive ints, or ValueError."""
     size = tuple(int(v) for v in image_size)
     if len(size) != 2 or min(size) < 1:
         raise ValueError(f"image_size must be (height, width) of positive ints, not {image_size!r}")
@@ -388,11 +391,11 @@ def load_dataset(
         InputError: no manifest in ``out_dir``, no such split, or a shard file missing.
         MissingDependencyError: TensorFlow is not installed (``pip install "labelprep[tf]"``).
     """
-    manifest, info = _open_split(out_dir, split)
+    manifest, info = open_split(out_dir, split)
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
-    size = _check_size(image_size)
-    out_dtype = _check_dtype(dtype)
+    size = check_size(image_size)
+    out_dtype = check_dtype(dtype)
     if flip is not None and flip not in FLIPS:
         raise ValueError(f"flip must be one of {', '.join(map(repr, FLIPS))} or None, not {flip!r}")
     depth = len(manifest.vocabulary)
@@ -476,7 +479,7 @@ def split_paths(out_dir: str | os.PathLike[str], split: str = "train") -> list[s
         >>> probs = model.predict(load_dataset("shards/", "test", shuffle=False))  # doctest: +SKIP
         >>> pd.DataFrame(probs, index=split_paths("shards/", "test"), columns=list(vocab))  # doctest: +SKIP
     """
-    manifest, _ = _open_split(out_dir, split)
+    manifest, _ = open_split(out_dir, split)
     parse = {"image/path": tf.io.FixedLenFeature([], tf.string)}
     records = tf.data.TFRecordDataset([str(p) for p in manifest.shard_paths(split)])
     batches = records.batch(4096).map(lambda r: tf.io.parse_example(r, parse)["image/path"])
@@ -484,21 +487,33 @@ def split_paths(out_dir: str | os.PathLike[str], split: str = "train") -> list[s
 
 
 def _watch_class_weight(ds: tf.data.Dataset) -> None:
-    """Warn when Keras maps its class-weight function over ``ds``.
+    """Warn when ``ds`` is mapped to per-example weights: what ``model.fit(ds, class_weight=...)`` does.
 
-    ``model.fit(ds, class_weight=...)`` hands the dataset to Keras' TFDatasetAdapter, which calls
-    ``ds.map(class_weights_map_fn)``; the loader cannot see fit's arguments any other way. The
-    instance attribute only observes the call and delegates, so nothing else changes.
+    Keras turns a ``class_weight`` into a ``sample_weight`` of one number per example, picked by the argmax
+    of the label row, by mapping the dataset; it offers no hook, so the loader sees it only through
+    ``ds.map``. The wrapper judges what the map returns, not who called it: ``(images, labels)`` with
+    labels of more than one column that become ``(images, labels, weights)`` with one weight an example,
+    which a multi-hot row (no one class) cannot have. The instance attribute delegates every call.
     """
     original = ds.map
+    before = ds.element_spec
 
     def map(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tf.data.Dataset:
-        if getattr(fn, "__name__", "") == "class_weights_map_fn":
+        mapped = original(fn, *args, **kwargs)
+        if _per_example_weights_added(before, mapped.element_spec):
             _warn_class_weight(stacklevel=2)
-        return original(fn, *args, **kwargs)
+        return mapped
 
     map.__doc__ = original.__doc__
     try:
         ds.map = map  # type: ignore[method-assign]
     except AttributeError:  # pragma: no cover - a future tf.data that forbids it: the README warning remains
         pass
+
+
+def _per_example_weights_added(before: Any, after: Any) -> bool:
+    """``(x, y[B, K>1])`` became ``(x, y[B, K], w[B])``: a weight per example over multi-hot labels."""
+    if not (isinstance(before, tuple) and isinstance(after, tuple) and len(before) == 2 and len(after) == 3):
+        return False
+    labels, weights = before[1].shape, after[2].shape
+    return (labels.rank == 2 and (labels[-1] or 0) > 1 and after[1].shape.rank == 2 and weights.rank == 1)

@@ -212,12 +212,6 @@ class Vocabulary(Sequence[str]):
             exc.file = exc.file or source
             raise
 
-    def line_of(self, label: str) -> int | None:
-        """1-based position of ``label``: its line in a one-label-a-line vocabulary file."""
-        i = self._index.get(label)
-        return None if i is None else i + 1
-
-
 def _fold(label: str) -> str:
     return "".join(ch for ch in label.casefold() if ch.isalnum())
 

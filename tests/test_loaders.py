@@ -359,7 +359,7 @@ def test_dtype_holds_after_augment_and_bad_dtypes_are_refused(tmp_path: Path) ->
 def test_batch_parsing_equals_parsing_each_record(tmp_path: Path) -> None:
     import tensorflow as tf
 
-    from labelprep.tf import _example, _examples
+    from labelprep.tf import _examples, decode_example
 
     labels = random_labels(9, unknown=True)
     labels[1] = 1  # every label
@@ -376,7 +376,7 @@ def test_batch_parsing_equals_parsing_each_record(tmp_path: Path) -> None:
     labels[-1, 0] = -1
     serialized = tf.constant(records)
     batch = _examples(serialized, (10, 13), len(LABELS), True)
-    one_by_one = [_example(s, (10, 13), len(LABELS), True) for s in serialized]
+    one_by_one = [decode_example(s, (10, 13), len(LABELS), True) for s in serialized]
     for k, part in enumerate(batch):
         assert part.dtype == one_by_one[0][k].dtype
         np.testing.assert_array_equal(part.numpy(), np.stack([t[k].numpy() for t in one_by_one]))
@@ -515,6 +515,28 @@ def test_class_weight_in_fit_warns_once(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.warns(labelprep.tf.ClassWeightWarning):
         kwargs = labelprep.tf.fit_kwargs_check(epochs=2, class_weight={0: 2.0})
     assert kwargs == {"epochs": 2, "class_weight": {0: 2.0}}
+
+
+@pytest.mark.tf
+def test_only_a_map_to_per_example_weights_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dataset judges what a map returns (a weight an example over multi-hot rows), not who maps it."""
+    import labelprep.tf
+
+    monkeypatch.setattr(labelprep.tf, "_warned_class_weight", False)
+    exp = write_export(tmp_path / "out", random_labels(6))
+    ds = labelprep.load_dataset(exp.out, batch_size=3, image_size=(8, 8), seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", labelprep.tf.ClassWeightWarning)
+        ds.map(lambda x, y: (x * 2, y))
+        ds.map(lambda x, y: (x, y, y))  # a weight per label (as a mask is): fine for multi-hot rows
+    with pytest.warns(labelprep.tf.ClassWeightWarning, match="argmax"):
+        ds.map(lambda x, y: (x, y, tf_ones_like_rows(y)))
+
+
+def tf_ones_like_rows(y: Any) -> Any:
+    import tensorflow as tf
+
+    return tf.ones_like(y[:, 0])
 
 
 # -- ShardSequence --------------------------------------------------------------------------------------------------
