@@ -11,12 +11,10 @@ text grouped by kind and capped, complete JSON, GitHub annotations, JUnit XML.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +24,17 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from labelprep.errors import ConflictError, InputError, VocabularyError
-from labelprep.frameio import FORMAT_ATTR
-from labelprep.multihot import dense_matrix
+from labelprep.diffpair import (
+    Digests,
+    Pairing,
+    check_frame_columns,
+    check_roots,
+    digest_state,
+    file_digests,
+    pair_images,
+    shared_between,
+)
+from labelprep.errors import InputError
 
 __all__ = ["KINDS", "MATCH_RULES", "Change", "Diff", "PrevalenceRow", "diff_frames", "parse_kinds"]
 
@@ -47,7 +53,6 @@ KINDS: dict[str, tuple[str, str]] = {
 _ORDER = {kind: i for i, kind in enumerate(KINDS)}
 # How images of the two versions are paired (--match): auto picks content, then name (folder forms), else path.
 MATCH_RULES = ("auto", "path", "name", "content")
-_HASH_WORKERS = min(8, 2 * (os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -254,7 +259,6 @@ class Diff:
             raise ValueError(f"unknown diff format {fmt!r}")
         return renderers[fmt](fail_on)
 
-
 def diff_frames(
     old: pd.DataFrame,
     old_labels: Sequence[str],
@@ -283,8 +287,34 @@ def diff_frames(
     Label positions in messages and in ``before``/``after`` count from 1.
     """
     old_labels, new_labels = [str(x) for x in old_labels], [str(x) for x in new_labels]
-    _check_frame(old, old_labels, "old")
-    _check_frame(new, new_labels, "new")
+    check_frame_columns(old, old_labels, "old")
+    check_frame_columns(new, new_labels, "new")
+    _check_options(old_root, new_root, prevalence_threshold, match)
+    notes: list[str] = []
+    changes = _vocabulary_changes(old_labels, new_labels)
+    pairs = pair_images(old, old_labels, new, new_labels, old_root=old_root, new_root=new_root, match=match,
+                        notes=notes)  # fmt: skip
+    found, moved = _presence_changes(pairs, notes)
+    changes += found
+    shared = [x for x in new_labels if x in set(old_labels)]
+    changes += _relabels(pairs.old_mat, old_labels, pairs.new_mat, new_labels, shared, pairs.in_old, pairs.in_new,
+                         pairs.old_paths, pairs.new_paths)  # fmt: skip
+    changes += _split_changes(old, new, pairs, notes)
+    changes += _file_changes(pairs, old_root, new_root, notes)
+    rows, shifts = _prevalence_changes(pairs.old_mat, old_labels, pairs.new_mat, new_labels, prevalence_threshold)
+    changes += shifts
+    changes.sort(key=lambda c: _ORDER[c.kind])  # stable: keeps frame and vocabulary order within a kind
+    stats = {
+        "old_images": len(pairs.old_paths), "new_images": len(pairs.new_paths),
+        "old_labels": len(old_labels), "new_labels": len(new_labels),
+        "images_in_both": len(pairs.in_new), "matched_by": pairs.rule, "moved": moved,
+        "prevalence_threshold": prevalence_threshold, "content": pairs.content,
+    }  # fmt: skip
+    return Diff(changes, rows, stats, notes)
+
+
+def _check_options(old_root: str | os.PathLike[str] | None, new_root: str | os.PathLike[str] | None,
+                   prevalence_threshold: float, match: str) -> None:  # fmt: skip
     if prevalence_threshold < 0:
         raise InputError(f"the prevalence threshold must be 0 or more, not {prevalence_threshold}")
     if (old_root is None) != (new_root is None):
@@ -295,10 +325,11 @@ def diff_frames(
     if match == "content" and old_root is None:
         raise InputError("matching images by content needs the images root of both frames",
                          hint="give --images-root (old first, then new), or --match name or path")  # fmt: skip
-    changes: list[Change] = []
-    notes: list[str] = []
 
-    # vocabulary
+
+def _vocabulary_changes(old_labels: list[str], new_labels: list[str]) -> list[Change]:
+    """new-label, removed-label and label-order (positions count from 1)."""
+    changes: list[Change] = []
     old_set, new_set = set(old_labels), set(new_labels)
     old_pos = {x: i for i, x in enumerate(old_labels)}
     for i, x in enumerate(new_labels):
@@ -308,39 +339,17 @@ def diff_frames(
         if x not in new_set:
             changes.append(Change("removed-label", f"label {x!r} was removed (was at position {i + 1})", label=x,
                                   before=i + 1))  # fmt: skip
-    shared = [x for x in new_labels if x in old_set]
     for i, x in enumerate(new_labels):
         if x in old_set and old_pos[x] != i:
             changes.append(Change("label-order", f"label {x!r} moved from position {old_pos[x] + 1} to {i + 1}",
                                   label=x, before=old_pos[x] + 1, after=i + 1))  # fmt: skip
+    return changes
 
-    # images, paired by identity
-    old_paths = _paths(old, "old")
-    new_paths = _paths(new, "new")
-    old_mat = _matrix(old, old_labels)
-    new_mat = _matrix(new, new_labels)
-    content: dict[str, Any] = {"checked": False}
-    digests: tuple[list[str | None], list[str | None]] | None = None
-    if old_root is not None and new_root is not None and match in ("auto", "content"):
-        o, n = Path(old_root), Path(new_root)
-        _check_roots(o, n)
-        if o.resolve() == n.resolve():
-            notes.append("both frames use the same images root: file content cannot differ; not compared")
-            content = {"checked": False, "same_root": True}
-        else:
-            digests = _digests(o, old_paths), _digests(n, new_paths)
-    folder = old.attrs.get(FORMAT_ATTR) == "folder" and new.attrs.get(FORMAT_ATTR) == "folder"
-    key_rule = "name" if match == "name" or (match in ("auto", "content") and folder) else "path"
-    keys, key_rule, why = _identity_keys(key_rule, old, old_paths, old_mat, old_labels, new, new_paths, new_mat,
-                                         new_labels, folder)  # fmt: skip
-    if why:
-        notes.append(why)
-    in_old, in_new, by_content = _pair(keys, digests)
-    rule = _RULE_TEXT[key_rule] if key_rule != "name" or folder else _RULE_TEXT["basename"]
-    if digests is not None:
-        rule = f"content (sha256 of the files under the images roots), then {rule}"
-    elif match == "auto" and key_rule == "path" and old_root is None:
-        rule += " (--images-root pairs images by content; --match name by file name)"
+
+def _presence_changes(pairs: Pairing, notes: list[str]) -> tuple[list[Change], int]:
+    """added-image and removed-image; notes on images that look alike, and on pairs under another path."""
+    changes: list[Change] = []
+    old_paths, new_paths, in_old, in_new = pairs.old_paths, pairs.new_paths, pairs.in_old, pairs.in_new
     gone = np.ones(len(old_paths), dtype=bool)
     gone[in_old] = False
     added = np.ones(len(new_paths), dtype=bool)
@@ -349,215 +358,70 @@ def diff_frames(
         changes.append(Change("added-image", f"{p}: added", path=str(p)))
     for p in old_paths[gone]:
         changes.append(Change("removed-image", f"{p}: removed", path=str(p)))
-    notes.extend(_shared_between(old_paths[gone], new_paths[added], digests, gone, added, key_rule))
+    notes.extend(shared_between(old_paths[gone], new_paths[added], pairs.digests, gone, added, pairs.key_rule))
     elsewhere = np.flatnonzero(old_paths[in_old] != new_paths[in_new])
     moved = [(str(old_paths[in_old[r]]), str(new_paths[in_new[r]])) for r in elsewhere.tolist()]
     if moved:
         shown = ", ".join(f"{a} -> {b}" for a, b in moved[:3]) + (" ..." if len(moved) > 3 else "")
         notes.append(f"{len(moved)} image(s) paired under another path (moved or renamed): {shown}")
+    return changes, len(moved)
 
-    changes.extend(_relabels(old_mat, old_labels, new_mat, new_labels, shared, in_old, in_new, old_paths, new_paths))
+
+def _split_changes(old: pd.DataFrame, new: pd.DataFrame, pairs: Pairing, notes: list[str]) -> list[Change]:
+    """split-changed for each pair whose split differs; a note when only one frame has splits."""
+    changes: list[Change] = []
     if "split" in old.columns and "split" in new.columns:
-        a = old["split"].astype("string").fillna("").to_numpy(dtype=object)[in_old]
-        b = new["split"].astype("string").fillna("").to_numpy(dtype=object)[in_new]
+        a = old["split"].astype("string").fillna("").to_numpy(dtype=object)[pairs.in_old]
+        b = new["split"].astype("string").fillna("").to_numpy(dtype=object)[pairs.in_new]
         for r in np.flatnonzero(a != b).tolist():
-            p = str(new_paths[in_new[r]])
+            p = str(pairs.new_paths[pairs.in_new[r]])
             changes.append(Change("split-changed", f"{p}: split {a[r] or '(none)'} -> {b[r] or '(none)'}", path=p,
                                   before=str(a[r]), after=str(b[r])))  # fmt: skip
     elif ("split" in old.columns) != ("split" in new.columns):
         notes.append(f"only the {'old' if 'split' in old.columns else 'new'} frame has a split column; "
                      "splits not compared")  # fmt: skip
+    return changes
 
-    # content of the images paired by name or path
-    if old_root is not None and new_root is not None and not content.get("same_root"):
-        if digests is None:  # --match name or path: hash the paired files only
-            _check_roots(Path(old_root), Path(new_root))
-            if Path(old_root).resolve() == Path(new_root).resolve():
-                notes.append("both frames use the same images root: file content cannot differ; not compared")
-                content = {"checked": False, "same_root": True}
-            else:
-                digests = (_digests(Path(old_root), old_paths, in_old), _digests(Path(new_root), new_paths, in_new))
-        if digests is not None:
-            found, content = _content_changes(digests, in_old[~by_content], in_new[~by_content], old_paths, new_paths)
-            content["files"] = len(in_new)  # every pair was compared: those paired by content have equal bytes
-            changes.extend(found)
-            if content.get("missing_both"):
-                notes.append(f"{content['missing_both']} image(s) in both frames have no file under either root")
 
-    # prevalence
-    old_prev = _prevalence(old_mat)
-    new_prev = _prevalence(new_mat)
+def _file_changes(pairs: Pairing, old_root: str | os.PathLike[str] | None, new_root: str | os.PathLike[str] | None,
+                  notes: list[str]) -> list[Change]:  # fmt: skip
+    """content-changed for the images paired by name or path (hashed now when pairing did not); fills
+    ``pairs.content``."""
+    if old_root is None or new_root is None or pairs.content.get("same_root"):
+        return []
+    if pairs.digests is None:  # --match name or path: hash the paired files only
+        check_roots(Path(old_root), Path(new_root))
+        if Path(old_root).resolve() == Path(new_root).resolve():
+            notes.append("both frames use the same images root: file content cannot differ; not compared")
+            pairs.content = {"checked": False, "same_root": True}
+            return []
+        pairs.digests = (file_digests(Path(old_root), pairs.old_paths, pairs.in_old),
+                         file_digests(Path(new_root), pairs.new_paths, pairs.in_new))  # fmt: skip
+    changed = ~pairs.by_content
+    found, content = _content_changes(pairs.digests, pairs.in_old[changed], pairs.in_new[changed], pairs.old_paths,
+                                      pairs.new_paths)  # fmt: skip
+    content["files"] = len(pairs.in_new)  # every pair was compared: those paired by content have equal bytes
+    pairs.content = content
+    if content.get("missing_both"):
+        notes.append(f"{content['missing_both']} image(s) in both frames have no file under either root")
+    return found
+
+
+def _prevalence_changes(old_mat: npt.NDArray[np.int8], old_labels: list[str], new_mat: npt.NDArray[np.int8],
+                        new_labels: list[str], threshold: float) -> tuple[list[PrevalenceRow], list[Change]]:  # fmt: skip
+    """Each label's prevalence before and after, and prevalence-shift for the shifts above ``threshold``."""
+    old_prev, new_prev = _prevalence(old_mat), _prevalence(new_mat)
+    old_pos = {x: i for i, x in enumerate(old_labels)}
     new_idx = {x: i for i, x in enumerate(new_labels)}
+    new_set = set(new_labels)
     rows = [PrevalenceRow(x, old_prev[old_pos[x]] if x in old_pos else None, new_prev[new_idx[x]] if x in new_idx else None)
             for x in [*new_labels, *(x for x in old_labels if x not in new_set)]]  # fmt: skip
-    shifts = [r for r in rows if r.shift is not None and round(abs(r.shift), 12) > prevalence_threshold]
+    shifts = [r for r in rows if r.shift is not None and round(abs(r.shift), 12) > threshold]
     shifts.sort(key=lambda r: -abs(r.shift or 0.0))
-    for row in shifts:
-        changes.append(Change("prevalence-shift", f"label {row.label!r}: prevalence {_pct(row.old)} -> {_pct(row.new)} "
-                              f"({100 * (row.shift or 0.0):+.1f} points)", label=row.label, before=row.old, after=row.new,
-                              detail={"shift": row.shift}))  # fmt: skip
-
-    changes.sort(key=lambda c: _ORDER[c.kind])  # stable: keeps frame and vocabulary order within a kind
-    stats = {
-        "old_images": len(old_paths), "new_images": len(new_paths),
-        "old_labels": len(old_labels), "new_labels": len(new_labels),
-        "images_in_both": len(in_new), "matched_by": rule, "moved": len(moved),
-        "prevalence_threshold": prevalence_threshold, "content": content,
-    }  # fmt: skip
-    return Diff(changes, rows, stats, notes)
-
-
-_RULE_TEXT = {
-    "path": "path",
-    "name": "file name within the label folder (folder form: a move between label folders is a relabel)",
-    "basename": "file name",
-}
-
-
-def _identity_keys(rule: str, old: pd.DataFrame, old_paths: npt.NDArray[np.object_], old_mat: npt.NDArray[np.int8],
-                   old_labels: list[str], new: pd.DataFrame, new_paths: npt.NDArray[np.object_],
-                   new_mat: npt.NDArray[np.int8], new_labels: list[str],
-                   folder: bool) -> tuple[tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]], str, str]:  # fmt: skip
-    """Each image's identity in both frames, the rule that made it, and a note when some images could not use it.
-
-    A file name that repeats within either version (one name in two splits, or copies with different bytes kept
-    apart with --on-conflict separate) cannot say which image is which: those images are paired by split and name
-    when that is unique, else by path.
-    """
-    if rule == "path":
-        return (old_paths, new_paths), "path", ""
-    a = _names(old_paths, old_mat, old_labels, folder)
-    b = _names(new_paths, new_mat, new_labels, folder)
-    repeated = set(a[pd.Index(a).duplicated()].tolist()) | set(b[pd.Index(b).duplicated()].tolist())
-    if not repeated:
-        return (a, b), "name", ""
-    splits = "split" in old.columns and "split" in new.columns
-    sa = old["split"].astype("string").fillna("").to_numpy(dtype=object) + "/" + a if splits else None
-    sb = new["split"].astype("string").fillna("").to_numpy(dtype=object) + "/" + b if splits else None
-    split_ok = (sa is not None and sb is not None and _unique(sa[np.isin(a, list(repeated))])
-                and _unique(sb[np.isin(b, list(repeated))]))  # fmt: skip
-
-    def keys(names: npt.NDArray[np.object_], qualified: npt.NDArray[np.object_] | None,
-             paths: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:  # fmt: skip
-        out = np.array(["\0name\0" + str(n) for n in names.tolist()], dtype=object)
-        amb = np.isin(names, list(repeated))
-        if split_ok and qualified is not None:
-            out[amb] = ["\0split\0" + str(q) for q in qualified[amb].tolist()]
-        else:
-            out[amb] = ["\0path\0" + str(p) for p in paths[amb].tolist()]
-        return out
-
-    n_amb = int(np.isin(a, list(repeated)).sum() + np.isin(b, list(repeated)).sum())
-    how = "split and file name" if split_ok else "path"
-    note = (f"{len(repeated)} file name(s) repeat within a version (one name in several splits, or copies kept "
-            f"apart with --on-conflict separate): their {n_amb} image(s) matched by {how}")  # fmt: skip
-    return (keys(a, sa, old_paths), keys(b, sb, new_paths)), "name", note
-
-
-def _unique(keys: npt.NDArray[np.object_]) -> bool:
-    return not pd.Index(keys).duplicated().any()
-
-
-def _names(paths: npt.NDArray[np.object_], mat: npt.NDArray[np.int8], labels: list[str],
-           folder: bool) -> npt.NDArray[np.object_]:  # fmt: skip
-    """The file name within the label folder: the path after its first folder that is one of the image's labels
-    (a folder form lists each image under one of its label folders); the file name alone for other forms."""
-    out = np.empty(len(paths), dtype=object)
-    index = {x: i for i, x in enumerate(labels)}
-    for r, p in enumerate(paths.tolist()):
-        parts = str(p).split("/")
-        name = parts[-1]
-        if folder:
-            for k in range(len(parts) - 1):
-                j = index.get(parts[k])
-                if j is not None and mat[r, j] == 1:
-                    name = "/".join(parts[k + 1 :])
-                    break
-        out[r] = name
-    return out
-
-
-def _pair(keys: tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]],
-          digests: tuple[list[str | None], list[str | None]] | None
-          ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.bool_]]:  # fmt: skip
-    """Old and new row of each pair (in new-frame order), and whether content paired it: first files whose
-    sha256 is unique in both versions, then the rest by key."""
-    old_taken = np.zeros(len(keys[0]), dtype=bool)
-    new_taken = np.zeros(len(keys[1]), dtype=bool)
-    c_old = c_new = np.zeros(0, dtype=np.intp)
-    if digests is not None:
-        da, db = (pd.Series([d if _state(d) == "present" else None for d in ds], dtype=object) for ds in digests)
-        ua = da[da.notna() & ~da.duplicated(keep=False)]
-        ub = db[db.notna() & ~db.duplicated(keep=False)]
-        where = pd.Index(ua.to_numpy()).get_indexer(pd.Index(ub.to_numpy()))
-        c_new = ub.index.to_numpy()[where >= 0].astype(np.intp)
-        c_old = ua.index.to_numpy()[where[where >= 0]].astype(np.intp)
-        old_taken[c_old] = True
-        new_taken[c_new] = True
-    rest_old = np.flatnonzero(~old_taken)
-    rest_new = np.flatnonzero(~new_taken)
-    where = pd.Index(keys[0][rest_old]).get_indexer(pd.Index(keys[1][rest_new]))
-    k_new = rest_new[where >= 0].astype(np.intp)
-    k_old = rest_old[where[where >= 0]].astype(np.intp)
-    in_new = np.concatenate([c_new, k_new])
-    order = np.argsort(in_new, kind="stable")
-    by_content = np.concatenate([np.ones(len(c_new), dtype=bool), np.zeros(len(k_new), dtype=bool)])
-    return np.concatenate([c_old, k_old])[order], in_new[order], by_content[order]
-
-
-def _shared_between(removed: npt.NDArray[np.object_], added: npt.NDArray[np.object_],
-                    digests: tuple[list[str | None], list[str | None]] | None, gone: npt.NDArray[np.bool_],
-                    new_mask: npt.NDArray[np.bool_], rule: str) -> list[str]:  # fmt: skip
-    """Notes when removed and added images share a file name or bytes: perhaps one image under another path."""
-    out = []
-    by_name: dict[str, str] = {}
-    for p in removed.tolist():
-        by_name.setdefault(str(p).rsplit("/", 1)[-1], str(p))
-    same = [(by_name[str(p).rsplit("/", 1)[-1]], str(p)) for p in added.tolist() if str(p).rsplit("/", 1)[-1] in by_name]
-    if same:
-        shown = ", ".join(f"{a} (removed) / {b} (added)" for a, b in same[:3]) + (" ..." if len(same) > 3 else "")
-        how = ("their bytes differ" if digests is not None else
-               "--images-root compares their bytes" + ("" if rule == "name" else ", --match name pairs them by name"))
-        out.append(f"{len(same)} added image(s) share a file name with a removed one: {shown} ({how})")
-    if digests is not None:
-        old_d = {d: str(p) for d, p in zip(np.asarray(digests[0], dtype=object)[gone].tolist(), removed.tolist())
-                 if _state(d) == "present"}  # fmt: skip
-        both = [(old_d[d], str(p)) for d, p in zip(np.asarray(digests[1], dtype=object)[new_mask].tolist(),
-                                                   added.tolist()) if d in old_d]  # fmt: skip
-        if both:
-            shown = ", ".join(f"{a} (removed) / {b} (added)" for a, b in both[:3]) + (" ..." if len(both) > 3 else "")
-            out.append(f"{len(both)} added image(s) have the same bytes as a removed one (copies of one image in a "
-                       f"version are not paired by content): {shown}")  # fmt: skip
-    return out
-
-
-def _check_frame(frame: pd.DataFrame, labels: list[str], which: str) -> None:
-    if "path" not in frame.columns:
-        raise InputError(f"the {which} frame has no 'path' column", hint="diff compares frames written by convert")
-    missing = [x for x in labels if x not in frame.columns]
-    if missing:
-        raise VocabularyError(
-            f"the {which} frame lacks the label column(s) {', '.join(map(repr, missing[:5]))}",
-            hint="the frame and its vocabulary do not belong together",
-        )
-
-
-def _paths(frame: pd.DataFrame, which: str) -> npt.NDArray[np.object_]:
-    paths = frame["path"].astype("string").fillna("").to_numpy(dtype=object)
-    dup = pd.Index(paths).duplicated()
-    if dup.any():
-        first = str(paths[np.flatnonzero(dup)[0]])
-        raise ConflictError(
-            f"the {which} frame lists {first!r} more than once ({int(dup.sum())} repeated path(s))",
-            hint="diff matches images by path; run labelprep validate and merge the duplicates",
-        )
-    return paths
-
-
-def _matrix(frame: pd.DataFrame, labels: list[str]) -> npt.NDArray[np.int8]:
-    if not labels:
-        return np.zeros((len(frame), 0), dtype=np.int8)
-    return dense_matrix(frame, labels, purpose="diff")
+    changes = [Change("prevalence-shift", f"label {row.label!r}: prevalence {_pct(row.old)} -> {_pct(row.new)} "
+                      f"({100 * (row.shift or 0.0):+.1f} points)", label=row.label, before=row.old, after=row.new,
+                      detail={"shift": row.shift}) for row in shifts]  # fmt: skip
+    return rows, changes
 
 
 def _prevalence(mat: npt.NDArray[np.int8]) -> list[float | None]:
@@ -603,36 +467,7 @@ def _relabels(
     return out
 
 
-def _digest(path: Path) -> tuple[str | None, str]:
-    """(sha256, state): state is "present", "missing" or "unreadable (...)"."""
-    try:
-        with open(path, "rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest(), "present"
-    except FileNotFoundError:
-        return None, "missing"
-    except OSError as exc:
-        return None, f"unreadable ({exc.strerror or exc.__class__.__name__})"
-
-
-def _check_roots(old_root: Path, new_root: Path) -> None:
-    for root, which in ((old_root, "old"), (new_root, "new")):
-        if not root.is_dir():
-            raise InputError(f"the {which} images root is not a folder", file=str(root), hint="check --images-root")
-
-
-def _digests(root: Path, paths: npt.NDArray[np.object_], rows: npt.NDArray[np.intp] | None = None) -> list[str | None]:
-    """sha256 of each file (None when missing or unreadable); only ``rows`` when given, the others None."""
-    take = range(len(paths)) if rows is None else rows.tolist()
-    with ThreadPoolExecutor(max_workers=_HASH_WORKERS) as pool:
-        # hashlib releases the GIL while hashing, so threads overlap reading and hashing
-        got = list(pool.map(_digest, (root / str(paths[i]) for i in take), chunksize=64))
-    out: list[str | None] = [None] * len(paths)
-    for i, (d, state) in zip(take, got):
-        out[i] = d if d is not None else f"\0{state}"  # the state of a file with no digest, for the message
-    return out
-
-
-def _content_changes(digests: tuple[list[str | None], list[str | None]], in_old: npt.NDArray[np.intp],
+def _content_changes(digests: Digests, in_old: npt.NDArray[np.intp],
                      in_new: npt.NDArray[np.intp], old_paths: npt.NDArray[np.object_],
                      new_paths: npt.NDArray[np.object_]) -> tuple[list[Change], dict[str, Any]]:  # fmt: skip
     """content-changed for the images paired by name or path (a pair made by content has equal bytes)."""
@@ -640,7 +475,7 @@ def _content_changes(digests: tuple[list[str | None], list[str | None]], in_old:
     out: list[Change] = []
     for i, j in zip(in_old.tolist(), in_new.tolist()):
         a, b = digests[0][i], digests[1][j]
-        sa, sb = _state(a), _state(b)
+        sa, sb = digest_state(a), digest_state(b)
         if sa == "present" and a == b:
             continue
         if sa == "missing" and sb == "missing":
@@ -656,12 +491,6 @@ def _content_changes(digests: tuple[list[str | None], list[str | None]], in_old:
         detail = {"old_file": sa, "new_file": sb} | ({"old_path": str(old_paths[i])} if old_paths[i] != p else {})
         out.append(Change("content-changed", msg, path=p, before=a_d, after=b_d, detail=detail))
     return out, stats
-
-
-def _state(d: str | None) -> str:
-    if d is None:
-        return "missing"
-    return d[1:] if d.startswith("\0") else "present"
 
 
 def _label_list(labels: list[str]) -> str:
