@@ -511,14 +511,14 @@ def test_progress_bar_estimates_only_after_a_second(monkeypatch: pytest.MonkeyPa
 
 
 def test_every_code_is_a_known_check() -> None:
-    source = Path(images.__file__).read_text() + Path(images.__file__).with_name("files.py").read_text()
+    source = "".join(Path(images.__file__).with_name(name).read_text() for name in ("images.py", "files.py", "missing.py"))
     used = {node.args[0].value for node in ast.walk(ast.parse(source))
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Issue"
             and node.args and isinstance(node.args[0], ast.Constant)}  # fmt: skip
     assert used and used <= set(CHECKS)
 
 
-@pytest.mark.parametrize("module", ["images.py", "files.py", "cache.py", "content.py"])
+@pytest.mark.parametrize("module", ["images.py", "files.py", "missing.py", "cache.py", "content.py"])
 def test_modules_import_only_stdlib_numpy_and_pillow(module: str) -> None:
     tree = ast.parse(Path(images.__file__).with_name(module).read_text())
     allowed = set(sys.stdlib_module_names) | {"numpy", "PIL", "labelprep"}
@@ -528,7 +528,7 @@ def test_modules_import_only_stdlib_numpy_and_pillow(module: str) -> None:
     # standard library and Pillow (fsspec lazily, for URL roots; Dask lazily, for the Dask executor)
     own = {"labelprep.checks.base", "labelprep.checks.cache", "labelprep.checks.content", "labelprep.errors",
            "labelprep.storage", "labelprep.executor", "labelprep.imageformat", "labelprep.imagechunks",
-           "labelprep.progress"}
+           "labelprep.progress", "labelprep.checks.missing"}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
