@@ -23,6 +23,7 @@ from labelprep.readers.jsonforms import (
     read_jsonl,
     read_labelstudio,
 )
+from labelprep.readers.labelcells import NO_SEP, separator_note
 from labelprep.readers.layout import combine_splits, image_folder_candidates, locate_ids, locate_images, split_word
 from labelprep.readers.lists import read_attribute_list, read_list
 from labelprep.readers.openimages import read_openimages
@@ -38,15 +39,7 @@ from labelprep.readers.table import (
     read_block,
     read_table,
 )
-from labelprep.readers.tables import (
-    NO_SEP,
-    delimited_separator,
-    looks_long,
-    read_delimited,
-    read_long,
-    read_wide,
-    separator_note,
-)
+from labelprep.readers.tables import delimited_separator, looks_long, read_delimited, read_long, read_wide
 from labelprep.readers.tools import read_cvat, read_datumaro, read_kitti, read_labelme, read_vott
 from labelprep.readers.voc import read_voc, read_xml_folder
 from labelprep.readers.yolo import read_yolo

@@ -137,7 +137,7 @@ def _child(method: str, path: str) -> None:
     nnz: Callable[[Any], int]
     if method == LABELPREP:
         from labelprep.encoding import multi_hot
-        from labelprep.readers.tables import split_labels
+        from labelprep.readers.labelcells import split_labels
 
         def run() -> Any:
             rows, codes, names, _ = split_labels(cells, SEP)
