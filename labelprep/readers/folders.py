@@ -138,94 +138,13 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
     hidden: list[str] = []
     not_utf8: list[str] = []
     files, excluded = exclude_files(walk_files(root, hidden, not_utf8), opts.exclude)  # before split folders are judged
-    # Top folders holding images; a docs/ or notes/ folder of text files beside them is neither a label nor a split.
-    top_dirs = sorted({f.split("/", 1)[0] for f in files if "/" in f and is_image_name(f)})
-    split_dirs = [d for d in top_dirs if d.lower() in SPLIT_NAMES]
-    # Two split names, or only split names: "train" alone among car/ and bus/ is a label (COCO has one).
-    if not (len(split_dirs) >= 2 or (split_dirs and split_dirs == top_dirs)):
-        split_dirs = []
-    deep = {f.split("/", 1)[0] for f in files if f.count("/") >= 2 and is_image_name(f)}
-    split_level = bool(split_dirs) and any(d in deep for d in split_dirs)
-    if split_level and len(split_dirs) < len(top_dirs):
-        others = [d for d in top_dirs if d not in split_dirs]
-        raise InputError(
-            f"the folders {', '.join(map(repr, split_dirs))} are named like splits, but "
-            f"{', '.join(map(repr, others[:5]))} beside them is not one",
-            file=source,
-            hint="move or remove the stray folder (or pass the split folders one by one as sources); "
-            "otherwise the split names would become labels",
-        )
-    if split_dirs and not split_level:
-        raise InputError(
-            f"the folders {', '.join(map(repr, split_dirs))} are named like splits and hold the images directly, "
-            "with no label folders inside",
-            file=source,
-            hint="expected <split>/<label>/<image>; if the labels are in an annotation file, pass that file",
-        )
+    split_level, top_dirs = _split_folders(files, source)
     notes = [f"folder per label{' under split folders (' + ', '.join(top_dirs) + ')' if split_level else ''}",
              *_hidden_note(hidden)]  # fmt: skip
     dropped = [LedgerEntry(source, None, f, EXCLUDED, pat) for f, pat in excluded]
     dropped += _not_utf8_entries(source, not_utf8)
-    copies: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (split, name) -> [(label, path)]
-    labels_seen: set[str] = set()
-    nested: set[str] = set()
-    not_yet: set[str] = set()
-    for f in files:
-        parts = f.split("/")
-        need = 3 if split_level else 2
-        if len(parts) < need:
-            dropped.append(LedgerEntry(source, None, f, "not in a label folder", "file ignored"))
-            continue
-        split = parts[0] if split_level else ""
-        # nested label folders (dog/puppy/x.jpg): the full relative folder is the label, as ImageNet-style tools
-        # name classes; the outer folder alone would silently label the puppies 'dog'
-        label = folder_label(parts[need - 2 : -1])
-        name = parts[-1]
-        if "/" in label:
-            nested.add(label)
-        if not is_image_name(name):
-            dropped.append(LedgerEntry(source, None, f, "not an image file name", "file ignored"))
-            continue
-        if re.sub(r"[^0-9a-z]", "", parts[need - 2].casefold()) in NOT_YET_LABELLED:
-            # unlabeled/, todo/: images nobody has labelled yet, not the label 'unlabeled' (nor an all-zero row)
-            dropped.append(LedgerEntry(source, None, f, NOT_LABELLED_YET, f"in the folder {parts[need - 2]!r}"))
-            not_yet.add(parts[need - 2])
-            continue
-        labels_seen.add(label)  # a folder holding no image (docs/readme.txt) is not a label
-        copies[(split, name)].append((label, f))
-
-    paths, labels, splits, files_of = [], [], [], []
-    conflicts: list[str] = []
-    conflict_paths: list[list[str]] = []
-    merged: list[LedgerEntry] = []
-    for (split, _name), group in sorted(copies.items()):
-        group.sort()
-        variants: list[tuple[list[str], list[str]]] = []  # (labels, paths) per distinct content
-        if len(group) > 1:
-            root_real = os.path.realpath(root)
-            sizes = {p: (root / p).stat().st_size if (root / p).exists() else -1 for _, p in group}
-            if len(set(sizes.values())) == 1:
-                digests = {p: _digest(root / p, root_real) for _, p in group}
-            else:
-                digests = {p: f"size:{sizes[p]}:{_digest(root / p, root_real)}" for _, p in group}
-            by_digest: dict[str, tuple[list[str], list[str]]] = {}
-            for label, p in group:
-                by_digest.setdefault(digests[p], ([], []))
-                by_digest[digests[p]][0].append(label)
-                by_digest[digests[p]][1].append(p)
-            variants = list(by_digest.values())
-            if len(variants) > 1:
-                conflicts.append(" vs ".join(v[1][0] for v in variants))
-                conflict_paths.append([v[1][0] for v in variants])
-        else:
-            variants = [([group[0][0]], [group[0][1]])]
-        for labs, ps in variants:
-            paths.append(ps[0])
-            labels.append(labs)
-            splits.append(split)
-            files_of.append(ps[0])
-            for p in ps[1:]:
-                merged.append(LedgerEntry(source, None, p, "merged copy", f"same image as {ps[0]}"))
+    copies, labels_seen, nested, not_yet = _label_copies(files, split_level, source, dropped)
+    paths, labels, splits, files_of, conflicts, conflict_paths, merged = _merge_copies(root, source, copies)
     if conflicts and opts.folder_conflicts != "separate":
         shown = "; ".join(conflicts[:3]) + (f"; ... and {len(conflicts) - 3} more" if len(conflicts) > 3 else "")
         raise ConflictError(
@@ -259,6 +178,109 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
     ann.raw_path_is_final = True
     ann.images_root = str(root)
     return ann
+
+
+def _split_folders(files: list[str], source: str) -> tuple[bool, list[str]]:
+    """Whether the top folders are splits holding label folders, and the top folders that hold images."""
+    # Top folders holding images; a docs/ or notes/ folder of text files beside them is neither a label nor a split.
+    top_dirs = sorted({f.split("/", 1)[0] for f in files if "/" in f and is_image_name(f)})
+    split_dirs = [d for d in top_dirs if d.lower() in SPLIT_NAMES]
+    # Two split names, or only split names: "train" alone among car/ and bus/ is a label (COCO has one).
+    if not (len(split_dirs) >= 2 or (split_dirs and split_dirs == top_dirs)):
+        split_dirs = []
+    deep = {f.split("/", 1)[0] for f in files if f.count("/") >= 2 and is_image_name(f)}
+    split_level = bool(split_dirs) and any(d in deep for d in split_dirs)
+    if split_level and len(split_dirs) < len(top_dirs):
+        others = [d for d in top_dirs if d not in split_dirs]
+        raise InputError(
+            f"the folders {', '.join(map(repr, split_dirs))} are named like splits, but "
+            f"{', '.join(map(repr, others[:5]))} beside them is not one",
+            file=source,
+            hint="move or remove the stray folder (or pass the split folders one by one as sources); "
+            "otherwise the split names would become labels",
+        )
+    if split_dirs and not split_level:
+        raise InputError(
+            f"the folders {', '.join(map(repr, split_dirs))} are named like splits and hold the images directly, "
+            "with no label folders inside",
+            file=source,
+            hint="expected <split>/<label>/<image>; if the labels are in an annotation file, pass that file",
+        )
+    return split_level, top_dirs
+
+
+def _label_copies(files: list[str], split_level: bool, source: str, dropped: list[LedgerEntry],
+                  ) -> tuple[dict[tuple[str, str], list[tuple[str, str]]], set[str], set[str], set[str]]:  # fmt: skip
+    """(split, file name) -> [(label, path)] of every image file; the labels seen, the nested label folders and
+    the not-yet-labelled folders. Files left out go to ``dropped``."""
+    copies: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (split, name) -> [(label, path)]
+    labels_seen: set[str] = set()
+    nested: set[str] = set()
+    not_yet: set[str] = set()
+    for f in files:
+        parts = f.split("/")
+        need = 3 if split_level else 2
+        if len(parts) < need:
+            dropped.append(LedgerEntry(source, None, f, "not in a label folder", "file ignored"))
+            continue
+        split = parts[0] if split_level else ""
+        # nested label folders (dog/puppy/x.jpg): the full relative folder is the label, as ImageNet-style tools
+        # name classes; the outer folder alone would silently label the puppies 'dog'
+        label = folder_label(parts[need - 2 : -1])
+        name = parts[-1]
+        if "/" in label:
+            nested.add(label)
+        if not is_image_name(name):
+            dropped.append(LedgerEntry(source, None, f, "not an image file name", "file ignored"))
+            continue
+        if re.sub(r"[^0-9a-z]", "", parts[need - 2].casefold()) in NOT_YET_LABELLED:
+            # unlabeled/, todo/: images nobody has labelled yet, not the label 'unlabeled' (nor an all-zero row)
+            dropped.append(LedgerEntry(source, None, f, NOT_LABELLED_YET, f"in the folder {parts[need - 2]!r}"))
+            not_yet.add(parts[need - 2])
+            continue
+        labels_seen.add(label)  # a folder holding no image (docs/readme.txt) is not a label
+        copies[(split, name)].append((label, f))
+    return copies, labels_seen, nested, not_yet
+
+
+def _merge_copies(root: Path, source: str, copies: dict[tuple[str, str], list[tuple[str, str]]],
+                  ) -> tuple[list[str], list[list[str]], list[str], list[str], list[str], list[list[str]],
+                             list[LedgerEntry]]:  # fmt: skip
+    """One image per (split, name) and distinct content: paths, labels, splits, files; the conflicts (names with
+    different bytes under several labels), as text and as paths; the ledger entries of merged copies."""
+    paths, labels, splits, files_of = [], [], [], []
+    conflicts: list[str] = []
+    conflict_paths: list[list[str]] = []
+    merged: list[LedgerEntry] = []
+    for (split, _name), group in sorted(copies.items()):
+        group.sort()
+        variants: list[tuple[list[str], list[str]]] = []  # (labels, paths) per distinct content
+        if len(group) > 1:
+            root_real = os.path.realpath(root)
+            sizes = {p: (root / p).stat().st_size if (root / p).exists() else -1 for _, p in group}
+            if len(set(sizes.values())) == 1:
+                digests = {p: _digest(root / p, root_real) for _, p in group}
+            else:
+                digests = {p: f"size:{sizes[p]}:{_digest(root / p, root_real)}" for _, p in group}
+            by_digest: dict[str, tuple[list[str], list[str]]] = {}
+            for label, p in group:
+                by_digest.setdefault(digests[p], ([], []))
+                by_digest[digests[p]][0].append(label)
+                by_digest[digests[p]][1].append(p)
+            variants = list(by_digest.values())
+            if len(variants) > 1:
+                conflicts.append(" vs ".join(v[1][0] for v in variants))
+                conflict_paths.append([v[1][0] for v in variants])
+        else:
+            variants = [([group[0][0]], [group[0][1]])]
+        for labs, ps in variants:
+            paths.append(ps[0])
+            labels.append(labs)
+            splits.append(split)
+            files_of.append(ps[0])
+            for p in ps[1:]:
+                merged.append(LedgerEntry(source, None, p, "merged copy", f"same image as {ps[0]}"))
+    return paths, labels, splits, files_of, conflicts, conflict_paths, merged
 
 
 # Tags are comma-separated, and "smile\, happy" is the one tag "smile, happy". Escaped parentheses stay as
