@@ -325,6 +325,80 @@ def _stat(root: Path | str, path: str) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
+@dataclass
+class _Facts:
+    """What the export needs of its examples, gathered once: per split the paths and label indices (what the
+    tasks need) and the plan items; a hash of every file's size and mtime (for the fingerprint); the newest mtime
+    (ns: a finished export older than it is stale); each split's images root. A million examples are held once."""
+
+    columns: dict[str, tuple[list[str], list[tuple[int, ...]], list[tuple[int, ...]]]]
+    items: dict[str, list[PlanItem]]
+    files: str
+    newest: int
+    roots: dict[str, str]
+
+
+def _gather(splits: Sequence[ExportSplit], labels: list[str]) -> _Facts:
+    facts = _Facts({}, {}, "", 0, {})
+    files = hashlib.sha256()
+    for sp in splits:
+        paths = [str(p) for p in sp.frame["path"].tolist()]
+        pos, unk = frame_label_indices(sp.frame, labels)
+        sizes = _remote_stats(str(sp.root), paths) if is_remote(sp.root) else [_stat(sp.root, p) for p in paths]
+        facts.columns[sp.name] = (paths, pos, unk)
+        facts.items[sp.name] = [PlanItem(p, size + len(p.encode()) + 10 * (len(a) + len(b)) + RECORD_OVERHEAD, a)
+                                for p, (size, _), a, b in zip(paths, sizes, pos, unk)]  # fmt: skip
+        for start in range(0, len(paths), 65536):
+            files.update("".join(f"{sp.name}\t{p}\t{size}\t{mtime}\n" for p, (size, mtime) in
+                                 zip(paths[start:start + 65536], sizes[start:start + 65536])).encode("utf-8"))  # fmt: skip
+        facts.newest = max(facts.newest, max((mtime for _, mtime in sizes), default=0))
+        del sizes
+        facts.roots[sp.name] = str(sp.root)
+    facts.files = files.hexdigest()
+    return facts
+
+
+def _write_explained(st: ExportSettings, tasks: list[ShardTask], done: Callable[[ShardResult], None], out_dir: Path,
+                     plan: ExportPlan, items: dict[str, list[PlanItem]], results: dict[str, ShardResult], *,
+                     remote: bool) -> None:  # fmt: skip
+    """Write ``tasks`` on the export's executor; a worker that died or a full disk ends it with a clear error."""
+    est = sum(items[s.split][i].size for s in plan.shards if s.file not in results for i in s.items)
+    executor = st.engine if st.engine is not None else LocalExecutor(st.workers)
+    try:
+        _write_all(executor, tasks, done, progress=st.progress, small=remote or len(tasks) <= 1 or est < _INLINE_BELOW_BYTES)
+    except WorkerLost as exc:
+        if exc.index is not None:
+            raise EngineError(f"shard {tasks[exc.index].file}: the {exc.worker}s writing it kept dying ({exc.cause})",
+                              hint="finished shards are kept: look at the workers' logs (out of memory?), "
+                              "then run the export again with --resume") from None  # fmt: skip
+        raise OutputError("a worker process writing shards died (killed for using too much memory?)",
+                          file=str(out_dir), hint=f"run the same command with --resume and fewer --workers (or "
+                          f"--workers 1): the {len(results)} finished shard(s) are kept; --skip-invalid leaves out "
+                          "images too big for memory") from None  # fmt: skip
+    except (OSError, OutputError) as exc:
+        if not (isinstance(exc, OutputError) or is_disk_full(exc)):
+            raise
+        left = [s for s in plan.shards if s.file not in results]
+        need = sum(items[s.split][i].size for s in left for i in s.items)
+        raise _disk_full(out_dir, need, len(left), len(results)) from None
+
+
+def _split_infos(splits: Sequence[ExportSplit], plan: ExportPlan, results: dict[str, ShardResult],
+                 vocab: Vocabulary) -> tuple[dict[str, SplitInfo], list[SkippedRow]]:  # fmt: skip
+    """Each split's counts over what its shards hold, and the rows left out while writing (--skip-invalid:
+    unreadable, or too big for memory)."""
+    split_infos = {}
+    late: list[SkippedRow] = []
+    for sp in splits:
+        done_here = [results[s.file] for s in plan.for_split(sp.name)]
+        shards = [ShardInfo(r.file, r.examples, r.bytes, r.sha256) for r in done_here]
+        gone = {path: (code, reason) for r in done_here for path, code, reason in r.skipped}
+        frame = sp.frame[~sp.frame["path"].astype(str).isin(set(gone))].reset_index(drop=True) if gone else sp.frame
+        late += [SkippedRow(path, sp.name, code, reason) for path, (code, reason) in sorted(gone.items())]
+        split_infos[sp.name] = split_stats(sp.name, frame, vocab, shards)
+    return split_infos, late
+
+
 def write_export(
     splits: Sequence[ExportSplit],
     vocab: Vocabulary,
@@ -339,29 +413,11 @@ def write_export(
     """Plan and write the shards of ``splits`` into ``out_dir``, then its manifest; return the manifest."""
     require_tensorflow()  # before OUT_DIR is touched, and before any worker process is forked
     labels = list(vocab)
-    # Per split: paths and label indices (what the tasks need), plan items, and a running hash of every
-    # file's size and mtime (for the fingerprint), so a million examples are held once, not four times.
-    columns: dict[str, tuple[list[str], list[tuple[int, ...]], list[tuple[int, ...]]]] = {}
-    items: dict[str, list[PlanItem]] = {}
-    files = hashlib.sha256()
-    newest = 0  # the latest modification time of any image (ns): a finished export older than it is stale
-    roots: dict[str, str] = {}
-    for sp in splits:
-        paths = [str(p) for p in sp.frame["path"].tolist()]
-        pos, unk = frame_label_indices(sp.frame, labels)
-        sizes = _remote_stats(str(sp.root), paths) if is_remote(sp.root) else [_stat(sp.root, p) for p in paths]
-        columns[sp.name] = (paths, pos, unk)
-        items[sp.name] = [PlanItem(p, size + len(p.encode()) + 10 * (len(a) + len(b)) + RECORD_OVERHEAD, a)
-                          for p, (size, _), a, b in zip(paths, sizes, pos, unk)]  # fmt: skip
-        for start in range(0, len(paths), 65536):
-            files.update("".join(f"{sp.name}\t{p}\t{size}\t{mtime}\n" for p, (size, mtime) in
-                                 zip(paths[start:start + 65536], sizes[start:start + 65536])).encode("utf-8"))  # fmt: skip
-        newest = max(newest, max((mtime for _, mtime in sizes), default=0))
-        del sizes
-        roots[sp.name] = str(sp.root)
+    facts = _gather(splits, labels)
+    columns, items, roots = facts.columns, facts.items, facts.roots
     plan = plan_export(st.name, items, shard_size=st.shard_size, num_shards=st.num_shards, seed=st.seed)
     fingerprint = plan.fingerprint(items, image=st.image.to_dict(), vocabulary=vocab.sha256, source=source,
-                                   files=files.hexdigest(), roots=roots, version=version)  # fmt: skip
+                                   files=facts.files, roots=roots, version=version)  # fmt: skip
     notes: list[str] = []
     sharding = {"seed": st.seed, "shard_size": st.shard_size if st.num_shards is None else None,
                 "num_shards": st.num_shards}  # fmt: skip
@@ -369,7 +425,7 @@ def write_export(
         expected = {"name": st.name, "labelprep_version": version, "vocabulary": {"labels": labels,
                     "sha256": vocab.sha256}, "sharding": sharding, "source": source,
                     "skipped": [r.to_dict() for r in skipped]}  # fmt: skip
-        finished = _finished_export(out_dir, plan, columns, expected, st.image.to_dict(), newest)
+        finished = _finished_export(out_dir, plan, columns, expected, st.image.to_dict(), facts.newest)
         if finished is not None:
             finished.report = report
             finished.notes = [f"resume: the export is already complete ({finished.num_examples:,} examples in "
@@ -390,37 +446,11 @@ def write_export(
         state.finish(result)
 
     started = time.monotonic()
-    est = sum(items[s.split][i].size for s in plan.shards if s.file not in results for i in s.items)
-    executor = st.engine if st.engine is not None else LocalExecutor(st.workers)
     # local worker processes cannot see a memory:// store, nor share a remote connection: remote images are read here
     remote = any(is_remote(sp.root) for sp in splits)
-    try:
-        _write_all(executor, tasks, done, progress=st.progress, small=remote or len(tasks) <= 1 or est < _INLINE_BELOW_BYTES)
-    except WorkerLost as exc:
-        if exc.index is not None:
-            raise EngineError(f"shard {tasks[exc.index].file}: the {exc.worker}s writing it kept dying ({exc.cause})",
-                              hint="finished shards are kept: look at the workers' logs (out of memory?), "
-                              "then run the export again with --resume") from None  # fmt: skip
-        raise OutputError("a worker process writing shards died (killed for using too much memory?)",
-                          file=str(out_dir), hint=f"run the same command with --resume and fewer --workers (or "
-                          f"--workers 1): the {len(results)} finished shard(s) are kept; --skip-invalid leaves out "
-                          "images too big for memory") from None  # fmt: skip
-    except (OSError, OutputError) as exc:
-        if not (isinstance(exc, OutputError) or is_disk_full(exc)):
-            raise
-        left = [s for s in plan.shards if s.file not in results]
-        need = sum(items[s.split][i].size for s in left for i in s.items)
-        raise _disk_full(out_dir, need, len(left), len(results)) from None
+    _write_explained(st, tasks, done, out_dir, plan, items, results, remote=remote)
     elapsed = time.monotonic() - started
-    split_infos = {}
-    late: list[SkippedRow] = []  # left out while writing (--skip-invalid): unreadable, or too big for memory
-    for sp in splits:
-        done_here = [results[s.file] for s in plan.for_split(sp.name)]
-        shards = [ShardInfo(r.file, r.examples, r.bytes, r.sha256) for r in done_here]
-        gone = {path: (code, reason) for r in done_here for path, code, reason in r.skipped}
-        frame = sp.frame[~sp.frame["path"].astype(str).isin(set(gone))].reset_index(drop=True) if gone else sp.frame
-        late += [SkippedRow(path, sp.name, code, reason) for path, (code, reason) in sorted(gone.items())]
-        split_infos[sp.name] = split_stats(sp.name, frame, vocab, shards)
+    split_infos, late = _split_infos(splits, plan, results, vocab)
     image = {**st.image.to_dict(), "passed_through": sum(r.passed_through for r in results.values()),
              "normalised": sum(r.normalised for r in results.values())}  # fmt: skip
     manifest = Manifest(
