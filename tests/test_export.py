@@ -310,12 +310,14 @@ def test_export_and_verify_help_never_import_tensorflow() -> None:
 def test_cli_options_are_the_api_parameters() -> None:
     import inspect
 
-    api = set(inspect.signature(labelprep.export).parameters) - {"progress"}
+    from test_options import api_options
+
+    api = api_options("export") | {"out_dir"}
     # presentation options are the CLI's own: -q/--quiet, -v/--verbose (TensorFlow's start-up lines), --output-format
-    cli = {p.name for p in main.commands["export"].params} - {"quiet", "verbose", "output_format"}  # type: ignore[attr-defined]
+    cli = {p.name for p in main.commands["export"].params} - {"quiet", "verbose", "output_format", "sources"}  # type: ignore[attr-defined]
     assert cli == api
-    v_api = set(inspect.signature(labelprep.verify).parameters) - {"progress"}
-    v_cli = {p.name for p in main.commands["verify"].params} - {"output_format", "output", "quiet", "verbose"}  # type: ignore[attr-defined]
+    v_api = set(inspect.signature(labelprep.verify).parameters) - {"progress", "out_dir"}
+    v_cli = {p.name for p in main.commands["verify"].params} - {"output_format", "output", "quiet", "verbose", "out_dir"}  # type: ignore[attr-defined]
     assert v_cli == v_api
 
 
