@@ -632,3 +632,27 @@ def test_resume_after_kill_ends_byte_identical(tmp_path: Path) -> None:
     m = labelprep.export(src, damaged, num_shards=6, resume=True)
     assert f"resume: kept {len(finished) - 1} finished shard(s) of 6" in m.notes
     assert tree(damaged) == tree(fresh)
+
+
+@pytest.mark.tf
+def test_export_reads_each_source_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    import labelprep.readers as readers
+
+    root = make_dataset(tmp_path / "data", splits=False)
+    frame = pd.read_csv(root)
+    half = len(frame) // 2
+    frame.iloc[:half].to_csv(root.parent / "train.csv", index=False)
+    frame.iloc[half:].to_csv(root.parent / "val.csv", index=False)
+    calls: list[str] = []
+    original = readers.read_source
+
+    def counting(source: Any, **kw: Any) -> Any:
+        calls.append(Path(source).name)
+        return original(source, **kw)
+
+    monkeypatch.setattr(readers, "read_source", counting)
+    m = labelprep.export([root.parent / "train.csv", root.parent / "val.csv"], tmp_path / "out")
+    assert sorted(calls) == ["train.csv", "val.csv"]  # validation read them; export wrote what it read
+    assert m.splits["train"].examples == half and m.splits["val"].examples == len(frame) - half
