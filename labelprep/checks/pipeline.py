@@ -22,6 +22,7 @@ from labelprep.checks.rules import Rules, rule_findings, rule_label_findings
 from labelprep.encoding import check_split_cells, encode, implied_label_map
 from labelprep.errors import DATAFRAME_SOURCE, InputError, LabelprepError, SchemaError
 from labelprep.frameio import frame_images_root, is_frame, read_frame
+from labelprep.options import check_setting, config_keys
 from labelprep.readers import ReadOptions
 from labelprep.readers.base import POSITIVE, Annotations
 from labelprep.readers.folders import NAME_NOT_UTF8, SPLIT_NAMES, TAG_FILE_ESCAPES, is_image_name
@@ -34,9 +35,8 @@ from labelprep.vocabulary import Vocabulary
 __all__ = ["CONFIG_KEYS", "ParsedSplit", "ValidateSettings", "Validation", "load_config", "run_validation",
            "validation"]
 
-CONFIG_KEYS = ("check-images", "workers", "strict", "no-empty", "min-positives", "min-size", "max-pixels",
-               "severity", "none-label", "vocab", "images-root", "cache", "near-duplicates", "quality",
-               "thresholds", "rules")  # fmt: skip
+# The keys [tool.labelprep] may hold: the options labelprep.options marks as settings (see config_keys()).
+CONFIG_KEYS = config_keys()
 
 
 @dataclass
@@ -103,10 +103,11 @@ def load_config(start: Path | Any, explicit: Path | None = None) -> tuple[dict[s
         if table is None:
             continue
         norm = {k.replace("_", "-"): v for k, v in table.items()}
-        unknown = sorted(set(norm) - set(CONFIG_KEYS))
+        known = config_keys()
+        unknown = sorted(set(norm) - set(known))
         if unknown:
             raise InputError(f"unknown configuration key(s): {', '.join(unknown)}", file=str(f),
-                             hint=f"known keys: {', '.join(CONFIG_KEYS)}")  # fmt: skip
+                             hint=f"known keys: {', '.join(known)}")  # fmt: skip
         if not isinstance(norm.get("severity", {}), dict):
             raise InputError("severity must be a table of code = level", file=str(f),
                              hint='[tool.labelprep.severity] then lines like empty-labels = "error"')  # fmt: skip
@@ -147,6 +148,8 @@ def _typed_config(norm: dict[str, Any], f: Path) -> dict[str, Any]:
     for key, (ok, want) in _CONFIG_TYPES.items():
         if key in out and not ok(out[key]):
             raise InputError(f"{key} must be {want}, not {out[key]!r}", file=str(f))
+    for key in set(out) - set(_CONFIG_TYPES):  # any other setting: checked as its option takes it
+        out[key] = check_setting(key, out[key], str(f))
     if isinstance(out.get("min-size"), int):
         out["min-size"] = str(out["min-size"])
     if isinstance(out.get("none-label"), str):
