@@ -234,9 +234,10 @@ def convert(sources: tuple[str, ...], output: str, quiet: bool, **options: Any) 
         labelprep convert train/_classes.csv valid/_classes.csv test/_classes.csv -o all.parquet
     """
     from labelprep.api import convert as convert_api
+    from labelprep.frameio import output_problem
 
-    if not output.lower().endswith((".parquet", ".csv")):
-        raise click.BadParameter("must end in .parquet or .csv", param_hint="'-o' / '--output'")
+    if output_problem(output):  # a usage error (exit 2), decided where convert decides it
+        raise click.BadParameter(str(output_problem(output)).removeprefix("output "), param_hint="'-o' / '--output'")
     conv = convert_api(sources[0] if len(sources) == 1 else list(sources), output, **_given(options))
     if not quiet:
         for note in conv.notes:

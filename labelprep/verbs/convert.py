@@ -14,7 +14,7 @@ import pandas as pd
 from labelprep import storage
 from labelprep.encoding import Summary, encode
 from labelprep.errors import InputError, VocabularyError
-from labelprep.frameio import FRAME_SUFFIXES, atomic_write, write_frame
+from labelprep.frameio import atomic_write, output_problem, write_frame
 from labelprep.multihot import align_labels
 from labelprep.options import ConvertOptions, RunOptions, SourceOptions, route
 from labelprep.readers import ReadOptions
@@ -104,8 +104,8 @@ def frame_output(output: str | os.PathLike[str] | None, ledger: str | os.PathLik
     ``inputs`` may hold None and non-path values (a Vocabulary passed as ``vocab``), which are left out.
     """
     out = Path(output) if output is not None else None
-    if out is not None and out.suffix.lower() not in FRAME_SUFFIXES:
-        raise InputError(f"output must end in .parquet or .csv, not {out.suffix or 'nothing'!r}", file=str(out))
+    if out is not None and output_problem(out):
+        raise InputError(str(output_problem(out)), file=str(out))
     _refuse_overwriting_inputs(
         outputs=[p for p in (out, out.with_suffix(".vocab.json") if out else None, ledger) if p is not None],
         inputs=[p for p in inputs if isinstance(p, (str, os.PathLike))],

@@ -14,7 +14,6 @@ from labelprep import storage
 from labelprep.errors import InputError, LabelprepError
 from labelprep.frameio import (
     FORMAT_ATTR,
-    FRAME_SUFFIXES,
     IMAGES_ROOT_ATTR,
     atomic_write,
     is_frame,
@@ -119,8 +118,6 @@ def split(source: Any, output: str | os.PathLike[str] | None = None, *, source_o
     written: list[Path | str] = []
     if output is not None:
         out = Path(output)
-        if out.suffix.lower() not in FRAME_SUFFIXES:
-            raise InputError(f"output must end in .parquet or .csv, not {out.suffix or 'nothing'!r}", file=str(out))
         inputs = [src] if isinstance(src, Path) else []
         frame_output(out, None, inputs)
         meta = {"source": storage.where(source_name(src)), "split": {"ratios": list(sp.ratios),
