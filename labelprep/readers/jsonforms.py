@@ -234,8 +234,9 @@ def read_coco(path: Path, opts: ReadOptions, data: Any = None) -> Annotations:
     if data is None:
         data = load_json(path)
     anns = data.get("annotations")
-    if isinstance(anns, list) and anns and isinstance(anns[0], dict) and "caption" in anns[0] \
-            and "category_id" not in anns[0]:
+    cat_ids = {c.get("id") for c in data.get("categories") or [] if isinstance(c, dict)}
+    if isinstance(anns, list) and anns and all(isinstance(a, dict) and "caption" in a for a in anns[:100]) \
+            and not any(a.get("category_id") in cat_ids for a in anns[:100]):  # fmt: skip
         raise InputError("this is a COCO captions file: sentences, not labels", file=source,
                          hint="convert the instances file (instances_*.json) of the same images")  # fmt: skip
     if isinstance(data.get("images"), list) and not data.get("annotations") and not data.get("categories"):
