@@ -10,10 +10,9 @@ from typing import Any, TypeVar
 
 import click
 
-from labelprep import __version__
 from labelprep.errors import LabelprepError
-from labelprep.executor import ENGINES
-from labelprep.readers import FORMATS
+from labelprep.options import VERBS, Spec, group_class, option_fields
+from labelprep.version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,72 +71,109 @@ def _split_list(ctx: click.Context, param: click.Parameter, value: tuple[str, ..
     return out
 
 
-def source_options(*, exclude: tuple[str, ...] = ()) -> Callable[[F], F]:
-    """The options every command that reads an annotation source shares (less ``exclude``)."""
-    return lambda func: _source_options(func, exclude)
+def _pairs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str] | None:
+    out: dict[str, str] = {}
+    for item in value:
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not {param.metavar or 'NAME=VALUE'}")
+        out[key.strip()] = val.strip()
+    if param.name == "severity":
+        from labelprep.checks.pipeline import check_severity
+
+        for code, level in out.items():
+            try:
+                check_severity(code, level)
+            except LabelprepError as exc:
+                raise click.BadParameter(str(exc)) from None
+    return out or None
 
 
-def _source_options(func: F, exclude: tuple[str, ...]) -> F:
-    opts = [
-        click.option("--format", "format", type=click.Choice(FORMATS), help="Annotation form; detected when left out."),
-        click.option("--path-col", help="Column (or JSON key) holding image paths or ids."),
-        click.option("--labels-col", help="Column (or JSON key) holding the labels."),
-        click.option("--sep", help="Label separator inside a cell: '|', ';', ',', 'space', or 'none' (one label a cell); sniffed when left out."),
-        click.option("--label-cols", multiple=True, callback=_split_list,
-                     help="Wide tables: the label columns, comma separated (detected when left out)."),
-        click.option("--confidence-col", help="Long tables: confidence column; 0 means verified absent."),
-        click.option("--uncertain", type=click.Choice(["keep", "zero", "one"]),
-                     help="Wide tables, VOC and attribute lists: what -1 becomes (keep = -1 in the frame) [default: "
-                     "keep; in a table of only 1 and -1, -1 is absent]."),
-        click.option("--images-root", type=Location(click.Path(file_okay=False)),
-                     help="Folder (or URL) the image paths are relative to [default: the source's folder]."),
-        click.option("--path-template", help="Turn ids into paths, e.g. '{}.jpg' or 'train-jpg/{}.jpg'."),
-        click.option("--path-prefix", metavar="PREFIX",
-                     help="Take PREFIX off every image path (gs://bucket/dir/, /data/); paths are then relative to "
-                     "the images root [default for bucket URLs: the folder they all share]."),
-        click.option("--find-images", is_flag=True, help="Find bare file names anywhere under the images root."),
-        click.option("--none-label", multiple=True, help="A label meaning 'no labels' (repeatable), e.g. 'No Finding'."),
-        click.option("--label-map", type=click.Path(dir_okay=False),
-                     help="id -> name map: two-column CSV or JSON; numbered classes keep every class, in id order."),
-        click.option("--vocab", type=click.Path(dir_okay=False),
-                     help="Fixed vocabulary file (JSON, one label a line, or an id,name label map)."),
-        click.option("--unknown", type=click.Choice(["error", "drop"]), default="error", show_default=True,
-                     help="With --vocab: what an unknown label does."),
-        click.option("--min-count", type=click.IntRange(min=1), help="Keep only labels with at least N images."),
-        click.option("--split-col", help="Column carried as 'split'."),
-        click.option("--group-col", help="Column carried as 'group' (patient, study, user)."),
-        click.option("--keep-cols", multiple=True, callback=_split_list, help="Other columns to carry, comma separated."),
-        click.option("--exclude", multiple=True, metavar="GLOB",
-                     help="Leave out rows and folders whose path matches (repeatable), e.g. unlabeled or 'train/todo*'."),
-        click.option("--group-from-path", metavar="REGEX",
-                     help=r"Take the group from each path: the regex's first capture group, e.g. '(patient\d+)/'."),
-        click.option("--split-from-path", metavar="REGEX",
-                     help="Take the split from each path: the regex's first capture group, e.g. '^([^/]+)/'."),
-        click.option("--join", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
-                     help="A CSV whose columns --group-col, --split-col and --keep-cols may name, matched by image id."),
-        click.option("--on", metavar="KEY", help="With --join: its column holding the image ids (paths or file names)."),
-        click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of CSV/TSV sources."),
-        click.option("--on-conflict", type=click.Choice(["error", "separate"]), default="error", show_default=True,
-                     help="Folder form: same file name with different bytes under several labels."),
-    ]
-    for opt in reversed(opts):
-        name = opt(lambda: None).__click_params__[0].name  # type: ignore[attr-defined]
-        if name not in exclude:
-            func = opt(func)
-    return func
+def _numbers(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, float] | None:
+    from labelprep.checks.content import Thresholds
+
+    out: dict[str, float] = {}
+    for item in value:
+        name, sep, number = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(number)
+        except ValueError:
+            raise click.BadParameter(f"{item!r} is not NAME=NUMBER (e.g. dark=40)") from None
+    try:
+        Thresholds.from_mapping({k: int(v) if v.is_integer() else v for k, v in out.items()})
+    except LabelprepError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return out or None
 
 
-def engine_options(where: str, *, local_cluster: str = "a local cluster of --workers processes") -> Callable[[F], F]:
-    """``--engine`` and ``--scheduler``; ``where`` completes "Where ..." in the help of ``--engine``."""
+def _floats(ctx: click.Context, param: click.Parameter, value: str | None) -> list[float] | None:
+    if value is None:
+        return None
+    try:
+        return [float(x) for x in value.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers (e.g. 0.8,0.1,0.1)") from None
+
+
+def _click_option(name: str, spec: Spec, default: Any) -> Callable[[F], F]:
+    """The click option of an option declared in :mod:`labelprep.options` (its default is the API's: the CLI
+    passes only what is given)."""
+    shown = f" [default: {','.join(map(str, default)) if isinstance(default, tuple) else default}]" \
+        if spec.show_default and default not in (None, (), "") else ""  # fmt: skip
+    kw: dict[str, Any] = {"help": spec.help + shown, "default": None}
+    if spec.metavar:
+        kw["metavar"] = spec.metavar
+    kind = spec.kind
+    if kind in ("choice", "engine"):
+        kw["type"] = click.Choice(list(spec.choices))
+    elif kind == "path":
+        kw["type"] = click.Path(dir_okay=False)
+    elif kind == "dir":
+        kw["type"] = click.Path(file_okay=False)
+    elif kind == "location":
+        kw["type"] = Location(click.Path(file_okay=False))
+    elif kind == "int":
+        kw["type"] = click.IntRange(min=None if spec.min is None else int(spec.min),
+                                    max=None if spec.max is None else int(spec.max))  # fmt: skip
+        if spec.min is None and spec.max is None:
+            kw["type"] = int
+    elif kind == "float":
+        kw["type"] = click.FloatRange(spec.min, spec.max)
+    elif kind == "flag":
+        kw.update(is_flag=True, default=False)
+    elif kind in ("list", "repeat"):
+        kw.update(multiple=True, default=())
+        if kind == "list":
+            kw["callback"] = _split_list
+    elif kind in ("pairs", "numbers"):
+        kw.update(multiple=True, default=(), callback=_pairs if kind == "pairs" else _numbers)
+    elif kind == "floats":
+        kw["callback"] = _floats
+    return click.option(*spec.cli_flags(name), name, **kw)
+
+
+def verb_options(verb: str, *, skip: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Every option ``verb`` takes, as declared in :mod:`labelprep.options` (less ``skip``: options the command
+    spells on its own, such as an argument), in the order declared."""
 
     def add(func: F) -> F:
-        func = click.option("--scheduler", metavar="ADDRESS",
-                            help=f"Dask scheduler, e.g. tcp://host:8786 [default: $DASK_SCHEDULER_ADDRESS, else "
-                            f"{local_cluster}].")(func)  # fmt: skip
-        return click.option("--engine", type=click.Choice(list(ENGINES)), default="local", show_default=True,
-                            help=f"Where {where}.")(func)  # fmt: skip
+        items = []
+        for group, left_out in VERBS[verb].items():
+            for name, spec, default in option_fields(group_class(group)):
+                if name not in left_out and name not in skip and name != "progress":
+                    items.append((name, spec, default))
+        for name, spec, default in reversed(items):
+            func = _click_option(name, spec, default)(func)
+        return func
 
     return add
+
+
+def _given(options: dict[str, Any]) -> dict[str, Any]:
+    """The options the user gave: the API fills in settings and defaults for the rest."""
+    return {k: v for k, v in options.items() if v is not None and v != ()}
 
 
 def _emit(text: str, output: str | None, note: str, *, quiet: bool = False) -> None:
@@ -180,12 +216,7 @@ def main() -> None:
 @click.argument("sources", nargs=-1, required=True, type=_LOCATION)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output frame: .parquet or .csv (vocabulary written beside it as <out>.vocab.json).")  # fmt: skip
-@source_options()
-@click.option("--ledger", type=click.Path(dir_okay=False), help="CSV of every dropped or merged input row.")
-@click.option("--sparse-threshold", type=click.IntRange(min=0), metavar="N",
-              help="Sparse label columns above N labels (Parquet output only) [default: 2000; 0: always].")
-@engine_options("the blocks of a large table are read and the frame validated: here, or as Dask tasks",
-                local_cluster="a local cluster")
+@verb_options("convert")
 @_QUIET
 @_errors_to_exit
 def convert(sources: tuple[str, ...], output: str, quiet: bool, **options: Any) -> None:
@@ -203,15 +234,11 @@ def convert(sources: tuple[str, ...], output: str, quiet: bool, **options: Any) 
         labelprep convert train/_classes.csv valid/_classes.csv test/_classes.csv -o all.parquet
     """
     from labelprep.api import convert as convert_api
-    from labelprep.api import convert_splits
+    from labelprep.frameio import output_problem
 
-    if not output.lower().endswith((".parquet", ".csv")):
-        raise click.BadParameter("must end in .parquet or .csv", param_hint="'-o' / '--output'")
-    options["none_label"] = list(options["none_label"])
-    if len(sources) == 1:
-        conv = convert_api(sources[0], output, **options)
-    else:
-        conv = convert_splits(list(sources), output, **options)
+    if output_problem(output):  # a usage error (exit 2), decided where convert decides it
+        raise click.BadParameter(str(output_problem(output)).removeprefix("output "), param_hint="'-o' / '--output'")
+    conv = convert_api(sources[0] if len(sources) == 1 else list(sources), output, **_given(options))
     if not quiet:
         for note in conv.notes:
             click.echo(f"  {note}", err=True)
@@ -222,27 +249,11 @@ def convert(sources: tuple[str, ...], output: str, quiet: bool, **options: Any) 
         click.echo(f"Wrote {wrote}", err=True)
 
 
-def _floats(ctx: click.Context, param: click.Parameter, value: str) -> list[float]:
-    try:
-        return [float(x) for x in value.split(",") if x.strip()]
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers (e.g. 0.8,0.1,0.1)") from None
-
-
-def _names(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
-    return [x.strip() for x in value.split(",") if x.strip()]
-
-
 @main.command()
 @click.argument("source", type=_LOCATION)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output frame (.parquet or .csv) with a split column; with --per-split, <stem>-<name><suffix>.")
-@click.option("--ratios", default="0.8,0.1,0.1", show_default=True, callback=_floats, help="Split sizes, summing to 1.")
-@click.option("--names", default="train,val,test", show_default=True, callback=_names, help="Split names.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same split).")
-@click.option("--per-split", is_flag=True, help="Write one file per split.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing split column.")
-@source_options(exclude=("unknown", "min_count", "keep_cols", "split_col", "split_from_path"))
+@verb_options("split")
 @_QUIET
 @_errors_to_exit
 def split(source: str, output: str, quiet: bool, **options: Any) -> None:
@@ -260,8 +271,7 @@ def split(source: str, output: str, quiet: bool, **options: Any) -> None:
     """
     from labelprep.api import split as split_api
 
-    options["none_label"] = list(options["none_label"])
-    out = split_api(source, output, **options)
+    out = split_api(source, output, **_given(options))
     if not quiet:
         for note in out.notes:
             click.echo(f"  {note}", err=True)
@@ -271,17 +281,10 @@ def split(source: str, output: str, quiet: bool, **options: Any) -> None:
 
 @main.command()
 @click.argument("source", type=_LOCATION)
-@source_options(exclude=("unknown", "min_count", "keep_cols", "group_col"))
+@verb_options("stats")
 @click.option("--output-format", type=click.Choice(["text", "json", "html"]),
               help="Report format [default: from -o's suffix, else text]; with json, stdout holds only the JSON.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (e.g. report.html).")
-@click.option("--pos-weight", type=click.Path(dir_okay=False), help="Write {label: negatives/positives} JSON here.")
-@click.option("--top-pairs", type=click.IntRange(min=1), default=20, show_default=True,
-              help="How many co-occurring pairs to list.")
-@click.option("--min-support", type=click.FloatRange(0, 1), default=0.01, show_default=True,
-              help="Share of images a label needs to count as frequent (for never-co-occurring labels).")
-@click.option("--min-expected", type=click.FloatRange(min=0), default=5.0, show_default=True,
-              help="Images two labels would share if independent, for never sharing one to count (exclusive groups).")
 @_QUIET
 @_errors_to_exit
 def stats(source: str, output_format: str | None, output: str | None, quiet: bool, **options: Any) -> None:
@@ -297,7 +300,7 @@ def stats(source: str, output_format: str | None, output: str | None, quiet: boo
     """
     from labelprep.api import stats as stats_api
 
-    options["none_label"] = list(options["none_label"])
+    options = _given(options)
     if output_format is None:
         suffix = output.rsplit(".", 1)[-1].lower() if output and "." in output else ""
         output_format = {"html": "html", "htm": "html", "json": "json"}.get(suffix, "text")
@@ -321,22 +324,11 @@ def _kinds(ctx: click.Context, param: click.Parameter, value: str | None) -> set
 @main.command()
 @click.argument("old", type=_LOCATION)
 @click.argument("new", type=_LOCATION, required=False)
-@click.option("--rev", metavar="REV",
-              help="Compare OLD as it was at this git revision (HEAD: the last commit) with NEW, or with OLD as it "
-              "is now.")
-@source_options(exclude=("unknown", "min_count", "keep_cols", "group_col", "images_root"))
-@click.option("--images-root", "images_root", multiple=True, type=click.Path(file_okay=False),
-              help="Compare image bytes: OLD's images root, then NEW's (give it twice, or once for both).")
+@verb_options("diff")
 @click.option("--fail-on", callback=_kinds, metavar="KINDS",
               help="Exit 1 when one of these kinds of change occurs, comma separated, or 'any' "
               "(relabel, new-label, removed-label, label-order, added-image, removed-image, split-changed, "
               "content-changed, prevalence-shift).")
-@click.option("--prevalence-threshold", type=click.FloatRange(0, 1), default=0.05, show_default=True,
-              help="Absolute prevalence change that counts as a prevalence-shift.")
-@click.option("--match", type=click.Choice(["auto", "path", "name", "content"]), default="auto", show_default=True,
-              help="How images of the two versions are paired: content (sha256, needs --images-root), name (file "
-              "name within the label folder), path; auto: content with --images-root, name for label folders, "
-              "else path.")
 @click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",
               show_default=True, help="Report format.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
@@ -358,11 +350,10 @@ def diff(old: str, new: str | None, fail_on: set[str], output_format: str, outpu
     """
     from labelprep.api import diff as diff_api
 
-    options["none_label"] = list(options["none_label"])
-    options["images_root"] = list(options["images_root"]) or None
-    if new is None and not options["rev"]:
+    options = _given(options)
+    if new is None and not options.get("rev"):
         raise click.UsageError("give NEW, or --rev REV to compare OLD with a git commit (e.g. --rev HEAD)")
-    if "content-changed" in fail_on and not options["images_root"]:
+    if "content-changed" in fail_on and not options.get("images_root"):
         raise click.BadParameter("content-changed compares image bytes: give --images-root (OLD's, then NEW's, "
                                  "or once for both)", param_hint="'--fail-on'")  # fmt: skip
     d = diff_api(old, new, **options)
@@ -372,76 +363,11 @@ def diff(old: str, new: str | None, fail_on: set[str], output_format: str, outpu
     sys.exit(1 if failed else 0)
 
 
-def _severity_pairs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
-    from labelprep.checks.pipeline import check_severity
-
-    out: dict[str, str] = {}
-    for item in value:
-        code, sep, level = item.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{item!r} is not CODE=LEVEL (e.g. empty-labels=error)")
-        try:
-            check_severity(code.strip(), level.strip())
-        except LabelprepError as exc:
-            raise click.BadParameter(str(exc)) from None
-        out[code.strip()] = level.strip()
-    return out
-
-
-def _threshold_pairs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, float] | None:
-    from labelprep.checks.content import Thresholds
-
-    out: dict[str, float] = {}
-    for item in value:
-        name, sep, number = item.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            out[name.strip()] = float(number)
-        except ValueError:
-            raise click.BadParameter(f"{item!r} is not NAME=NUMBER (e.g. dark=40)") from None
-    try:
-        Thresholds.from_mapping({k: int(v) if v.is_integer() else v for k, v in out.items()})
-    except LabelprepError as exc:
-        raise click.BadParameter(str(exc)) from None
-    return out or None
-
-
 @main.command()
 @click.argument("sources", nargs=-1, required=True, type=_LOCATION)
-@source_options(exclude=("unknown", "min_count", "keep_cols", "on_conflict"))
-@click.option("--check-images", type=click.Choice(["none", "header", "full"]),
-              help="How far to read images: none, header (magic bytes, headers, end markers) or full decode "
-              "[default: header].")
-@click.option("--workers", type=click.IntRange(min=1), help="Processes for image checks [default: all cores].")
-@engine_options("image checks run: local processes, or Dask tasks (pip install \"labelprep[dask]\")")
-@click.option("--cache", type=click.Path(file_okay=False), help="Folder caching image results by path, size, mtime.")
-@click.option("--strict/--no-strict", default=None, help="Make warnings fail too.")
-@click.option("--no-empty/--allow-empty", default=None, help="Make images with no label an error.")
-@click.option("--min-positives", type=click.IntRange(min=1), help="Warn about labels with fewer positives in a split.")
-@click.option("--min-size", help="Warn about images smaller than WxH (or N for NxN).")
-@click.option("--max-pixels", type=click.IntRange(min=1), help="Pixel limit for decompression-bomb [default: Pillow's].")
-@click.option("--severity", multiple=True, callback=_severity_pairs, metavar="CODE=LEVEL",
-              help="Change a finding's severity: error, warning, info or off (repeatable).")
-@click.option("--quarantine", type=click.Path(dir_okay=False), help="Write the unusable images (CSV) here.")
+@verb_options("validate")
 @click.option("--config", type=click.Path(dir_okay=False, exists=True),
               help="Settings file [default: [tool.labelprep] of the nearest pyproject.toml or labelprep.toml].")
-@click.option("--near-duplicates/--no-near-duplicates", default=None,
-              help="Find near-copies (re-encoded, resized, cropped, flipped, rotated) within and across splits "
-              "(decodes every image; in the same decode with --check-images full).")
-@click.option("--quality/--no-quality", default=None,
-              help="Find dark, overexposed, blurred, flat, grayscale, oddly shaped or sized images (decodes "
-              "every image; in the same decode with --check-images full).")
-@click.option("--rules", type=click.Path(dir_okay=False, exists=True),
-              help="Label rules (TOML): exactly-one, at-most-one, implies, hierarchy, min-count [default: "
-              "[tool.labelprep.rules]].")
-@click.option("--predictions", type=click.Path(dir_okay=False, exists=True),
-              help="Out-of-fold probabilities (CSV/Parquet: path, one column per label): report the cells likely "
-              "labelled wrong (pip install \"labelprep[quality]\").")
-@click.option("--top-issues", type=click.IntRange(min=0), default=100, show_default=True,
-              help="With --predictions: how many likely label errors to report.")
-@click.option("--threshold", "thresholds", multiple=True, callback=_threshold_pairs, metavar="NAME=VALUE",
-              help="Change a content-check limit, e.g. dark=40 or near-duplicate=20 (repeatable).")
 @click.option("--output-format", type=click.Choice(["text", "json", "github", "junit", "html"]), default="text",
               show_default=True, help="Report format (html: one page with thumbnails of the images concerned).")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the report to FILE instead of stdout.")
@@ -462,8 +388,7 @@ def validate(sources: tuple[str, ...], output_format: str, output: str | None, q
     """
     from labelprep.api import validate as validate_api
 
-    options["none_label"] = list(options["none_label"]) or None
-    report = validate_api(list(sources), progress=sys.stderr.isatty() and not quiet, **options)
+    report = validate_api(list(sources), progress=sys.stderr.isatty() and not quiet, **_given(options))
     text = report.to_text(quiet=True) if quiet and output_format == "text" else report.render(output_format)
     _emit(text, output, report.summary_line(), quiet=quiet and report.ok)
     sys.exit(0 if report.ok else 1)
@@ -473,27 +398,9 @@ def validate(sources: tuple[str, ...], output_format: str, output: str | None, q
 @click.argument("sources", nargs=-1, required=True, type=_LOCATION)
 @click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the shards and manifest.json (created when missing).")  # fmt: skip
-@source_options(exclude=("unknown", "min_count", "keep_cols"))
-@click.option("--name", help="Dataset name in the shard file names [default: the first SOURCE's stem].")
-@click.option("--shard-size", help="Target bytes per shard: 128MiB, 1GB, 500KB or a number [default: 128MiB].")
-@click.option("--num-shards", type=click.IntRange(min=1), help="Shards per split (instead of --shard-size).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Shuffle seed: same seed, same shards.")
-@click.option("--resize", help="Resize images: N (shorter side to N, keeping the aspect) or WxH (fixed size).")
-@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
-              help="JPEG quality of re-encoded images.")  # fmt: skip
-@click.option("--skip-invalid", is_flag=True,
-              help="Leave out rows whose image is unusable (recorded in the manifest) instead of refusing.")  # fmt: skip
-@click.option("--check-images", type=click.Choice(["header", "full"]),
-              help="How far validation reads images before export [default: header].")  # fmt: skip
-@click.option("--workers", type=click.IntRange(min=1), help="Processes for image checks and shards [default: all cores].")
-@engine_options("image checks and shards run: local processes, or Dask tasks, one a shard")
-@click.option("--cache", type=click.Path(file_okay=False), help="Folder caching image check results.")
-@click.option("--severity", multiple=True, callback=_severity_pairs, metavar="CODE=LEVEL",
-              help="Change a finding's severity for the validation before export (repeatable).")  # fmt: skip
+@verb_options("export")
 @click.option("--config", type=click.Path(dir_okay=False, exists=True),
               help="Settings file [default: [tool.labelprep] of the nearest pyproject.toml or labelprep.toml].")
-@click.option("--resume", is_flag=True, help="Finish an interrupted export, keeping its finished shards.")
-@click.option("--overwrite", is_flag=True, help="Replace an earlier export in the folder.")
 @click.option("--output-format", type=click.Choice(["text", "json", "github", "junit"]), default="text",
               show_default=True, help="Format of the report printed when validation refuses the export.")
 @_QUIET
@@ -518,10 +425,10 @@ def export(sources: tuple[str, ...], output_format: str, quiet: bool, verbose: b
     from labelprep.shards.plan import format_bytes
     from labelprep.stats import ordered_splits
 
-    options["none_label"] = list(options["none_label"]) or None
     _tf_verbose(verbose)
+    out_dir = options["out_dir"]
     try:
-        manifest = export_api(list(sources), progress=sys.stderr.isatty() and not quiet, **options)
+        manifest = export_api(list(sources), progress=sys.stderr.isatty() and not quiet, **_given(options))
     except ExportRefused as exc:
         rep = exc.report
         click.echo(rep.to_text(quiet=True) if quiet and output_format == "text" else rep.render(output_format), nl=False)
@@ -552,10 +459,10 @@ def export(sources: tuple[str, ...], output_format: str, quiet: bool, verbose: b
         click.echo(f"  skipped: {len(manifest.skipped):,} row(s) with unusable images (listed in the manifest)",
                    err=True)  # fmt: skip
     if manifest.unchanged:
-        click.echo(f"Complete already: {manifest.out_dir or options['out_dir']}/manifest.json (nothing written)",
+        click.echo(f"Complete already: {manifest.out_dir or out_dir}/manifest.json (nothing written)",
                    err=True)  # fmt: skip
         return
-    click.echo(f"Wrote {manifest.out_dir or options['out_dir']}/manifest.json", err=True)
+    click.echo(f"Wrote {manifest.out_dir or out_dir}/manifest.json", err=True)
 
 
 @main.command()

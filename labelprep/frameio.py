@@ -22,7 +22,7 @@ from labelprep.safeio import loads_json, require_regular_file
 from labelprep.vocabulary import Vocabulary
 
 __all__ = ["FORMAT_ATTR", "FRAME_SUFFIXES", "IMAGES_ROOT_ATTR", "METADATA_KEY", "frame_images_root", "is_frame",
-           "read_frame", "read_frame_meta", "vocab_path", "write_frame"]
+           "output_problem", "read_frame", "read_frame_meta", "vocab_path", "write_frame"]
 
 FRAME_SUFFIXES = (".parquet", ".csv")
 METADATA_KEY = b"labelprep"
@@ -44,12 +44,20 @@ def vocab_path(out: str | Path) -> Path:
     return Path(out).with_suffix(".vocab.json")
 
 
+def output_problem(out: str | os.PathLike[str]) -> str | None:
+    """What is wrong with ``out`` as the name of a frame to write (None when it ends in .parquet or .csv): the
+    one place that decides, for convert, split and the CLI alike."""
+    suffix = Path(out).suffix.lower()
+    return None if suffix in FRAME_SUFFIXES else f"output must end in .parquet or .csv, not {suffix or 'nothing'!r}"
+
+
 def write_frame(frame: pd.DataFrame, vocab: Vocabulary, out: str | Path, *, meta: Mapping[str, Any] | None = None) -> list[Path]:
     """Write ``frame`` to ``.parquet`` or ``.csv`` and its vocabulary beside it; returns the files written."""
     out = Path(out)
+    problem = output_problem(out)
+    if problem:
+        raise InputError(problem, file=str(out))
     suffix = out.suffix.lower()
-    if suffix not in FRAME_SUFFIXES:
-        raise InputError(f"output must end in .parquet or .csv, not {suffix or 'nothing'!r}", file=str(out))
     payload = {"format_version": FORMAT_VERSION, "vocabulary": vocab.to_dict(), **(meta or {})}
     root = frame.attrs.get(IMAGES_ROOT_ATTR)
     if "images_root" not in payload and isinstance(root, str):

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from labelprep.errors import InputError
+from labelprep.frameio import FRAME_SUFFIXES
 
 __all__ = ["NotAtRevision", "at_revision"]
 
@@ -80,7 +81,7 @@ def at_revision(paths: list[Path], rev: str) -> Iterator[tuple[list[Path], Path]
         if not _git(["ls-tree", "--name-only", rev, "--", rel], top, f"cannot list {rel} at {rev}").strip():
             raise NotAtRevision(f"{rel} is not in {rev}", file=str(p))
         wanted.append(rel)
-        if rel.lower().endswith((".parquet", ".csv")):
+        if rel.lower().endswith(FRAME_SUFFIXES):
             sidecar = rel.rsplit(".", 1)[0] + ".vocab.json"
             if _git(["ls-tree", "--name-only", rev, "--", sidecar], top, f"cannot list {sidecar}").strip():
                 wanted.append(sidecar)

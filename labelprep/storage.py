@@ -422,10 +422,12 @@ def staged(*, sources: Iterable[str] = (), outputs: Mapping[str, str | FolderOut
     def decorate(func: F) -> F:
         sig = inspect.signature(func)
 
+        var_kw = next((p.name for p in sig.parameters.values() if p.kind is p.VAR_KEYWORD), None)
+
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             bound = sig.bind(*args, **kwargs)
-            a = bound.arguments
+            a = _Arguments(bound.arguments, var_kw)
             names = (*source_names, *output_kinds, *root_names)
             if not any(_any_url(a.get(n)) for n in names):
                 return func(*args, **kwargs)
@@ -459,6 +461,35 @@ def staged(*, sources: Iterable[str] = (), outputs: Mapping[str, str | FolderOut
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+class _Arguments(dict):  # type: ignore[type-arg]
+    """A verb's bound arguments, with the options given as keywords (``**options``) looked up and set as if
+    they were parameters of their own."""
+
+    def __init__(self, arguments: dict[str, Any], var_kw: str | None) -> None:
+        super().__init__(arguments)
+        self._arguments, self._var_kw = arguments, var_kw
+
+    def _kw(self) -> dict[str, Any]:
+        return self._arguments.get(self._var_kw, {}) if self._var_kw else {}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._arguments or name in self._kw()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name in self._arguments:
+            return self._arguments[name]
+        return self._kw().get(name, default)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._arguments[name] if name in self._arguments else self._kw()[name]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        if name in self._arguments or not self._var_kw or name not in self._kw():
+            self._arguments[name] = value
+        else:
+            self._kw()[name] = value
 
 
 def _items(value: Any) -> list[Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -40,8 +39,10 @@ def test_version_and_group_help() -> None:
 
 
 def test_cli_options_are_the_api_parameters() -> None:
-    # SOURCE... is convert's source, or convert_splits' sources when there are several
-    api_params = set(inspect.signature(labelprep.convert).parameters) - {"source"}
+    from test_options import api_options
+
+    # SOURCE... is convert's source: one, or several as the splits of one frame
+    api_params = api_options("convert")
     cli_params = {p.name for p in commands()["convert"].params} - {"quiet", "sources"}
     assert cli_params - api_params == set()
     assert api_params - cli_params == set()

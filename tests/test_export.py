@@ -308,12 +308,14 @@ def test_export_and_verify_help_never_import_tensorflow() -> None:
 def test_cli_options_are_the_api_parameters() -> None:
     import inspect
 
-    api = set(inspect.signature(labelprep.export).parameters) - {"progress"}
+    from test_options import api_options
+
+    api = api_options("export") | {"out_dir"}
     # presentation options are the CLI's own: -q/--quiet, -v/--verbose (TensorFlow's start-up lines), --output-format
-    cli = {p.name for p in main.commands["export"].params} - {"quiet", "verbose", "output_format"}  # type: ignore[attr-defined]
+    cli = {p.name for p in main.commands["export"].params} - {"quiet", "verbose", "output_format", "sources"}  # type: ignore[attr-defined]
     assert cli == api
-    v_api = set(inspect.signature(labelprep.verify).parameters) - {"progress"}
-    v_cli = {p.name for p in main.commands["verify"].params} - {"output_format", "output", "quiet", "verbose"}  # type: ignore[attr-defined]
+    v_api = set(inspect.signature(labelprep.verify).parameters) - {"progress", "out_dir"}
+    v_cli = {p.name for p in main.commands["verify"].params} - {"output_format", "output", "quiet", "verbose", "out_dir"}  # type: ignore[attr-defined]
     assert v_cli == v_api
 
 
@@ -647,3 +649,27 @@ def test_resume_after_kill_ends_byte_identical(tmp_path: Path) -> None:
     m = labelprep.export(src, damaged, num_shards=6, resume=True)
     assert f"resume: kept {len(finished) - 1} finished shard(s) of 6" in m.notes
     assert tree(damaged) == tree(fresh)
+
+
+@pytest.mark.tf
+def test_export_reads_each_source_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    import labelprep.readers.refine as refine
+
+    root = make_dataset(tmp_path / "data", splits=False)
+    frame = pd.read_csv(root)
+    half = len(frame) // 2
+    frame.iloc[:half].to_csv(root.parent / "train.csv", index=False)
+    frame.iloc[half:].to_csv(root.parent / "val.csv", index=False)
+    calls: list[str] = []
+    original = refine.read_source
+
+    def counting(source: Any, **kw: Any) -> Any:
+        calls.append(Path(source).name)
+        return original(source, **kw)
+
+    monkeypatch.setattr(refine, "read_source", counting)
+    m = labelprep.export([root.parent / "train.csv", root.parent / "val.csv"], tmp_path / "out")
+    assert sorted(calls) == ["train.csv", "val.csv"]  # validation read them; export wrote what it read
+    assert m.splits["train"].examples == half and m.splits["val"].examples == len(frame) - half

@@ -762,3 +762,56 @@ def test_a_column_named_label_holds_one_label_a_cell(tmp_path: Path) -> None:
     assert labels_of(conv) == {"a.jpg": ["golden retriever"], "b.jpg": ["tabby cat"]}
     src = write(tmp_path / "tags.csv", "image,tags\na.jpg,haze primary\n")  # plural: space separated
     assert labels_of(labelprep.convert(src)) == {"a.jpg": ["haze", "primary"]}
+
+
+def test_coco_variants_panoptic_keypoints_without_category_and_lvis_urls(tmp_path: Path) -> None:
+    cats = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    image(tmp_path / "images" / "x.jpg", shade=1)
+    pan = write_json(tmp_path / "panoptic_val.json", {
+        "images": [{"id": 40, "file_name": "x.jpg"}], "categories": cats,
+        "annotations": [{"image_id": 40, "file_name": "x.png", "segments_info": [
+            {"id": 1, "category_id": 2, "iscrowd": 1}, {"id": 2, "category_id": 2}]}]})  # fmt: skip
+    assert labels_under(labelprep.convert(pan), tmp_path) == {"images/x.jpg": ["b"]}
+    kp = write_json(tmp_path / "person_keypoints_train.json", {
+        "images": [{"id": 1, "file_name": "x.jpg"}], "categories": cats,
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 0, "keypoints": [0, 0, 2]},
+                        {"id": 2, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}]})  # fmt: skip
+    conv = labelprep.convert(kp)
+    assert labels_under(conv, tmp_path) == {"images/x.jpg": ["a"]} and any("category_id 0" in n for n in conv.notes)
+    image(tmp_path / "val2017" / "y.jpg", shade=2)
+    lvis = write_json(tmp_path / "lvis_v1_val.json", {
+        "images": [{"id": 1, "coco_url": "http://images.cocodataset.org/val2017/y.jpg", "neg_category_ids": [1]}],
+        "categories": cats, "annotations": [{"id": 1, "image_id": 1, "category_id": 2, "bbox": [0, 0, 1, 1]}]})  # fmt: skip
+    assert labels_under(labelprep.convert(lvis), tmp_path) == {"val2017/y.jpg": ["b"]}
+
+
+def test_rekognition_manifest_one_attribute_a_label(tmp_path: Path) -> None:
+    def meta(name: str) -> dict[str, object]:
+        return {"class-name": name, "confidence": 1, "type": "groundtruth/image-classification",
+                "job-name": "labeling-job/x", "human-annotated": "yes"}  # fmt: skip
+
+    image(tmp_path / "images" / "a.jpg", shade=1)
+    image(tmp_path / "images" / "b.jpg", shade=2)
+    src = write_json(tmp_path / "output.manifest", [
+        {"source-ref": "s3://b/images/a.jpg", "patio": 1, "patio-metadata": meta("Patio"),
+         "garden": 1, "garden-metadata": meta("Garden")},
+        {"source-ref": "s3://b/images/b.jpg", "kitchen": 1, "kitchen-metadata": meta("Kitchen")},
+    ], lines=True)  # fmt: skip
+    assert labels_under(labelprep.convert(src), tmp_path) == {"images/a.jpg": ["Garden", "Patio"],
+                                                              "images/b.jpg": ["Kitchen"]}  # fmt: skip
+
+
+def test_prediction_strings_and_attribute_ids(tmp_path: Path) -> None:
+    src = write(tmp_path / "LOC_val_solution.csv", "ImageId,PredictionString\n"
+                "ILSVRC2012_val_00000001,n01751748 7 22 335 383 n01751748 9 2 3 4 \n"
+                "ILSVRC2012_val_00000002,n09193705 1 1 10 10 n04552348 2 2 9 9\n")  # fmt: skip
+    conv = labelprep.convert(src, path_template="{}.JPEG")
+    assert labels_of(conv) == {"ILSVRC2012_val_00000001.JPEG": ["n01751748"],
+                               "ILSVRC2012_val_00000002.JPEG": ["n04552348", "n09193705"]}  # fmt: skip
+    src = write(tmp_path / "train.csv", "id,attribute_ids\n1000483014d91860,147 616 813\n1000fe2e667721fe,51\n")
+    write(tmp_path / "labels.csv", "attribute_id,attribute_name\n51,culture::italian\n147,culture::french\n"
+          "616,tag::bird\n813,tag::river\n0,culture::abruzzi\n")  # fmt: skip
+    conv = labelprep.convert(src, label_map=tmp_path / "labels.csv", path_template="train/{}.png")
+    assert labels_of(conv) == {"train/1000483014d91860.png": ["culture::french", "tag::bird", "tag::river"],
+                               "train/1000fe2e667721fe.png": ["culture::italian"]}  # fmt: skip
+    assert "culture::abruzzi" in list(conv.vocabulary)  # the map declares it; no image has it

@@ -29,10 +29,10 @@ MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 100
 LONG_REASON = "Long because:"
 
-# Over the limits while the options model of issue 12 (its item 1: api.py, cli.py, checks/pipeline.py) is built;
+# Over the limits until they are split (checks/pipeline.py: the validate implementation; encoding.encode);
 # each entry must still be over its limit (so a fixed one is struck off here).
-PENDING_MODULES = {"labelprep/api.py", "labelprep/checks/pipeline.py"}
-PENDING_FUNCTIONS = {"labelprep/api.py:convert", "labelprep/api.py:validate", "labelprep/api.py:export"}
+PENDING_MODULES = {"labelprep/checks/pipeline.py"}
+PENDING_FUNCTIONS = {"labelprep/encoding.py:encode"}
 
 
 def module_name(path: Path) -> str:

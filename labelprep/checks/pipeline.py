@@ -22,6 +22,7 @@ from labelprep.checks.rules import Rules, rule_findings, rule_label_findings
 from labelprep.encoding import check_split_cells, encode, implied_label_map
 from labelprep.errors import DATAFRAME_SOURCE, InputError, LabelprepError, SchemaError
 from labelprep.frameio import frame_images_root, is_frame, read_frame
+from labelprep.options import check_setting, config_keys
 from labelprep.readers import ReadOptions
 from labelprep.readers.base import POSITIVE, Annotations
 from labelprep.readers.folders import NAME_NOT_UTF8, SPLIT_NAMES, TAG_FILE_ESCAPES, is_image_name
@@ -31,11 +32,11 @@ from labelprep.report import CHECKS, SEVERITIES, Finding, Report
 from labelprep.schemas import check_frame
 from labelprep.vocabulary import Vocabulary
 
-__all__ = ["CONFIG_KEYS", "ValidateSettings", "load_config", "run_validation"]
+__all__ = ["CONFIG_KEYS", "ParsedSplit", "ValidateSettings", "Validation", "load_config", "run_validation",
+           "validation"]
 
-CONFIG_KEYS = ("check-images", "workers", "strict", "no-empty", "min-positives", "min-size", "max-pixels",
-               "severity", "none-label", "vocab", "images-root", "cache", "near-duplicates", "quality",
-               "thresholds", "rules")  # fmt: skip
+# The keys [tool.labelprep] may hold: the options labelprep.options marks as settings (see config_keys()).
+CONFIG_KEYS = config_keys()
 
 
 @dataclass
@@ -102,10 +103,11 @@ def load_config(start: Path | Any, explicit: Path | None = None) -> tuple[dict[s
         if table is None:
             continue
         norm = {k.replace("_", "-"): v for k, v in table.items()}
-        unknown = sorted(set(norm) - set(CONFIG_KEYS))
+        known = config_keys()
+        unknown = sorted(set(norm) - set(known))
         if unknown:
             raise InputError(f"unknown configuration key(s): {', '.join(unknown)}", file=str(f),
-                             hint=f"known keys: {', '.join(CONFIG_KEYS)}")  # fmt: skip
+                             hint=f"known keys: {', '.join(known)}")  # fmt: skip
         if not isinstance(norm.get("severity", {}), dict):
             raise InputError("severity must be a table of code = level", file=str(f),
                              hint='[tool.labelprep.severity] then lines like empty-labels = "error"')  # fmt: skip
@@ -146,6 +148,8 @@ def _typed_config(norm: dict[str, Any], f: Path) -> dict[str, Any]:
     for key, (ok, want) in _CONFIG_TYPES.items():
         if key in out and not ok(out[key]):
             raise InputError(f"{key} must be {want}, not {out[key]!r}", file=str(f))
+    for key in set(out) - set(_CONFIG_TYPES):  # any other setting: checked as its option takes it
+        out[key] = check_setting(key, out[key], str(f))
     if isinstance(out.get("min-size"), int):
         out["min-size"] = str(out["min-size"])
     if isinstance(out.get("none-label"), str):
@@ -322,6 +326,30 @@ def _raw_splits(src: Path | Any, st: ValidateSettings, report: Report, name: str
         parts = [(str(v), np.flatnonzero(values == v)) for v in dict.fromkeys(values.tolist())]
     else:
         parts = [(name, np.arange(ann.n_rows))]
+    # One encode of the whole source, as convert encodes it (unknown labels left out: they are findings here),
+    # so the frame is the one export writes; each split is a slice of it.
+    enc = encode(ann, images_root=root, vocab=st.vocab, unknown="drop", none_labels=st.none_label,
+                 label_map=st.label_map, path_template=st.path_template or ann.default_template,
+                 find_images=st.find_images)  # fmt: skip
+    if len(enc.frame):
+        try:
+            check_frame(enc.frame, enc.vocabulary, unknown=True, source=where)
+        except SchemaError as exc:
+            for msg in exc.failures:
+                report.add("schema-error", msg, hint="check the annotations", source=where)
+    assert enc.first_row is not None and enc.row_image is not None
+    none_set = {x.strip() for x in st.none_label}
+    if st.vocab is not None:
+        declared = list(st.vocab)
+    else:  # a none-label column or folder ("No Finding", "healthy/") declares no label; map ids to names
+        lmap = st.label_map or {}
+        declared = [n for n in (lmap.get(d.strip(), d.strip()) for d in (ann.declared or [])) if n not in none_set]
+    none_codes = [k for k, n in enumerate(ann.names) if n.strip() in none_set]
+    none_marked = np.zeros(len(enc.frame), dtype=bool)
+    if none_codes:
+        images = enc.row_image[np.unique(ann.row[np.isin(ann.code, none_codes)])]
+        none_marked[images[images >= 0]] = True
+    image_split = enc.frame["split"].to_numpy(dtype=object) if len(parts) > 1 else None
     out = []
     for name, rows in parts:
         sub = _subset(ann, rows) if len(parts) > 1 else ann
@@ -333,25 +361,15 @@ def _raw_splits(src: Path | Any, st: ValidateSettings, report: Report, name: str
                 report.add("name-conflict", f"{shown} share a file name but differ in bytes; read as separate images",
                            hint="rename one copy, or replace it with the same image; convert refuses this unless "
                            "--on-conflict separate", path=copies[0], split=name, source=where)  # fmt: skip
-        enc = encode(sub, images_root=root, vocab=st.vocab, unknown="drop", none_labels=st.none_label,
-                     label_map=st.label_map, path_template=st.path_template or sub.default_template,
-                     find_images=st.find_images)  # fmt: skip
-        assert enc.first_row is not None
-        lines = sub.lines[enc.first_row]
-        files = None if sub.files is None else [str(x) for x in sub.files[enc.first_row]]
-        none_set = {x.strip() for x in st.none_label}
-        if st.vocab is not None:
-            declared = list(st.vocab)
-        else:  # a none-label column or folder ("No Finding", "healthy/") declares no label; map ids to names
-            lmap = st.label_map or {}
-            declared = [n for n in (lmap.get(d.strip(), d.strip()) for d in (sub.declared or [])) if n not in none_set]
+        take = np.arange(len(enc.frame)) if image_split is None else np.flatnonzero(image_split == name)
+        frame = enc.frame.iloc[take].reset_index(drop=True) if image_split is not None else enc.frame
+        first = enc.first_row[take]
+        lines = ann.lines[first]
+        files = None if ann.files is None else [str(x) for x in ann.files[first]]
         seen = [n for n in dict.fromkeys(x.strip() for x in sub.names) if n and n not in none_set]
-        sf = SplitFrame(name, where, enc.frame, list(enc.vocabulary), lines, files, declared, seen)
-        none_codes = [k for k, n in enumerate(sub.names) if n.strip() in none_set]
-        if none_codes and enc.row_image is not None:
-            images = enc.row_image[np.unique(sub.row[np.isin(sub.code, none_codes)])]
-            sf.none_marked = np.zeros(len(enc.frame), dtype=bool)
-            sf.none_marked[images[images >= 0]] = True
+        sf = SplitFrame(name, where, frame, list(enc.vocabulary), lines, files, declared, seen)
+        if none_codes:
+            sf.none_marked = none_marked[take]
         out.append(_Split(sf, root, False))
     return out
 
@@ -588,8 +606,34 @@ def _content_findings(splits: list[_Split], infos: dict[tuple[str, str], Any], s
                 **sp.sf.where(i))])  # type: ignore[arg-type]  # fmt: skip
 
 
+@dataclass
+class ParsedSplit:
+    """One split as validation read it: the frame export writes, its labels, the images root and its source."""
+
+    name: str
+    frame: pd.DataFrame
+    labels: list[str]
+    root: Path | str
+    source: str
+
+
+@dataclass
+class Validation:
+    """A validation's report and what it read: export writes these splits (one parse per source)."""
+
+    report: Report
+    splits: list[ParsedSplit]
+
+
 def run_validation(sources: Sequence[Path | Any], st: ValidateSettings,
                    names: Sequence[str | None] | None = None) -> Report:
+    """The report of validating ``sources`` with settings ``st`` (see :func:`validation`)."""
+    return validation(sources, st, names).report
+
+
+def validation(sources: Sequence[Path | Any], st: ValidateSettings,
+               names: Sequence[str | None] | None = None) -> Validation:  # fmt: skip
+    """Read each source once, check it, and return the report with the splits read (which export writes)."""
     report = Report(strict=st.strict, muted=frozenset(c for c, level in st.severity.items() if level == "off"))
     splits: list[_Split] = []
     # a source without a split column is one split, named as export names it
@@ -641,7 +685,8 @@ def run_validation(sources: Sequence[Path | Any], st: ValidateSettings,
     report.sort()
     if st.quarantine is not None:
         _write_quarantine(st.quarantine, report, unusable)
-    return report
+    parsed = [ParsedSplit(sp.sf.name, sp.sf.frame, sp.sf.labels, sp.root, sp.sf.source) for sp in splits]
+    return Validation(report, parsed)
 
 
 _EXAMPLES, _EXAMPLE_LABELS = 4, 40  # the HTML page shows this many images of the first this many labels

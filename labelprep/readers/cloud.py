@@ -151,6 +151,49 @@ def _sagemaker(record: dict[str, Any], attr: str, where: str, source: str, line:
     return str(record["source-ref"]), labs, ""
 
 
+def _one_label_each(records: list[tuple[int, Any]], attrs: list[str]) -> bool:
+    """Rekognition Custom Labels' multi-label manifest: every label attribute is a single-label classification
+    with a ``class-name`` (one attribute a label), not one attribute holding them all."""
+    for _, rec in records:
+        for a in attrs:
+            meta = rec.get(f"{a}-metadata") if isinstance(rec, dict) else None
+            if meta is not None and not (str(meta.get("type", "")).endswith("image-classification")
+                                         and "class-name" in meta):  # fmt: skip
+                return False
+    return True
+
+
+def _read_label_attributes(path: Path, opts: ReadOptions, records: list[tuple[int, Any]],
+                           attrs: list[str]) -> Annotations:  # fmt: skip
+    """One attribute a label (Rekognition): an image has each label whose attribute it carries, named by the
+    metadata's ``class-name``."""
+    source = str(path)
+    paths, labels, lines = [], [], []
+    for n, (line, rec) in enumerate(records, start=1):
+        if not isinstance(rec, dict) or "source-ref" not in rec:
+            raise InputError(f"record {n} has no 'source-ref'", file=source, line=line)
+        labs = []
+        for a in attrs:
+            meta = rec.get(f"{a}-metadata")
+            if meta is not None and rec.get(a) not in (None, 0, False) and not meta.get("failure-reason"):
+                labs.append(str(meta["class-name"]))
+        paths.append(str(rec["source-ref"]))
+        labels.append(list(dict.fromkeys(labs)))
+        lines.append(line)
+    mapped, _unmapped, note = map_prefix(paths, opts.path_prefix)
+    base = Path(opts.images_root) if opts.images_root else path.parent
+    found, found_note = locate_images(base, mapped, image_folder_candidates(base))
+    prefix = os.path.relpath(found, base).replace(os.sep, "/")
+    if prefix != ".":
+        mapped = [p if _URL.match(p) else posixpath.join(prefix, p) for p in mapped]
+    ann = Annotations.from_lists(source, "sagemaker", mapped, labels, lines)
+    ann.notes = [f"Rekognition Custom Labels manifest: one attribute a label ({', '.join(attrs[:6])}"
+                 f"{' ...' if len(attrs) > 6 else ''}), named by class-name",
+                 *(x for x in (note, found_note) if x)]  # fmt: skip
+    ann.images_root = str(base)
+    return ann
+
+
 def read_cloud(path: Path, opts: ReadOptions, kind: str, records: list[tuple[int, Any]] | None = None) -> Annotations:
     """A Vertex AI, SageMaker Ground Truth or Azure ML JSON Lines export (``kind``)."""
     source = str(path)
@@ -169,6 +212,8 @@ def read_cloud(path: Path, opts: ReadOptions, kind: str, records: list[tuple[int
             attr = opts.labels_col
         elif len(attrs) == 1:
             attr = attrs[0]
+        elif _one_label_each(records, attrs):
+            return _read_label_attributes(path, opts, records, attrs)
         elif not attrs:
             raise InputError("no label attribute (a key with a '<key>-metadata' beside it) in the manifest",
                              file=source, hint="is this a Ground Truth output manifest?")  # fmt: skip

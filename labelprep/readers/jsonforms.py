@@ -234,8 +234,9 @@ def read_coco(path: Path, opts: ReadOptions, data: Any = None) -> Annotations:
     if data is None:
         data = load_json(path)
     anns = data.get("annotations")
-    if isinstance(anns, list) and anns and isinstance(anns[0], dict) and "caption" in anns[0] \
-            and "category_id" not in anns[0]:
+    cat_ids = {c.get("id") for c in data.get("categories") or [] if isinstance(c, dict)}
+    if isinstance(anns, list) and anns and all(isinstance(a, dict) and "caption" in a for a in anns[:100]) \
+            and not any(a.get("category_id") in cat_ids for a in anns[:100]):  # fmt: skip
         raise InputError("this is a COCO captions file: sentences, not labels", file=source,
                          hint="convert the instances file (instances_*.json) of the same images")  # fmt: skip
     if isinstance(data.get("images"), list) and not data.get("annotations") and not data.get("categories"):
@@ -263,6 +264,8 @@ def read_coco(path: Path, opts: ReadOptions, data: Any = None) -> Annotations:
     img_index: dict[Any, int] = {}
     paths = []
     for i, im in enumerate(data["images"]):
+        if isinstance(im, dict) and "file_name" not in im and isinstance(im.get("coco_url"), str):
+            im = {**im, "file_name": im["coco_url"]}  # LVIS names its images by URL only
         if not isinstance(im, dict) or "id" not in im or not isinstance(im.get("file_name"), str):
             raise InputError(f"images[{i}] needs an 'id' and a 'file_name'", file=source)
         if im["id"] in img_index:
@@ -272,23 +275,33 @@ def read_coco(path: Path, opts: ReadOptions, data: Any = None) -> Annotations:
     rows, codes = [], []
     pairs: set[tuple[int, int]] = set()
     boxes = 0
+    no_category = 0
     for j, a in enumerate(data["annotations"]):
         if not isinstance(a, dict):
             raise InputError(f"annotations[{j}] is not an object", file=source)
         if a.get("image_id") not in img_index:
             raise InputError(f"annotations[{j}] refers to image_id {a.get('image_id')!r}, which is not in 'images'",
                              file=source)  # fmt: skip
-        if a.get("category_id") not in code_of:
-            raise InputError(f"annotations[{j}] has category_id {a.get('category_id')!r}, which is not in 'categories'",
-                             file=source)  # fmt: skip
-        pair = (img_index[a["image_id"]], code_of[a["category_id"]])
-        boxes += 1
-        if pair not in pairs:
-            pairs.add(pair)
-            rows.append(pair[0])
-            codes.append(pair[1])
+        # a panoptic annotation is one image's segments, each of a category
+        segments: list[Any] = a["segments_info"] if isinstance(a.get("segments_info"), list) else [a]
+        for seg in segments:
+            cid = seg.get("category_id") if isinstance(seg, dict) else None
+            if cid not in code_of:
+                if cid in (0, None) and 0 not in code_of:
+                    no_category += 1  # Datumaro writes 0 for keypoints or shapes without a label: no class
+                    continue
+                raise InputError(f"annotations[{j}] has category_id {cid!r}, which is not in 'categories'",
+                                 file=source)  # fmt: skip
+            pair = (img_index[a["image_id"]], code_of[cid])
+            boxes += 1
+            if pair not in pairs:
+                pairs.add(pair)
+                rows.append(pair[0])
+                codes.append(pair[1])
     notes = [f"COCO: {len(paths)} images, {len(names)} categories (in id order), "
              f"{boxes} annotations -> {len(pairs)} image labels"]  # fmt: skip
+    if no_category:
+        notes.append(f"{no_category} annotation(s) with category_id 0 or none: no category, no label")
     return Annotations(
         source=source, format="coco", paths=np.array(paths, dtype=object),
         lines=np.zeros(len(paths), dtype=np.int64), row=np.array(rows, dtype=np.int64),

@@ -128,32 +128,42 @@ def _exists(root: Path, rel: str) -> bool:
         return False
 
 
+class Candidates(list):  # type: ignore[type-arg]
+    """Folders to look for images in: named ones first (the usual names, the split's), in order of preference,
+    then the ones a scan of subfolders found (from ``scanned_from`` on), which have no order among them."""
+
+    scanned_from: int = 0
+
+
 def locate_images(
     base: Path, rel_paths: Sequence[str], candidates: Iterable[Path] = (), *, sample: int = 64
 ) -> tuple[Path, str | None]:
-    """The folder the listed paths are found under: ``base`` when any is found there, else the one of
-    ``candidates`` where every path of a sample is found.
+    """The folder the listed paths are found under: ``base`` when any is found there, else the first named
+    candidate where every path of a sample is found, else the one scanned folder where they all are.
 
-    A folder is taken only when listed files are found in it (evidence, not a guess), and not when two folders
-    hold them equally (then ``base``: validate reports the files missing and says where copies are). Returns the folder and a note saying where the images were found
-    (None when they are under ``base``, or found nowhere: validate then reports them missing).
+    A folder is taken only when the listed files are found in it (evidence, not a guess), and never when two
+    scanned folders hold them alike (then ``base``: validate reports the files missing and says where copies
+    are). Returns the folder and a note saying where the images were found (None when they are under ``base``,
+    or found nowhere).
     """
     picks = [p for p in rel_paths[:sample] if p and not p.startswith(("/", "..")) and "://" not in p]
     if not picks or any(_exists(base, p) for p in picks):
         return base, None  # found under base (or nothing to look for): the ones not found there are missing
-    best, best_hits, tied = base, 0, False
-    for cand in candidates:
-        if cand == base or not cand.is_dir():
+    cands = list(candidates)
+    scanned_from = getattr(candidates, "scanned_from", len(cands))
+    complete: list[Path] = []
+    for k, cand in enumerate(cands):
+        if cand == base or not cand.is_dir() or not all(_exists(cand, p) for p in picks):
             continue
-        hits = sum(_exists(cand, p) for p in picks)
-        if hits > best_hits:
-            best, best_hits, tied = cand, hits, False
-        elif hits == best_hits and hits and cand.resolve() != best.resolve():
-            tied = True
-    if best_hits < len(picks) or tied:  # every sampled file found there, or it is not the images' folder
+        if k < scanned_from:
+            complete = [cand]  # a named folder, in order of preference: the first that holds them all
+            break
+        if not any(cand.resolve() == c.resolve() for c in complete):
+            complete.append(cand)
+    if len(complete) != 1:  # nowhere, or two scanned folders alike: no folder is taken
         return base, None
-    shown = os.path.relpath(best, base).replace(os.sep, "/")
-    return best, f"images found under {shown}/ ({best_hits} of the first {len(picks)} listed)"
+    shown = os.path.relpath(complete[0], base).replace(os.sep, "/")
+    return complete[0], f"images found under {shown}/ ({len(picks)} of the first {len(picks)} listed)"
 
 
 def _subfolders(root: Path, limit: int = 64) -> list[Path]:
@@ -163,25 +173,28 @@ def _subfolders(root: Path, limit: int = 64) -> list[Path]:
         return []
 
 
-def image_folder_candidates(base: Path, split: str | None = None, stem: str | None = None) -> list[Path]:
+def image_folder_candidates(base: Path, split: str | None = None, stem: str | None = None,
+                            first: Sequence[Path] = ()) -> Candidates:  # fmt: skip
     """Where exports put images relative to their annotation file's folder (and its parent): the usual names,
     the split's and the file stem's folders (``instances_val2017.json`` -> ``val2017/``), then any subfolder
     (``train_images/``) of ``base``. :func:`locate_images` takes one only when the listed files are found in it."""
     names = ["images", "Images", "JPEGImages", "imgs", "img", "data", "media"]
     subsets = [x for x in dict.fromkeys([split, *(stem.rsplit("_", 1)[-1:] if stem and "_" in stem else [])]) if x]
-    out: list[Path] = []
+    out: list[Path] = list(first)  # a form's own places, before the usual ones
     for root in (base, base.parent):
         for sub in subsets:
             out += [root / n / sub for n in names] + [root / sub / n for n in names] + [root / sub]
         out += [root / n for n in names]
         out.append(root)
-    for folder in _subfolders(base):  # never the parent's: a sibling folder may hold another copy of the dataset
-        out.append(folder)
-        out += [folder / s for s in subsets]
-    for folder in _subfolders(base):
-        out += _subfolders(folder, 16)
     seen: set[Path] = set()
-    return [p for p in out if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
+    named = Candidates(p for p in out if not (p in seen or seen.add(p)))  # type: ignore[func-returns-value]
+    named.scanned_from = len(named)
+    for folder in _subfolders(base):  # never the parent's: a sibling folder may hold another copy of the dataset
+        for cand in (folder, *(folder / s for s in subsets), *_subfolders(folder, 16)):
+            if cand not in seen:
+                seen.add(cand)
+                named.append(cand)
+    return named
 
 
 _ID_EXTENSIONS = (".jpg", ".png", ".jpeg", ".JPG", ".JPEG", ".PNG", ".tif", ".tiff", ".bmp", ".webp")

@@ -82,7 +82,7 @@ def _base(path: Path, opts: ReadOptions) -> Path:
 def _locate(path: Path, opts: ReadOptions, paths: list[str],
             extra: Sequence[Path] = ()) -> tuple[list[str], Path, str | None]:  # fmt: skip
     base = _base(path, opts)
-    found, note = locate_images(base, paths, [*extra, *image_folder_candidates(base)])
+    found, note = locate_images(base, paths, image_folder_candidates(base, first=extra))
     prefix = os.path.relpath(found, base).replace(os.sep, "/")
     if prefix != ".":
         paths = [p if _URL.match(p) else posixpath.join(prefix, p) for p in paths]

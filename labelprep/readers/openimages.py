@@ -79,8 +79,8 @@ def _descriptions(folder: Path) -> Path | None:
 def _image_folder(dataset: Path, subset: str, ids: list[str], opts: ReadOptions) -> tuple[Path, str | None]:
     base = Path(opts.images_root) if opts.images_root else dataset
     files = [f"{i}.jpg" for i in ids]
-    cands = [base / "images" / subset, base / subset, base / "images", base / "images" / "default",
-             *image_folder_candidates(base, subset)]  # fmt: skip
+    cands = image_folder_candidates(base, subset, first=[base / "images" / subset, base / subset, base / "images",
+                                                          base / "images" / "default"])  # fmt: skip
     return locate_images(base, files, cands)
 
 

@@ -36,7 +36,8 @@ PATH_COLUMNS = (
 )  # fmt: skip
 LABELS_COLUMNS = (
     "labels", "tags", "label", "tag", "findinglabels", "target", "targets", "classes",
-    "class", "categories", "category", "labelname", "labelnames", "classname", "annotations",
+    "class", "categories", "category", "labelname", "labelnames", "classname", "annotations", "attributeids",
+    "labelids", "classids", "categoryids", "predictionstring",
 )  # fmt: skip
 
 _SNIFF_BYTES = 1 << 16

@@ -69,6 +69,20 @@ def _carry(table: Table, opts: ReadOptions, exclude: tuple[str, ...] = ()) -> di
     return cols
 
 
+def _drop_coordinates(rows: npt.NDArray[np.integer], codes: npt.NDArray[np.integer],
+                      names: list[str]) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.integer], int]:  # fmt: skip
+    """Numbers that only ever follow a label name in their cell (``n01751748 7 22 335 383``) are coordinates:
+    their pairs go. A cell of numbers alone (class ids, as HPA's) keeps them."""
+    numeric = np.array([n.lstrip("-").replace(".", "", 1).isdigit() for n in names] + [False], dtype=bool)
+    if not numeric[:-1].any() or numeric[:-1].all() or not len(codes):
+        return rows, codes, 0
+    is_num = numeric[codes]
+    rows_with_word = np.unique(rows[~is_num])
+    if not np.isin(np.unique(rows[is_num]), rows_with_word).all():
+        return rows, codes, 0  # some cell holds numbers alone: they are labels there
+    return rows[~is_num], codes[~is_num], int(is_num.sum())
+
+
 def read_delimited(table: Table, opts: ReadOptions, none_labels: Collection[str] = ()) -> Annotations:
     """One row per image; a cell of labels joined by a separator or written as a list literal."""
     notes = list(table.notes)
@@ -89,6 +103,11 @@ def read_delimited(table: Table, opts: ReadOptions, none_labels: Collection[str]
     rows, codes, names, n_literal = split_labels(cells, sep, source=table.source, lines=table.lines())
     if n_literal:
         notes.append(f"{n_literal} cell(s) hold list literals, parsed as lists")
+    kept_rows, kept_codes, dropped_numbers = _drop_coordinates(rows, codes, names)
+    if dropped_numbers:
+        notes.append(f"{dropped_numbers} number(s) after label names are box coordinates (as in ILSVRC's "
+                     "PredictionString), not labels")  # fmt: skip
+        rows, codes = kept_rows.astype(rows.dtype), kept_codes.astype(codes.dtype)
     return Annotations(
         source=table.source,
         format="delimited",

@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import distributed
 
     import labelprep
-    from labelprep.engine import DaskEngine
+    from labelprep.executor import DaskExecutor as DaskEngine
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"labelprep Dask engine benchmark: Python {platform.python_version()}, dask {distributed.__version__}, "
