@@ -79,7 +79,7 @@ def _pairs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -
             raise click.BadParameter(f"{item!r} is not {param.metavar or 'NAME=VALUE'}")
         out[key.strip()] = val.strip()
     if param.name == "severity":
-        from labelprep.checks.pipeline import check_severity
+        from labelprep.checks.validation import check_severity
 
         for code, level in out.items():
             try:
@@ -311,7 +311,7 @@ def stats(source: str, output_format: str | None, output: str | None, quiet: boo
 
 
 def _kinds(ctx: click.Context, param: click.Parameter, value: str | None) -> set[str]:
-    from labelprep.diff import parse_kinds
+    from labelprep.compare import parse_kinds
 
     if not value:
         return set()
@@ -422,8 +422,8 @@ def export(sources: tuple[str, ...], output_format: str, quiet: bool, verbose: b
     """
     from labelprep.api import export as export_api
     from labelprep.errors import ExportRefused
+    from labelprep.labelstats import ordered_splits
     from labelprep.shards.plan import format_bytes
-    from labelprep.stats import ordered_splits
 
     _tf_verbose(verbose)
     out_dir = options["out_dir"]

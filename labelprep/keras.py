@@ -1,6 +1,6 @@
 """Keras-side loaders and the loss: ``ShardSequence``, ``flow_from_frame``, ``WeightedBinaryCrossentropy``.
 
-One of the two modules that import TensorFlow (the other is :mod:`labelprep.tf`).
+One of the two modules that import TensorFlow (the other is :mod:`labelprep.tfdata`).
 
 Example:
     >>> from labelprep.keras import ShardSequence, flow_from_frame
@@ -33,7 +33,7 @@ except ImportError:
     require_tensorflow("use the Keras loaders")  # the polite error when TensorFlow is what is missing
     raise
 
-from labelprep.tf import check_dtype, check_size, decode_example, open_split, tf
+from labelprep.tfdata import check_dtype, check_size, decode_example, open_split, tf
 
 __all__ = ["ShardSequence", "WeightedBinaryCrossentropy", "flow_from_frame"]
 

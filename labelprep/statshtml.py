@@ -9,7 +9,7 @@ import html
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from labelprep.stats import SplitStats, Stats
+    from labelprep.labelstats import SplitStats, Stats
 
 __all__ = ["fmt_count", "fmt_num", "fmt_pct", "stats_html"]
 
@@ -41,7 +41,7 @@ td.l{max-width:28em;overflow-wrap:anywhere}
 
 
 def stats_html(st: Stats) -> str:
-    """The page of :meth:`labelprep.stats.Stats.to_html`."""
+    """The page of :meth:`labelprep.labelstats.Stats.to_html`."""
     e = html.escape
     parts = [
         "<!DOCTYPE html>",

@@ -1,5 +1,5 @@
-"""The algorithm of :func:`labelprep.split.stratified_split`: iterative stratification over groups, in three
-passes (seed, stratify, fill), on a CSR layout of each group's positive labels (see :mod:`labelprep.split`).
+"""The algorithm of :func:`labelprep.splitting.stratified_split`: iterative stratification over groups, in three
+passes (seed, stratify, fill), on a CSR layout of each group's positive labels (see :mod:`labelprep.splitting`).
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pytest
 
 import labelprep
-import labelprep.readers.table as table_module
+import labelprep.readers.csvtext as table_module
 from labelprep.errors import ConflictError, InputError
-from labelprep.readers.table import iter_tables, read_table
+from labelprep.readers.csvtext import iter_tables, read_table
 
 BLOCK = 4096  # bytes: many blocks from a file of a few hundred KB
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import labelprep
-from labelprep.diff import KINDS, Diff, diff_frames, parse_kinds
+from labelprep.compare import KINDS, Diff, diff_frames, parse_kinds
 from labelprep.errors import ConflictError, InputError, VocabularyError
 
 OLD_LABELS = ["cat", "dog", "bird", "fish"]

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import labelprep
-import labelprep.readers.table as table_module
+import labelprep.readers.csvtext as table_module
 from labelprep.cli import main
 from labelprep.errors import InputError, SchemaError
 from labelprep.executor import DaskExecutor

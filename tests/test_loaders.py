@@ -157,7 +157,7 @@ def resized(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 @pytest.mark.tf
 def test_round_trip_every_image_and_label(tmp_path: Path) -> None:
-    from labelprep.tf import split_paths
+    from labelprep.tfdata import split_paths
 
     exp = write_export(tmp_path / "out", random_labels(11), shards=3)
     assert split_paths(exp.out) == exp.paths
@@ -177,7 +177,7 @@ def test_round_trip_every_image_and_label(tmp_path: Path) -> None:
 
 @pytest.mark.tf
 def test_the_loader_parses_only_features_of_the_contract() -> None:
-    from labelprep.tf import _PARSE, _PARSE_BATCH
+    from labelprep.tfdata import _PARSE, _PARSE_BATCH
 
     assert set(_PARSE) == set(_PARSE_BATCH) and set(_PARSE) <= set(spec.FEATURES)
 
@@ -278,7 +278,7 @@ def test_flip_mirrors_about_half_the_images_anew_each_epoch(tmp_path: Path, mode
 @pytest.mark.tf
 @pytest.mark.parametrize("mode", ["horizontal", "horizontal_and_vertical"])
 def test_flip_without_xla_gives_the_same_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
-    from labelprep import tf as lp_tf
+    from labelprep import tfdata as lp_tf
 
     exp = write_export(tmp_path / "out", random_labels(21, unknown=True), size=(5, 6))
     kw: dict[str, Any] = {"batch_size": 8, "image_size": (5, 6), "flip": mode, "seed": 4}
@@ -299,7 +299,7 @@ def test_flip_without_xla_gives_the_same_pixels(tmp_path: Path, monkeypatch: pyt
 
 @pytest.mark.tf
 def test_a_failing_xla_falls_back_to_plain_ops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from labelprep import tf as lp_tf
+    from labelprep import tfdata as lp_tf
 
     def broken(*args: Any) -> Any:
         raise RuntimeError("no XLA here")
@@ -359,7 +359,7 @@ def test_dtype_holds_after_augment_and_bad_dtypes_are_refused(tmp_path: Path) ->
 def test_batch_parsing_equals_parsing_each_record(tmp_path: Path) -> None:
     import tensorflow as tf
 
-    from labelprep.tf import _examples, decode_example
+    from labelprep.tfdata import _examples, decode_example
 
     labels = random_labels(9, unknown=True)
     labels[1] = 1  # every label
@@ -485,9 +485,9 @@ def test_import_labelprep_stays_tf_free_and_missing_tf_is_polite() -> None:
 
 @pytest.mark.tf
 def test_load_dataset_is_exported_lazily() -> None:
-    import labelprep.tf
+    import labelprep.tfdata
 
-    assert labelprep.load_dataset is labelprep.tf.load_dataset
+    assert labelprep.load_dataset is labelprep.tfdata.load_dataset
     assert "load_dataset" in labelprep.__all__ and "load_dataset" in dir(labelprep)
     with pytest.raises(AttributeError):
         labelprep.no_such_name  # noqa: B018
@@ -498,38 +498,38 @@ def test_load_dataset_is_exported_lazily() -> None:
 
 @pytest.mark.tf
 def test_class_weight_in_fit_warns_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import labelprep.tf
+    import labelprep.tfdata
 
-    monkeypatch.setattr(labelprep.tf, "_warned_class_weight", False)
+    monkeypatch.setattr(labelprep.tfdata, "_warned_class_weight", False)
     exp = write_export(tmp_path / "out", random_labels(6))
     model = tiny_model(3, (8, 8))
     model.compile("adam", "binary_crossentropy")
     ds = labelprep.load_dataset(exp.out, batch_size=3, image_size=(8, 8), seed=0)
-    with pytest.warns(labelprep.tf.ClassWeightWarning, match="argmax"):
+    with pytest.warns(labelprep.tfdata.ClassWeightWarning, match="argmax"):
         model.fit(ds, epochs=1, verbose=0, class_weight={0: 1.0, 1: 2.0, 2: 3.0})
     with warnings.catch_warnings():
-        warnings.simplefilter("error", labelprep.tf.ClassWeightWarning)
+        warnings.simplefilter("error", labelprep.tfdata.ClassWeightWarning)
         model.fit(ds, epochs=1, verbose=0, class_weight={0: 1.0, 1: 2.0, 2: 3.0})  # once per process
         model.fit(ds, epochs=1, verbose=0)
-    monkeypatch.setattr(labelprep.tf, "_warned_class_weight", False)
-    with pytest.warns(labelprep.tf.ClassWeightWarning):
-        kwargs = labelprep.tf.fit_kwargs_check(epochs=2, class_weight={0: 2.0})
+    monkeypatch.setattr(labelprep.tfdata, "_warned_class_weight", False)
+    with pytest.warns(labelprep.tfdata.ClassWeightWarning):
+        kwargs = labelprep.tfdata.fit_kwargs_check(epochs=2, class_weight={0: 2.0})
     assert kwargs == {"epochs": 2, "class_weight": {0: 2.0}}
 
 
 @pytest.mark.tf
 def test_only_a_map_to_per_example_weights_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The dataset judges what a map returns (a weight an example over multi-hot rows), not who maps it."""
-    import labelprep.tf
+    import labelprep.tfdata
 
-    monkeypatch.setattr(labelprep.tf, "_warned_class_weight", False)
+    monkeypatch.setattr(labelprep.tfdata, "_warned_class_weight", False)
     exp = write_export(tmp_path / "out", random_labels(6))
     ds = labelprep.load_dataset(exp.out, batch_size=3, image_size=(8, 8), seed=0)
     with warnings.catch_warnings():
-        warnings.simplefilter("error", labelprep.tf.ClassWeightWarning)
+        warnings.simplefilter("error", labelprep.tfdata.ClassWeightWarning)
         ds.map(lambda x, y: (x * 2, y))
         ds.map(lambda x, y: (x, y, y))  # a weight per label (as a mask is): fine for multi-hot rows
-    with pytest.warns(labelprep.tf.ClassWeightWarning, match="argmax"):
+    with pytest.warns(labelprep.tfdata.ClassWeightWarning, match="argmax"):
         ds.map(lambda x, y: (x, y, tf_ones_like_rows(y)))
 
 
@@ -757,7 +757,7 @@ def test_example_convert_validate_export_load_fit(tmp_path: Path) -> None:
     import tensorflow as tf
 
     from labelprep.losses import from_manifest
-    from labelprep.tf import split_paths
+    from labelprep.tfdata import split_paths
 
     conv = labelprep.convert(EXAMPLE, tmp_path / "labels.parquet", split_col="split")
     report = labelprep.validate([tmp_path / "labels.parquet"], images_root=EXAMPLE.parent)
@@ -801,7 +801,7 @@ def test_tensorflow_modules_are_reachable_as_attributes_without_importing_them_f
 
 @pytest.mark.tf
 def test_decode_parallelism_defaults_to_the_cores_and_can_be_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    import labelprep.tf as ltf
+    import labelprep.tfdata as ltf
 
     monkeypatch.delenv(ltf.PARALLEL_ENV, raising=False)
     assert ltf._parallel() == ltf._usable_cpus()

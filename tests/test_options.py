@@ -71,7 +71,7 @@ def test_an_option_declared_once_is_in_the_cli_the_api_and_the_settings(tmp_path
     assert "dummy-opt" in options_module.config_keys()
     assert options_module.route("validate", {}, config={"dummy-opt": 9})["source"].dummy_opt == 9
     assert options_module.route("validate", {"dummy_opt": 4}, config={"dummy-opt": 9})["source"].dummy_opt == 4
-    from labelprep.checks.pipeline import load_config
+    from labelprep.checks.validation import load_config
 
     (tmp_path / "labelprep.toml").write_text("dummy-opt = 9\n")
     assert load_config(tmp_path / "labels.csv")[0]["dummy-opt"] == 9  # a key the settings file may hold

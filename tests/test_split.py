@@ -6,15 +6,15 @@ import pandas as pd
 import pytest
 
 from labelprep import InputError
-from labelprep.encoding import frame_from_matrix
-from labelprep.split import SplitResult, stratified_split
+from labelprep.splitting import SplitResult, stratified_split
+from labelprep.toframe import frame_from_matrix
 from labelprep.vocabulary import Vocabulary
 
 RATIOS = (0.8, 0.1, 0.1)
 
 
 def make_frame(mat: npt.ArrayLike, group: npt.ArrayLike | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """A multi-hot frame as labelprep.encoding builds it, from a (rows, labels) matrix."""
+    """A multi-hot frame as labelprep.toframe builds it, from a (rows, labels) matrix."""
     y = np.asarray(mat, dtype=np.int8)
     vocab = Vocabulary([f"l{i:02d}" for i in range(y.shape[1])])
     paths = np.array([f"img/{i:05d}.jpg" for i in range(len(y))], dtype=object)

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from labelprep.errors import InputError, VocabularyError
-from labelprep.stats import compute_stats, pos_weight_json
+from labelprep.labelstats import compute_stats, pos_weight_json
 
 LABELS = ["clear", "cloudy", "haze", "partly_cloudy", "primary", "water", "road"]
 ROWS = [  # path, split, then one value per label; Planet-like: exactly one weather tag, except j

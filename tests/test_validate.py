@@ -384,7 +384,7 @@ def _roboflow(root: Path) -> list[Path]:
 
 
 def test_sources_with_one_file_name_are_splits_named_by_their_folders(tmp_path: Path) -> None:
-    from labelprep.checks.pipeline import source_split_names
+    from labelprep.checks.validation import source_split_names
 
     sources = _roboflow(tmp_path / "rf")
     assert source_split_names(sources) == ["train", "valid", "test"]
@@ -458,7 +458,7 @@ def test_repeated_json_records_name_the_first_record_not_a_missing_line(tmp_path
 
 
 def test_a_split_folder_named_training_is_the_training_split(tmp_path: Path) -> None:
-    from labelprep.checks.pipeline import train_split
+    from labelprep.checks.validation import train_split
 
     assert train_split(["testing", "training", "validation"]) == "training"
     assert train_split(["val", "Train"]) == "Train" and train_split(["b", "a"]) == "" and train_split([]) == ""

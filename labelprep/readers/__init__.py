@@ -11,9 +11,20 @@ import numpy as np
 
 from labelprep.errors import FormatDetectionError, InputError
 from labelprep.executor import Executor
-from labelprep.readers import table as table_module
+from labelprep.readers import csvtext as table_module
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions, concat_annotations
 from labelprep.readers.cloud import map_prefix, read_cloud, read_json_lines
+from labelprep.readers.csvtext import (
+    LABELS_COLUMNS,
+    PATH_COLUMNS,
+    Table,
+    block_ranges,
+    find_column,
+    header_line,
+    iter_tables,
+    read_block,
+    read_table,
+)
 from labelprep.readers.folders import read_folder, read_sidecar
 from labelprep.readers.jsonforms import (
     load_json,
@@ -28,17 +39,6 @@ from labelprep.readers.layout import combine_splits, image_folder_candidates, lo
 from labelprep.readers.lists import read_attribute_list, read_list
 from labelprep.readers.openimages import read_openimages
 from labelprep.readers.sniff import Detected, detect
-from labelprep.readers.table import (
-    LABELS_COLUMNS,
-    PATH_COLUMNS,
-    Table,
-    block_ranges,
-    find_column,
-    header_line,
-    iter_tables,
-    read_block,
-    read_table,
-)
 from labelprep.readers.tables import delimited_separator, looks_long, read_delimited, read_long, read_wide
 from labelprep.readers.tools import read_cvat, read_datumaro, read_kitti, read_labelme, read_vott
 from labelprep.readers.voc import read_voc, read_xml_folder

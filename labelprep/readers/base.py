@@ -1,7 +1,7 @@
 """The canonical table every reader produces: rows (images as listed) and label pairs.
 
 A reader turns one annotation form into an :class:`Annotations` object without
-deciding anything about vocabulary, duplicates or paths; :mod:`labelprep.encoding`
+deciding anything about vocabulary, duplicates or paths; :mod:`labelprep.toframe`
 does that once for every form.
 """
 

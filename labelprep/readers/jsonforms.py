@@ -11,8 +11,8 @@ import numpy as np
 
 from labelprep.errors import InputError
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
+from labelprep.readers.csvtext import LABELS_COLUMNS, PATH_COLUMNS, norm_name
 from labelprep.readers.labelcells import NO_SEP, WHITESPACE, normalise_sep
-from labelprep.readers.table import LABELS_COLUMNS, PATH_COLUMNS, norm_name
 from labelprep.safeio import loads_json, read_regular_file
 
 __all__ = [

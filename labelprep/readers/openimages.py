@@ -19,8 +19,8 @@ import numpy as np
 
 from labelprep.errors import InputError
 from labelprep.readers.base import Annotations, ReadOptions
+from labelprep.readers.csvtext import read_table
 from labelprep.readers.layout import combine_splits, image_folder_candidates, locate_images, read_text_file, split_word
-from labelprep.readers.table import read_table
 
 __all__ = ["find_openimages", "is_image_list", "is_label_file", "read_class_descriptions", "read_openimages"]
 

@@ -24,8 +24,8 @@ import pandas as pd
 from labelprep.errors import DATAFRAME_SOURCE, InputError, LabelprepError
 from labelprep.readers import read_source
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
+from labelprep.readers.csvtext import Table, find_column, read_table
 from labelprep.readers.exclude import EXCLUDED, excluded_by
-from labelprep.readers.table import Table, find_column, read_table
 
 __all__ = ["DATAFRAME_SOURCE", "is_dataframe", "read_refined", "source_name"]
 

@@ -11,6 +11,13 @@ import pyarrow.compute as pc
 
 from labelprep.errors import InputError
 from labelprep.readers.base import Annotations, ReadOptions
+from labelprep.readers.csvtext import (
+    LABELS_COLUMNS,
+    PATH_COLUMNS,
+    Table,
+    find_column,
+    norm_name,
+)
 from labelprep.readers.labelcells import (
     NO_SEP,
     WHITESPACE,
@@ -19,13 +26,6 @@ from labelprep.readers.labelcells import (
     separator_note,
     sniff_separator,
     split_labels,
-)
-from labelprep.readers.table import (
-    LABELS_COLUMNS,
-    PATH_COLUMNS,
-    Table,
-    find_column,
-    norm_name,
 )
 
 __all__ = ["delimited_separator", "looks_long", "read_delimited", "read_long", "read_wide", "wide_label_columns"]

@@ -28,6 +28,7 @@ from labelprep.atomic import atomic_write
 from labelprep.errors import EngineError, InputError, OutputError
 from labelprep.executor import Executor, LocalExecutor, WorkerLost
 from labelprep.extras import require_tensorflow
+from labelprep.labelstats import LabelStats
 from labelprep.multihot import label_pairs, value_counts
 from labelprep.progress import ThroughputProgress
 from labelprep.report import Report
@@ -50,7 +51,6 @@ from labelprep.shards.writer import (
     is_disk_full,
     write_shard,
 )
-from labelprep.stats import LabelStats
 from labelprep.storage import is_remote, is_url
 from labelprep.vocabulary import Vocabulary
 

@@ -13,7 +13,6 @@ import pandas as pd
 
 from labelprep import storage
 from labelprep.atomic import atomic_write
-from labelprep.encoding import Summary, encode
 from labelprep.errors import InputError, VocabularyError
 from labelprep.frameio import output_problem, write_frame
 from labelprep.multihot import align_labels
@@ -24,6 +23,7 @@ from labelprep.readers.layout import named_sources
 from labelprep.readers.refine import read_refined, source_name
 from labelprep.safeio import read_regular_file
 from labelprep.schemas import check_frame
+from labelprep.toframe import Summary, encode
 from labelprep.vocabulary import Vocabulary, parse_label_map, vocabulary_label_map
 
 __all__ = ["Conversion", "checked_root", "convert", "convert_splits", "load_label_map", "read_options",
@@ -269,7 +269,7 @@ def _convert_many(sources: Any, output: str | os.PathLike[str] | None, so: Sourc
     Paths become relative to the sources' common images root, the vocabulary is the union (in the order the
     sources give it) and the frame gets a ``split`` column.
     """
-    from labelprep.checks.pipeline import source_split_names
+    from labelprep.checks.validation import source_split_names
 
     srcs, given = named_sources(sources)
     if not srcs:

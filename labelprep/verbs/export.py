@@ -93,7 +93,7 @@ def export(sources: Any, out_dir: str | os.PathLike[str], *, source_options: Sou
         >>> m = labelprep.export("labels.parquet", "shards/", shard_size="64MiB")  # doctest: +SKIP
         >>> m.shard_paths("train"), m.splits["train"].pos_weight  # doctest: +SKIP
     """
-    from labelprep.checks.pipeline import load_config, validation
+    from labelprep.checks.validation import load_config, validation
     from labelprep.errors import ExportRefused
     from labelprep.executor import check_engine, open_engine
     from labelprep.extras import check_tensorflow_installed

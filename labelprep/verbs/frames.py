@@ -26,9 +26,9 @@ from labelprep.verbs.convert import convert_one, frame_output
 from labelprep.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
-    from labelprep.diff import Diff
-    from labelprep.split import SplitResult
-    from labelprep.stats import Stats
+    from labelprep.compare import Diff
+    from labelprep.labelstats import Stats
+    from labelprep.splitting import SplitResult
 
 __all__ = ["NOTES_ATTR", "SplitOutcome", "diff", "load_frame", "split", "stats"]
 
@@ -84,7 +84,7 @@ def split(source: Any, output: str | os.PathLike[str] | None = None, *, source_o
         >>> print(out.result.to_text())  # doctest: +SKIP
     """
     from labelprep.shards.spec import check_part_name
-    from labelprep.split import stratified_split
+    from labelprep.splitting import stratified_split
 
     o = route("split", options, {"source": source_options, "split": split_options})
     so, sp = o["source"], o["split"]
@@ -147,7 +147,7 @@ def stats(source: Any, *, source_options: SourceOptions | None = None, stats_opt
         >>> st = labelprep.stats("labels.parquet")  # doctest: +SKIP
         >>> print(st.to_text())  # doctest: +SKIP
     """
-    from labelprep.stats import compute_stats, pos_weight_json
+    from labelprep.labelstats import compute_stats, pos_weight_json
 
     o = route("stats", options, {"source": source_options, "stats": stats_options})
     so, sto = o["source"], o["stats"]
@@ -227,7 +227,7 @@ def _diff_at_revision(old: Any, new: Any, roots: list[Path], do: DiffOptions, so
 
 
 def _diff(old: Any, new: Any, roots: list[Path], do: DiffOptions, so: SourceOptions) -> Diff:
-    from labelprep.diff import diff_frames
+    from labelprep.compare import diff_frames
 
     of, ov = old if isinstance(old, tuple) else _frame_of(old, so)
     nf, nv = _frame_of(new, so)

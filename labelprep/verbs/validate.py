@@ -54,11 +54,11 @@ def sources_of(sources: Any) -> tuple[list[Path | pd.DataFrame], list[str | None
 
 def validate_settings(so: SourceOptions, ck: CheckOptions, ro: RunOptions, cfg: Mapping[str, Any],
                       where: str | None, *, on_conflict: str = "separate") -> Any:  # fmt: skip
-    """What :func:`labelprep.checks.pipeline.run_validation` takes, from resolved options (and the settings,
+    """What :func:`labelprep.checks.validation.run_validation` takes, from resolved options (and the settings,
     for the folder a rules file named in them is relative to)."""
     from labelprep.checks.content import Thresholds
-    from labelprep.checks.pipeline import ValidateSettings, check_severity
     from labelprep.checks.rules import load_rules
+    from labelprep.checks.validation import ValidateSettings, check_severity
 
     level = ck.check_images or "header"
     if (ck.near_duplicates or ck.quality) and level == "none":
@@ -116,7 +116,7 @@ def validate(sources: Any, *, source_options: SourceOptions | None = None, check
         >>> report = labelprep.validate(["train.parquet", "val.parquet"], check_images="full")  # doctest: +SKIP
         >>> report.ok, report.summary()["by_code"]  # doctest: +SKIP
     """
-    from labelprep.checks.pipeline import load_config, run_validation
+    from labelprep.checks.validation import load_config, run_validation
     from labelprep.executor import check_engine, open_engine
 
     srcs, given = sources_of(sources)

@@ -136,8 +136,8 @@ def _child(method: str, path: str) -> None:
     run: Callable[[], Any]
     nnz: Callable[[Any], int]
     if method == LABELPREP:
-        from labelprep.encoding import multi_hot
         from labelprep.readers.labelcells import split_labels
+        from labelprep.toframe import multi_hot
 
         def run() -> Any:
             rows, codes, names, _ = split_labels(cells, SEP)

@@ -10,7 +10,7 @@ Run (a script, not a test; pytest does not collect it)::
 Data (numpy seed fixed): images in groups of skewed sizes (1 + a lognormal share of the rest, as patients
 with many studies), 1 + Poisson(2.4) label draws an image (3.0 distinct labels on average once repeats
 merge; no image without a label) from Zipf-like label frequencies (the commonest label ~500x the rarest), 40%
-of the draws from three labels the image's group leans to (a patient's images share findings). The frame is built with labelprep.encoding.frame_from_matrix, as ``convert`` makes it.
+of the draws from three labels the image's group leans to (a patient's images share findings). The frame is built with labelprep.toframe.frame_from_matrix, as ``convert`` makes it.
 
 Methods, all 3-way 0.8/0.1/0.1, each timed from the frame to the assignment (best of ``--repeat`` runs for
 labelprep; iterstrat once, it is slow):
@@ -65,7 +65,7 @@ class Run:
 
 
 def make_frame(n_rows: int, n_labels: int, n_groups: int, seed: int) -> tuple[pd.DataFrame, list[str]]:
-    from labelprep.encoding import frame_from_matrix
+    from labelprep.toframe import frame_from_matrix
     from labelprep.vocabulary import Vocabulary
 
     rng = np.random.default_rng(seed)
@@ -150,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         args.rows, args.labels, args.groups = 20_000, 200, 4_000
 
-    from labelprep.split import stratified_split
+    from labelprep.splitting import stratified_split
 
     started = time.perf_counter()
     frame, labels = make_frame(args.rows, args.labels, args.groups, SEED)

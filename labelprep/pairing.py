@@ -1,6 +1,6 @@
 """Pairing the images of two versions of a dataset by identity: by content, by name in the label folder, or by path.
 
-:func:`pair_images` does it for :func:`labelprep.diff.diff_frames` and says which rule it used. Content is the
+:func:`pair_images` does it for :func:`labelprep.compare.diff_frames` and says which rule it used. Content is the
 sha256 of each file under the two images roots (hashed in threads: hashlib releases the GIL while hashing).
 """
 
@@ -48,7 +48,7 @@ class Pairing:
 def pair_images(old: pd.DataFrame, old_labels: list[str], new: pd.DataFrame, new_labels: list[str], *,
                 old_root: str | os.PathLike[str] | None, new_root: str | os.PathLike[str] | None, match: str,
                 notes: list[str]) -> Pairing:  # fmt: skip
-    """Pair the images of ``old`` and ``new`` by ``match`` (see :func:`labelprep.diff.diff_frames`); notes go to
+    """Pair the images of ``old`` and ``new`` by ``match`` (see :func:`labelprep.compare.diff_frames`); notes go to
     ``notes``. With both roots and ``match`` auto or content, every file is hashed and pairs by content first."""
     old_paths, new_paths = image_paths(old, "old"), image_paths(new, "new")
     old_mat, new_mat = label_matrix(old, old_labels), label_matrix(new, new_labels)

@@ -24,7 +24,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from labelprep.diffpair import (
+from labelprep.errors import InputError
+from labelprep.pairing import (
     Digests,
     Pairing,
     check_frame_columns,
@@ -34,7 +35,6 @@ from labelprep.diffpair import (
     pair_images,
     shared_between,
 )
-from labelprep.errors import InputError
 
 __all__ = ["KINDS", "MATCH_RULES", "Change", "Diff", "PrevalenceRow", "diff_frames", "parse_kinds"]
 

@@ -19,7 +19,6 @@ from labelprep import storage
 from labelprep.checks.content import Thresholds
 from labelprep.checks.labels import SplitFrame, cross_split_findings, frame_label_findings
 from labelprep.checks.rules import Rules, rule_findings, rule_label_findings
-from labelprep.encoding import check_split_cells, encode, implied_label_map
 from labelprep.errors import DATAFRAME_SOURCE, InputError, LabelprepError, SchemaError
 from labelprep.frameio import frame_images_root, is_frame, read_frame
 from labelprep.options import check_setting, config_keys
@@ -30,6 +29,7 @@ from labelprep.readers.layout import split_word
 from labelprep.readers.refine import is_dataframe, read_refined, source_name
 from labelprep.report import CHECKS, SEVERITIES, Finding, Report
 from labelprep.schemas import check_frame
+from labelprep.toframe import check_split_cells, encode, implied_label_map
 from labelprep.vocabulary import Vocabulary
 
 __all__ = ["CONFIG_KEYS", "ParsedSplit", "ValidateSettings", "Validation", "load_config", "run_validation",

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import labelprep
-from labelprep.encoding import multi_hot, to_label_lists
 from labelprep.readers.labelcells import WHITESPACE, split_labels
+from labelprep.toframe import multi_hot, to_label_lists
 
 label_text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12
