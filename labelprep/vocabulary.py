@@ -279,8 +279,10 @@ def parse_label_map(text: str, *, source: str, json_text: bool | None = None) ->
         data = loads_json(text, file=source)  # too deep, numbers too long: errors naming the line
         if isinstance(data, list):
             data = {str(i): v for i, v in enumerate(data)}
+        if isinstance(data, dict) and data and _name_to_id(data):
+            data = _inverted(data, source)
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-            raise InputError("a JSON label map is an object {id: name} or a list of names", file=source)
+            raise InputError("a JSON label map is an object {id: name} (or {name: id}) or a list of names", file=source)
         return {str(k).strip(): v.strip() for k, v in data.items()}
     out: dict[str, str] = {}
     dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
@@ -309,6 +311,22 @@ def parse_label_map(text: str, *, source: str, json_text: bool | None = None) ->
         out[key] = name
     if not out:
         raise InputError("label map is empty", file=source)
+    return out
+
+
+def _name_to_id(data: dict[str, Any]) -> bool:
+    """A map written the other way round, {name: id} (ML-GCN's category.json, a Keras ``class_indices``): every
+    value an integer and no key one."""
+    return all(type(v) is int for v in data.values()) and not any(str(k).strip().lstrip("-").isdigit() for k in data)
+
+
+def _inverted(data: dict[str, int], source: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, ident in data.items():
+        if str(ident) in out:
+            raise InputError(f"id {ident} is given to two names ({out[str(ident)]!r} and {name!r})", file=source,
+                             hint="a label map gives each id one name")  # fmt: skip
+        out[str(ident)] = name
     return out
 
 

@@ -104,3 +104,22 @@ def test_named_ids_keep_the_file_order_and_are_not_padded(tmp_path: Path) -> Non
 def test_vocabulary_positions_in_messages_are_one_based() -> None:
     with pytest.raises(labelprep.VocabularyError, match=r"positions 1 and 3"):
         Vocabulary(["cat", "dog", "cat"])
+
+
+def test_a_name_to_id_json_map_is_read_the_other_way_round(tmp_path: Path) -> None:
+    """ML-GCN's category.json and Keras' class_indices map name -> id: every value an integer, no key one."""
+    (tmp_path / "category.json").write_text(json.dumps({"airplane": 0, "apple": 1, "baseball bat": 2}))
+    src = tmp_path / "train_anno.json"
+    src.write_text(json.dumps([{"file_name": "a.jpg", "labels": [1, 2]}, {"file_name": "b.jpg", "labels": [0]}]))
+    conv = labelprep.convert(src, label_map=tmp_path / "category.json")
+    assert list(conv.vocabulary) == ["airplane", "apple", "baseball bat"]  # class-id order
+    rows = dict(zip(conv.frame["path"], conv.frame[list(conv.vocabulary)].values.tolist(), strict=True))
+    assert rows == {"a.jpg": [0, 1, 1], "b.jpg": [1, 0, 0]}
+
+
+def test_a_name_to_id_map_giving_one_id_twice_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "category.json").write_text(json.dumps({"cat": 0, "dog": 0}))
+    src = tmp_path / "labels.json"
+    src.write_text(json.dumps({"a.jpg": [0]}))
+    with pytest.raises(labelprep.InputError, match=r"id 0 is given to two names \('cat' and 'dog'\)"):
+        labelprep.convert(src, label_map=tmp_path / "category.json")
