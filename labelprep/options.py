@@ -223,6 +223,10 @@ class SourceOptions(Options):
     join: str | None = opt(None, "Bring in the columns of a second CSV/TSV, matched by image id (see --on).",
                            kind="path", metavar="FILE")  # fmt: skip
     on: str | None = opt(None, "With --join: its column of image ids (paths, file names or ids).", metavar="KEY")
+    nested_folders: str | None = opt(None, "Folder form, images in folders below a label folder (dog/puppy/x.jpg): "
+                                     "top = the top folder is the label (dog; as torchvision's ImageFolder and "
+                                     "Keras read it), path = the full relative folder (dog/puppy) [default: refuse, "
+                                     "naming the folders].", kind="choice", choices=("top", "path"))  # fmt: skip
     encoding: str = opt("utf-8", "Text encoding of CSV/TSV sources.", show_default=True)
     on_conflict: str | None = opt(None, "Folder form: same file name with different bytes under several labels "
                                   "[default: convert and export refuse; validate reads them as separate images "

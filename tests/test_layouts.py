@@ -670,14 +670,42 @@ def test_folders_that_are_not_label_trees_are_refused_naming_what_was_found(
     assert not (tmp_path / "o.parquet").exists()
 
 
-def test_nested_label_folders_are_labels_by_their_full_path(tmp_path: Path) -> None:
+def nested_pets(tmp_path: Path) -> Path:
     root = tmp_path / "pets"
     image(root / "dog" / "a.jpg", shade=1)
     image(root / "dog" / "puppy" / "b.jpg", shade=2)
     image(root / "cat" / "images" / "c.jpg", shade=3)  # a folder saying what it holds is no label
-    conv = labelprep.convert(root)
-    assert labels_of(conv) == {"dog/a.jpg": ["dog"], "dog/puppy/b.jpg": ["dog/puppy"], "cat/images/c.jpg": ["cat"]}
-    assert any("nested label folder" in n for n in conv.notes)
+    image(root / "cat" / "outdoor" / "2019" / "d.jpg", shade=4)
+    return root
+
+
+def test_nested_label_folders_are_labels_by_their_full_path_when_asked(tmp_path: Path) -> None:
+    conv = labelprep.convert(nested_pets(tmp_path), nested_folders="path")
+    assert labels_of(conv) == {"dog/a.jpg": ["dog"], "dog/puppy/b.jpg": ["dog/puppy"], "cat/images/c.jpg": ["cat"],
+                               "cat/outdoor/2019/d.jpg": ["cat/outdoor/2019"]}  # fmt: skip
+    assert any("nested folder(s) below label folders, each a label by its full path" in n for n in conv.notes)
+
+
+def test_nested_label_folders_are_labelled_by_the_top_folder_when_asked(tmp_path: Path) -> None:
+    """torchvision's ImageFolder and Keras' image_dataset_from_directory read a tree so."""
+    conv = labelprep.convert(nested_pets(tmp_path), nested_folders="top")
+    assert labels_of(conv) == {"dog/a.jpg": ["dog"], "dog/puppy/b.jpg": ["dog"], "cat/images/c.jpg": ["cat"],
+                               "cat/outdoor/2019/d.jpg": ["cat"]}  # fmt: skip
+    assert list(conv.vocabulary) == ["cat", "dog"]
+    assert any("labelled by their top folder" in n for n in conv.notes)
+
+
+def test_nested_label_folders_are_refused_until_the_user_says_how_to_read_them(tmp_path: Path) -> None:
+    root = nested_pets(tmp_path)
+    result = CliRunner().invoke(main, ["convert", str(root), "-o", str(tmp_path / "o.parquet")])
+    assert result.exit_code == 1, result.output
+    assert "cat/outdoor/2019, dog/puppy" in result.output
+    assert "--nested-folders top (label 'cat'" in result.output and "--nested-folders path" in result.output
+    assert not (tmp_path / "o.parquet").exists()
+    followed = CliRunner().invoke(main, ["convert", str(root), "-o", str(tmp_path / "o.parquet"),
+                                         "--nested-folders", "top"])  # fmt: skip
+    assert followed.exit_code == 0, followed.output
+    assert "images: 4" in followed.output
 
 
 def test_split_names_come_from_the_split_word_of_each_name(tmp_path: Path) -> None:

@@ -62,6 +62,7 @@ class ReadOptions:
     split_from_path: str | None = None  # regex: the split, likewise
     join: str | None = None  # a CSV/TSV whose columns are brought in by image id ...
     on: str | None = None  # ... found in this column of it
+    nested_folders: str | None = None  # folder form, dog/puppy/x.jpg: "top" (dog), "path" (dog/puppy), None: refuse
 
 
 @dataclass

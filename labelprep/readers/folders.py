@@ -37,11 +37,12 @@ STRUCTURAL = frozenset({
 })  # fmt: skip
 
 
-def folder_label(folders: list[str]) -> str:
-    """The label of an image in nested label folders: the full relative folder (``dog/puppy``), as
-    ImageNet-style tools name classes, less folders that say what they hold (``cat/images/x.jpg`` is ``cat``)."""
-    kept = [f for f in folders if f.lower() not in STRUCTURAL]
-    return "/".join(kept or folders)
+def folder_label(folders: list[str], nested: str | None = "path") -> str:
+    """The label of an image in label folders, less folders that say what they hold (``cat/images/x.jpg`` is
+    ``cat``); in nested label folders (``dog/puppy/x.jpg``) the full relative folder (``dog/puppy``) or, with
+    ``nested="top"``, the top one (``dog``, as torchvision's ImageFolder and Keras read a tree)."""
+    kept = [f for f in folders if f.lower() not in STRUCTURAL] or folders
+    return kept[0] if nested == "top" else "/".join(kept)
 
 
 # Folder names that usually hold images nobody has labelled yet (compared lower case, letters and digits only).
@@ -143,7 +144,16 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
              *_hidden_note(hidden)]  # fmt: skip
     dropped = [LedgerEntry(source, None, f, EXCLUDED, pat) for f, pat in excluded]
     dropped += _not_utf8_entries(source, not_utf8)
-    copies, labels_seen, nested, not_yet = _label_copies(files, split_level, source, dropped)
+    copies, labels_seen, nested, not_yet = _label_copies(files, split_level, source, dropped, opts.nested_folders)
+    if nested and opts.nested_folders is None:
+        shown = ", ".join(sorted(nested)[:5]) + (f" ... ({len(nested)} in all)" if len(nested) > 5 else "")
+        raise InputError(
+            f"images in folders below a label folder ({shown}): the label is either the top folder or the "
+            "whole folder path, and nothing here says which",
+            file=source,
+            hint=f"pass --nested-folders top (label {sorted(nested)[0].split('/')[0]!r}, as torchvision and Keras "
+            f"read it) or --nested-folders path (label {sorted(nested)[0]!r})",
+        )
     paths, labels, splits, files_of, conflicts, conflict_paths, merged = _merge_copies(root, source, copies)
     if conflicts and opts.folder_conflicts != "separate":
         shown = "; ".join(conflicts[:3]) + (f"; ... and {len(conflicts) - 3} more" if len(conflicts) > 3 else "")
@@ -162,8 +172,9 @@ def read_folder(root: Path, opts: ReadOptions) -> Annotations:
     if conflicts:
         notes.append(f"{len(conflicts)} name(s) with different bytes under several labels kept as separate images")
     if nested:
-        notes.append(f"{len(nested)} nested label folder(s), each a label by its full path: "
-                     + ", ".join(sorted(nested)[:5]) + (" ..." if len(nested) > 5 else ""))  # fmt: skip
+        how = "each a label by its full path" if opts.nested_folders == "path" else "labelled by their top folder"
+        notes.append(f"{len(nested)} nested folder(s) below label folders, {how} (--nested-folders "
+                     f"{opts.nested_folders}): " + ", ".join(sorted(nested)[:5]) + (" ..." if len(nested) > 5 else ""))  # fmt: skip
     n_merged = len(merged)
     if n_merged:
         notes.append(f"{n_merged} copies of one image under several label folders merged")
@@ -210,6 +221,7 @@ def _split_folders(files: list[str], source: str) -> tuple[bool, list[str]]:
 
 
 def _label_copies(files: list[str], split_level: bool, source: str, dropped: list[LedgerEntry],
+                  nested_folders: str | None = None,
                   ) -> tuple[dict[tuple[str, str], list[tuple[str, str]]], set[str], set[str], set[str]]:  # fmt: skip
     """(split, file name) -> [(label, path)] of every image file; the labels seen, the nested label folders and
     the not-yet-labelled folders. Files left out go to ``dropped``."""
@@ -224,12 +236,10 @@ def _label_copies(files: list[str], split_level: bool, source: str, dropped: lis
             dropped.append(LedgerEntry(source, None, f, "not in a label folder", "file ignored"))
             continue
         split = parts[0] if split_level else ""
-        # nested label folders (dog/puppy/x.jpg): the full relative folder is the label, as ImageNet-style tools
-        # name classes; the outer folder alone would silently label the puppies 'dog'
-        label = folder_label(parts[need - 2 : -1])
+        # nested label folders (dog/puppy/x.jpg): the top folder or the full relative one, as the user says
+        full = folder_label(parts[need - 2 : -1])
+        label = folder_label(parts[need - 2 : -1], nested_folders)
         name = parts[-1]
-        if "/" in label:
-            nested.add(label)
         if not is_image_name(name):
             dropped.append(LedgerEntry(source, None, f, "not an image file name", "file ignored"))
             continue
@@ -238,6 +248,8 @@ def _label_copies(files: list[str], split_level: bool, source: str, dropped: lis
             dropped.append(LedgerEntry(source, None, f, NOT_LABELLED_YET, f"in the folder {parts[need - 2]!r}"))
             not_yet.add(parts[need - 2])
             continue
+        if "/" in full:
+            nested.add(full)
         labels_seen.add(label)  # a folder holding no image (docs/readme.txt) is not a label
         copies[(split, name)].append((label, f))
     return copies, labels_seen, nested, not_yet

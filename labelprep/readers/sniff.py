@@ -531,7 +531,7 @@ def _label_folders(tree: _Tree, opts: ReadOptions) -> Detected:
                      and "/" in (lab := folder_label(f.split("/")[depth:-1]))})  # fmt: skip
     why = prefix + f"{len(labels)} label folder(s) holding images ({_shown(sorted(labels), 5)})"
     if nested:
-        why += f"; nested folders are labels by their full path ({_shown(nested, 3)})"
+        why += f"; nested folders below them ({_shown(nested, 3)})"
     return Detected("folder", root, why)
 
 

@@ -152,6 +152,7 @@ def read_options(so: SourceOptions, *, on_conflict: str, known: frozenset[str] |
         images_root=local_root(so.images_root), known_labels=known, path_template=so.path_template,
         find_images=so.find_images, exclude=list(so.exclude), group_from_path=so.group_from_path,
         split_from_path=so.split_from_path, join=str(so.join) if so.join else None, on=so.on,
+        nested_folders=so.nested_folders,
     )  # fmt: skip
 
 
