@@ -843,3 +843,47 @@ def test_prediction_strings_and_attribute_ids(tmp_path: Path) -> None:
     assert labels_of(conv) == {"train/1000483014d91860.png": ["culture::french", "tag::bird", "tag::river"],
                                "train/1000fe2e667721fe.png": ["culture::italian"]}  # fmt: skip
     assert "culture::abruzzi" in list(conv.vocabulary)  # the map declares it; no image has it
+
+
+STUDIO_HEADER = "image,id,{controls},annotator,annotation_id,created_at,updated_at,lead_time\n"
+STUDIO_META = "anna@example.com,201,2024-03-01T10:00:00.000000Z,2024-03-01T10:00:05.000000Z,5.2"
+
+
+def studio_csv(tmp_path: Path, controls: str, rows: list[str]) -> Path:
+    """A Label Studio CSV export as label-studio-converter writes it, with the images beside it."""
+    for name in ("beach_dog.jpg", "city.jpg", "forest.jpg", "wall.jpg"):
+        image(tmp_path / f"5b1e-{name}", shade=len(name))
+    text = STUDIO_HEADER.format(controls=controls) + "".join(f"{r},{STUDIO_META}\n" for r in rows)
+    return write(tmp_path / "project-3-at-2024-03-01-10-05.csv", text)
+
+
+def test_label_studio_csv_export_reads_plain_and_json_choices_and_regions(tmp_path: Path) -> None:
+    src = studio_csv(tmp_path, "choice", [
+        '/data/upload/3/5b1e-beach_dog.jpg,101,"{""choices"": [""Beach"", ""Dog""]}"',
+        "/data/upload/3/5b1e-city.jpg,102,Night",
+        '/data/upload/3/5b1e-forest.jpg,103,"[{""x"": 1, ""y"": 2, ""width"": 3, ""height"": 4, '
+        '""rectanglelabels"": [""Tree""]}, {""x"": 5, ""rectanglelabels"": [""Deer"", ""Tree""]}]"',
+        "/data/upload/3/5b1e-wall.jpg,104,",
+    ])  # fmt: skip
+    conv = labelprep.convert(src)
+    assert conv.format == "labelstudio"
+    assert labels_of(conv) == {"5b1e-beach_dog.jpg": ["Beach", "Dog"], "5b1e-city.jpg": ["Night"],
+                               "5b1e-forest.jpg": ["Deer", "Tree"], "5b1e-wall.jpg": []}  # fmt: skip
+    assert any("labels from the control 'choice'" in n and "4 Label Studio path(s)" in n for n in conv.notes)
+    assert "id" not in conv.vocabulary and "annotator" not in conv.vocabulary
+
+
+def test_label_studio_csv_with_two_controls_asks_which_holds_the_labels(tmp_path: Path) -> None:
+    src = studio_csv(tmp_path, "choice,comment", ["/data/upload/3/5b1e-city.jpg,102,Night,blurry?"])
+    result = CliRunner().invoke(main, ["convert", str(src), "-o", str(tmp_path / "o.parquet")])
+    assert result.exit_code == 1, result.output
+    assert "control columns are 'choice', 'comment'" in result.output and "--labels-col" in result.output
+    conv = labelprep.convert(src, labels_col="choice")
+    assert labels_of(conv) == {"5b1e-city.jpg": ["Night"]}
+
+
+def test_label_studio_csv_taxonomy_is_refused_naming_the_line(tmp_path: Path) -> None:
+    src = studio_csv(tmp_path, "choice", ['/data/upload/3/5b1e-city.jpg,102,"{""taxonomy"": [[""A"", ""B""]]}"'])
+    with pytest.raises(labelprep.InputError, match="taxonomy") as info:
+        labelprep.convert(src)
+    assert info.value.line == 2

@@ -39,6 +39,7 @@ from labelprep.readers.layout import combine_splits, image_folder_candidates, lo
 from labelprep.readers.lists import read_attribute_list, read_list
 from labelprep.readers.openimages import read_openimages
 from labelprep.readers.sniff import Detected, detect
+from labelprep.readers.studiocsv import is_studio_table, read_studio_table
 from labelprep.readers.tables import delimited_separator, looks_long, read_delimited, read_long, read_wide
 from labelprep.readers.tools import read_cvat, read_datumaro, read_kitti, read_labelme, read_vott
 from labelprep.readers.voc import read_voc, read_xml_folder
@@ -76,6 +77,9 @@ def _table_format(table: Table, opts: ReadOptions) -> str:
     return "wide"
 
 
+_STUDIO_WHY = "a table with Label Studio's export columns (annotation_id, annotator, created_at, lead_time)"
+
+
 def _detect(path: Path, opts: ReadOptions) -> tuple[str, object, str]:
     """(form, what the reader can reuse, the evidence) of ``path``."""
     if not path.exists():
@@ -88,9 +92,13 @@ def _detect(path: Path, opts: ReadOptions) -> tuple[str, object, str]:
             if found.parts:
                 return "parts", found, found.why
             table = next(iter_tables(found.path, encoding=opts.encoding))
+            if is_studio_table(table):
+                return "labelstudio", table, _STUDIO_WHY
             return _table_format(table, opts), table, found.why
         return found.format, found, found.why
     table = next(iter_tables(path, encoding=opts.encoding))  # the first block of a large file is enough
+    if is_studio_table(table):
+        return "labelstudio", table, _STUDIO_WHY
     fmt = _table_format(table, opts)
     return fmt, table, {"wide": "a table with a header and no labels column: one column per label",
                         "long": "a table with a labels column and repeated paths: one row per (image, label)",
@@ -190,6 +198,9 @@ def _read_one(path: Path, format: str, opts: ReadOptions, none_labels: Collectio
     if path.is_dir():
         raise FormatDetectionError(f"--format {format} needs a file, not a folder", file=str(path),
                                    hint="pass the annotation file, or let labelprep detect the folder's form")  # fmt: skip
+    if format == "labelstudio" and (isinstance(cached, Table) or path.suffix.lower() in (".csv", ".tsv")):
+        whole_table = cached if isinstance(cached, Table) and not _is_large(path) else None
+        return read_studio_table(whole_table or read_table(path, encoding=opts.encoding), opts)
     if format in ("delimited", "long") and _is_large(path):
         return _read_blocks(path, format, opts, none_labels, engine)
     if format in _TABLE_FORMATS:
