@@ -7,7 +7,9 @@ and that each path resolves to the image under the images root.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _build import image, labels_of, labels_under, resolved, splits_of, write, write_json
@@ -887,3 +889,86 @@ def test_label_studio_csv_taxonomy_is_refused_naming_the_line(tmp_path: Path) ->
     with pytest.raises(labelprep.InputError, match="taxonomy") as info:
         labelprep.convert(src)
     assert info.value.line == 2
+
+
+def via_project(tmp_path: Path, attributes: dict[str, Any] | None) -> Path:
+    """A VIA 2 project: regions with a dropdown 'species', a checkbox 'occluded', a text file attribute."""
+    def region(species: str, occluded: dict[str, bool]) -> dict[str, Any]:
+        return {"shape_attributes": {"name": "rect", "x": 1, "y": 2, "width": 3, "height": 4},
+                "region_attributes": {"species": species, "occluded": occluded}}  # fmt: skip
+
+    images = {
+        "kitchen.jpg84213": {"filename": "kitchen.jpg", "size": 84213, "file_attributes": {"caption": "a kitchen"},
+                             "regions": [region("cat", {}), region("dog", {"yes": True}), region("cat", {})]},
+        "garden.jpg120877": {"filename": "garden.jpg", "size": 120877, "file_attributes": {"caption": "a garden"},
+                             "regions": [region("bird", {})]},
+        "sofa.jpg65002": {"filename": "sofa.jpg", "size": 65002, "file_attributes": {}, "regions": []},
+    }  # fmt: skip
+    for i, name in enumerate(("kitchen.jpg", "garden.jpg", "sofa.jpg")):
+        image(tmp_path / name, shade=i)
+    project: dict[str, Any] = {"_via_settings": {"core": {"default_filepath": ""}}, "_via_img_metadata": images,
+                               "_via_image_id_list": list(images)}  # fmt: skip
+    if attributes is not None:
+        project["_via_attributes"] = attributes
+    return write_json(tmp_path / "pets.json", project)
+
+
+VIA_ATTRIBUTES = {
+    "region": {"species": {"type": "dropdown", "options": {"cat": "", "dog": "", "bird": "", "hamster": ""}},
+               "occluded": {"type": "checkbox", "options": {"yes": ""}}},
+    "file": {"caption": {"type": "text"}},
+}  # fmt: skip
+
+
+def test_via_project_labels_are_the_one_dropdown_region_attribute(tmp_path: Path) -> None:
+    conv = labelprep.convert(via_project(tmp_path, VIA_ATTRIBUTES))
+    assert conv.format == "via"
+    assert labels_of(conv) == {"kitchen.jpg": ["cat", "dog"], "garden.jpg": ["bird"], "sofa.jpg": []}
+    assert list(conv.vocabulary) == ["cat", "dog", "bird", "hamster"]  # the dropdown's options, in order
+    assert any("region attribute 'species'" in n for n in conv.notes)
+
+
+def test_via_annotations_without_definitions_take_the_one_text_attribute(tmp_path: Path) -> None:
+    src = via_project(tmp_path, None)
+    data = json.loads(src.read_text())["_via_img_metadata"]
+    data["garden.jpg120877"]["regions"] = {"0": data["garden.jpg120877"]["regions"][0]}  # VIA 1.x: keyed by index
+    write_json(tmp_path / "via_region_data.json", data)
+    conv = labelprep.convert(tmp_path / "via_region_data.json")
+    assert labels_of(conv) == {"kitchen.jpg": ["cat", "dog"], "garden.jpg": ["bird"], "sofa.jpg": []}
+    # a checkbox answer gives the options ticked, when named
+    ticked = labelprep.convert(tmp_path / "via_region_data.json", labels_col="occluded")
+    assert labels_of(ticked) == {"kitchen.jpg": ["yes"], "garden.jpg": [], "sofa.jpg": []}
+
+
+def test_via_csv_export_reads_region_attributes_and_lists_images_without_regions(tmp_path: Path) -> None:
+    for i, name in enumerate(("IMG_1.jpg", "IMG_2.jpg", "IMG_3.jpg")):
+        image(tmp_path / name, shade=i)
+    rows = ['IMG_1.jpg,512,"{}",2,0,"{""name"":""rect""}","{""label"":""car""}"',
+            'IMG_1.jpg,512,"{}",2,1,"{""name"":""rect""}","{""label"":""bicycle""}"',
+            'IMG_2.jpg,498,"{""weather"":""rain""}",1,0,"{""name"":""rect""}","{""label"":""pedestrian""}"',
+            'IMG_3.jpg,501,"{}",0,0,"{}","{}"']  # fmt: skip
+    src = write(tmp_path / "via_export_csv.csv", ",".join(VIA_CSV) + "\n" + "\n".join(rows) + "\n")
+    conv = labelprep.convert(src)
+    assert conv.format == "via"
+    assert labels_of(conv) == {"IMG_1.jpg": ["bicycle", "car"], "IMG_2.jpg": ["pedestrian"], "IMG_3.jpg": []}
+    weather = labelprep.convert(src, labels_col="weather")  # a file attribute, when named
+    assert labels_of(weather) == {"IMG_1.jpg": [], "IMG_2.jpg": ["rain"], "IMG_3.jpg": []}
+
+
+VIA_CSV = ("filename", "file_size", "file_attributes", "region_count", "region_id", "region_shape_attributes",
+           "region_attributes")  # fmt: skip
+
+
+def test_via_regions_without_a_class_or_with_two_are_refused(tmp_path: Path) -> None:
+    image(tmp_path / "a.jpg")
+    bare = {"a.jpg123": {"filename": "a.jpg", "size": 123, "file_attributes": {},
+                         "regions": {"0": {"shape_attributes": {"name": "polygon"}, "region_attributes": {}}}}}  # fmt: skip
+    result = CliRunner().invoke(main, ["convert", str(write_json(tmp_path / "bare.json", bare)),
+                                       "-o", str(tmp_path / "o.parquet")])  # fmt: skip
+    assert result.exit_code == 1 and "VIA regions with no class attribute" in result.output, result.output
+    assert "export again" in result.output and not (tmp_path / "o.parquet").exists()
+    two = {"a.jpg123": {"filename": "a.jpg", "size": 123, "file_attributes": {},
+                        "regions": [{"region_attributes": {"name": "cat", "colour": "black"}}]}}  # fmt: skip
+    with pytest.raises(labelprep.InputError, match="'colour', 'name' all hold text"):
+        labelprep.convert(write_json(tmp_path / "two.json", two))
+    assert labels_of(labelprep.convert(tmp_path / "two.json", labels_col="name")) == {"a.jpg": ["cat"]}

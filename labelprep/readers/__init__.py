@@ -42,6 +42,7 @@ from labelprep.readers.sniff import Detected, detect
 from labelprep.readers.studiocsv import is_studio_table, read_studio_table
 from labelprep.readers.tables import delimited_separator, looks_long, read_delimited, read_long, read_wide
 from labelprep.readers.tools import read_cvat, read_datumaro, read_kitti, read_labelme, read_vott
+from labelprep.readers.via import is_via_table, read_via, read_via_csv
 from labelprep.readers.voc import read_voc, read_xml_folder
 from labelprep.readers.yolo import read_yolo
 from labelprep.safeio import require_regular_file
@@ -50,7 +51,7 @@ __all__ = ["FORMATS", "Annotations", "LedgerEntry", "ReadOptions", "detect_forma
 
 FORMATS = ("folder", "sidecar", "voc", "yolo", "cvat", "datumaro", "labelme", "vott", "annotation-xml", "kitti", "list", "attributes",
            "openimages", "vertex", "sagemaker", "azure", "delimited", "wide", "long", "json", "jsonl", "coco",
-           "labelstudio", "fiftyone")  # fmt: skip
+           "labelstudio", "fiftyone", "via")  # fmt: skip
 _TABLE_FORMATS = ("delimited", "wide", "long")
 _FOLDER_FORMATS = ("folder", "sidecar", "voc", "yolo", "labelme", "annotation-xml", "openimages", "kitti")
 _CLOUD_FORMATS = ("vertex", "sagemaker", "azure")
@@ -77,6 +78,7 @@ def _table_format(table: Table, opts: ReadOptions) -> str:
     return "wide"
 
 
+_VIA_WHY = "a table with VIA's CSV export columns (filename, ..., region_attributes)"
 _STUDIO_WHY = "a table with Label Studio's export columns (annotation_id, annotator, created_at, lead_time)"
 
 
@@ -94,11 +96,15 @@ def _detect(path: Path, opts: ReadOptions) -> tuple[str, object, str]:
             table = next(iter_tables(found.path, encoding=opts.encoding))
             if is_studio_table(table):
                 return "labelstudio", table, _STUDIO_WHY
+            if is_via_table(table):
+                return "via", table, _VIA_WHY
             return _table_format(table, opts), table, found.why
         return found.format, found, found.why
     table = next(iter_tables(path, encoding=opts.encoding))  # the first block of a large file is enough
     if is_studio_table(table):
         return "labelstudio", table, _STUDIO_WHY
+    if is_via_table(table):
+        return "via", table, _VIA_WHY
     fmt = _table_format(table, opts)
     return fmt, table, {"wide": "a table with a header and no labels column: one column per label",
                         "long": "a table with a labels column and repeated paths: one row per (image, label)",
@@ -198,6 +204,9 @@ def _read_one(path: Path, format: str, opts: ReadOptions, none_labels: Collectio
     if path.is_dir():
         raise FormatDetectionError(f"--format {format} needs a file, not a folder", file=str(path),
                                    hint="pass the annotation file, or let labelprep detect the folder's form")  # fmt: skip
+    if format == "via" and (isinstance(cached, Table) or path.suffix.lower() in (".csv", ".tsv")):
+        whole = cached if isinstance(cached, Table) and not _is_large(path) else None
+        return read_via_csv(whole or read_table(path, encoding=opts.encoding), opts)
     if format == "labelstudio" and (isinstance(cached, Table) or path.suffix.lower() in (".csv", ".tsv")):
         whole_table = cached if isinstance(cached, Table) and not _is_large(path) else None
         return read_studio_table(whole_table or read_table(path, encoding=opts.encoding), opts)
@@ -223,7 +232,7 @@ def _read_one(path: Path, format: str, opts: ReadOptions, none_labels: Collectio
     data = found.data if found is not None and found.data is not None else load_json(path)
     json_readers: dict[str, Callable[[Path, ReadOptions, Any], Annotations]] = {
         "json": read_json, "coco": read_coco, "labelstudio": read_labelstudio, "fiftyone": read_fiftyone,
-        "datumaro": read_datumaro, "vott": read_vott,
+        "datumaro": read_datumaro, "vott": read_vott, "via": read_via,
     }  # fmt: skip
     try:
         return json_readers[format](path, opts, data)

@@ -24,6 +24,7 @@ from labelprep.readers.layout import is_doc_file, is_regular, lines_of, read_tex
 from labelprep.readers.lists import first_line_is_data, list_delimiter, looks_like_attribute_list
 from labelprep.readers.openimages import find_openimages, is_image_list, is_label_file
 from labelprep.readers.tools import cvat_kind, is_kitti_text, is_labelme, is_vott
+from labelprep.readers.via import is_via
 from labelprep.readers.voc import find_voc_root
 from labelprep.readers.yolo import NAME_FILES, find_yolo_config, is_yolo_text
 from labelprep.safeio import loads_json, read_regular_file, require_regular_file
@@ -74,6 +75,8 @@ def json_shape(data: Any) -> str:
             return "vott"
         if "objects" in data and "size" in data and "tags" in data:
             return "unknown:Supervisely annotation (one JSON per image)"
+        if is_via(data):
+            return "via"
         values = list(data.values())[:200]
         if values and all(_label_value(v) for v in values):
             return "json"
@@ -139,12 +142,13 @@ def _sniff_json(path: Path) -> Detected:
     if shape.startswith("unknown:"):
         raise _refuse(path, f"{shape[8:]}: not an annotation form labelprep reads",
                       "labelprep reads JSON mappings {image: [labels]}, records, COCO, Label Studio, FiftyOne, "
-                      "Datumaro, LabelMe and VoTT files; see the README's forms table")
+                      "Datumaro, LabelMe, VoTT and VIA files; see the README's forms table")
     if shape.startswith("cloud:"):
         return Detected(shape[6:], path, f"a JSON list of {shape[6:]} records", data=data)
     why = {"coco": "COCO lists images, annotations, categories", "fiftyone": "FiftyOne classes and labels",
            "datumaro": "Datumaro items and categories", "labelme": "LabelMe shapes and imagePath",
            "vott": "VoTT assets and tags", "labelstudio": "Label Studio tasks with data and annotations",
+           "via": "VGG Image Annotator images with regions and attributes",
            "json": "a JSON mapping or list of records"}[shape]  # fmt: skip
     return Detected(shape, path, why, data=data)
 
