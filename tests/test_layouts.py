@@ -972,3 +972,31 @@ def test_via_regions_without_a_class_or_with_two_are_refused(tmp_path: Path) -> 
     with pytest.raises(labelprep.InputError, match="'colour', 'name' all hold text"):
         labelprep.convert(write_json(tmp_path / "two.json", two))
     assert labels_of(labelprep.convert(tmp_path / "two.json", labels_col="name")) == {"a.jpg": ["cat"]}
+
+
+def test_bdd100k_labels_are_the_categories_of_each_frames_objects(tmp_path: Path) -> None:
+    """BDD100K's label JSON: frames whose labels[] are objects naming themselves by 'category'."""
+    root = tmp_path / "bdd100k"
+    for i, name in enumerate(("b1c66a42-6f7d68ca.jpg", "b1ceb32e-3f481b43.jpg")):
+        image(root / "images" / "100k" / "val" / name, shade=i)
+    frames = [
+        {"name": "b1c66a42-6f7d68ca.jpg", "attributes": {"weather": "overcast", "scene": "city street"},
+         "timestamp": 10000, "labels": [
+             {"category": "traffic sign", "attributes": {"occluded": False}, "manualShape": True, "id": 0,
+              "box2d": {"x1": 1.0, "y1": 2.0, "x2": 3.0, "y2": 4.0}},
+             {"category": "car", "id": 1, "box2d": {"x1": 1.0, "y1": 2.0, "x2": 3.0, "y2": 4.0}},
+             {"category": "lane", "id": 2, "poly2d": [{"vertices": [[1, 2], [3, 4]], "types": "LL", "closed": False}]},
+         ]},
+        {"name": "b1ceb32e-3f481b43.jpg", "attributes": {"weather": "clear"}, "timestamp": 10000, "labels": []},
+    ]  # fmt: skip
+    src = write_json(root / "labels" / "bdd100k_labels_images_val.json", frames)
+    conv = labelprep.convert(src, images_root=root / "images" / "100k" / "val")
+    assert labels_of(conv) == {"b1c66a42-6f7d68ca.jpg": ["car", "lane", "traffic sign"], "b1ceb32e-3f481b43.jpg": []}
+    assert "city street" not in conv.vocabulary  # frame attributes describe the scene; they are not labels
+
+
+def test_objects_in_a_label_list_that_name_nothing_are_refused(tmp_path: Path) -> None:
+    src = write_json(tmp_path / "labels.json", [{"name": "a.jpg", "labels": [{"box2d": {"x1": 1}, "id": 3}]}])
+    with pytest.raises(labelprep.InputError, match="is not a name") as info:
+        labelprep.convert(src)
+    assert "category" in (info.value.hint or "")

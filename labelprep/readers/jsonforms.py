@@ -94,6 +94,15 @@ def _split_string(value: str, sep: str | None) -> list[str]:
     return [t.strip() for t in parts if t.strip()]
 
 
+# Keys that name what an object in a label list is: BDD100K's labels[].category, Supervisely's classTitle ...
+_NAME_KEYS = ("label", "category", "class", "classTitle", "className", "category_name")
+
+
+def _object_name(obj: dict[str, Any]) -> str | None:
+    """The name an object of a label list gives itself (its first name key holding text), or None."""
+    return next((obj[k] for k in _NAME_KEYS if isinstance(obj.get(k), str)), None)
+
+
 def _as_labels(value: Any, *, source: str, line: int | None, where: str, sep: str | None = None) -> list[str] | None:
     """A JSON label value as a list of names: list of strings/numbers, one string (split on ``sep``), or null."""
     if value is None:
@@ -111,11 +120,12 @@ def _as_labels(value: Any, *, source: str, line: int | None, where: str, sep: st
                 out.append(v)
             elif isinstance(v, (int, float)) and not isinstance(v, bool):
                 out.append(str(v))
-            elif isinstance(v, dict) and isinstance(v.get("label"), str):
-                out.append(v["label"])
+            elif isinstance(v, dict) and _object_name(v) is not None:
+                out.append(_object_name(v))  # type: ignore[arg-type]
             else:
                 raise InputError(f"{where}: label {v!r} is not a name", file=source, line=line,
-                                 hint="labels must be strings (or numeric ids with --label-map)")  # fmt: skip
+                                 hint="labels must be strings (or numeric ids with --label-map), or objects naming "
+                                 f"themselves by one of: {', '.join(_NAME_KEYS)}")  # fmt: skip
         return out
     if isinstance(value, dict) and isinstance(value.get("label"), str):
         return [value["label"]]
