@@ -1000,3 +1000,60 @@ def test_objects_in_a_label_list_that_name_nothing_are_refused(tmp_path: Path) -
     with pytest.raises(labelprep.InputError, match="is not a name") as info:
         labelprep.convert(src)
     assert "category" in (info.value.hint or "")
+
+
+def supervisely(root: Path, classes: list[str], tags: list[str], images: dict[str, dict[str, Any] | None]) -> Path:
+    """A Supervisely project: meta.json and datasets of img/ and ann/<image name>.json ({dataset/name: ann})."""
+    write_json(root / "meta.json", {
+        "classes": [{"title": c, "shape": "rectangle", "color": "#F8E71C", "id": 9800 + i} for i, c in enumerate(classes)],
+        "tags": [{"name": t, "value_type": "none", "id": 3300 + i} for i, t in enumerate(tags)]
+        + [{"name": "note", "value_type": "any_string", "id": 3399}],
+        "projectType": "images"})  # fmt: skip
+    for i, (rel, ann) in enumerate(images.items()):
+        dataset, name = rel.split("/")
+        image(root / dataset / "img" / name, shade=i)
+        if ann is not None:
+            write_json(root / dataset / "ann" / f"{name}.json", {"description": "", "size": {"height": 4, "width": 4}, **ann})
+        else:
+            (root / dataset / "ann").mkdir(parents=True, exist_ok=True)
+    write_json(root / "key_id_map.json", {"tags": {}, "objects": {}, "figures": {}, "videos": {}})
+    return root
+
+
+def sv_objects(*names: str) -> list[dict[str, Any]]:
+    return [{"id": i, "classTitle": n, "geometryType": "rectangle", "tags": [],
+             "points": {"exterior": [[1, 2], [3, 4]], "interior": []}} for i, n in enumerate(names)]  # fmt: skip
+
+
+def sv_tags(*names: str, value: str | None = None) -> list[dict[str, Any]]:
+    return [{"id": i, "tagId": 3300 + i, "name": n, "value": value} for i, n in enumerate(names)]
+
+
+def test_supervisely_object_classes_are_the_labels_when_the_project_declares_classes(tmp_path: Path) -> None:
+    root = supervisely(tmp_path / "proj", ["person", "car", "traffic sign"], ["reviewed"], {
+        "ds0/street_1.jpg": {"tags": sv_tags("reviewed"), "objects": sv_objects("person", "car", "person")},
+        "ds0/street_2.jpeg": {"tags": [], "objects": []},
+        "ds1/crossing.png": {"tags": sv_tags("note", value="check"), "objects": sv_objects("traffic sign")},
+        "ds1/unlabelled.jpg": None,  # no annotation file: left out, in the ledger
+    })  # fmt: skip
+    conv = labelprep.convert(root)
+    assert conv.format == "supervisely" and "split" not in conv.frame.columns  # ds0, ds1: one set
+    assert labels_of(conv) == {"ds0/img/street_1.jpg": ["car", "person"], "ds0/img/street_2.jpeg": [],
+                               "ds1/img/crossing.png": ["traffic sign"]}  # fmt: skip
+    assert list(conv.vocabulary) == ["person", "car", "traffic sign"]
+    assert any("'reviewed' are not labels" in n for n in conv.notes)
+    assert [(e.path, e.reason) for e in conv.ledger] == [("ds1/img/unlabelled.jpg", "no annotation file")]
+    assert labelprep.convert(root / "meta.json").frame.equals(conv.frame)  # meta.json names the project too
+
+
+def test_supervisely_image_tags_are_the_labels_of_a_classification_project(tmp_path: Path) -> None:
+    root = supervisely(tmp_path / "proj", [], ["sunny", "cloudy", "rain", "snow"], {
+        "train/w1.jpg": {"tags": sv_tags("cloudy", "rain"), "objects": []},
+        "train/w2.jpg": {"tags": sv_tags("sunny") + sv_tags("note", value="bright"), "objects": []},
+        "val/w3.jpg": {"tags": [], "objects": []},
+    })  # fmt: skip
+    conv = labelprep.convert(root)
+    assert labels_of(conv) == {"train/img/w1.jpg": ["cloudy", "rain"], "train/img/w2.jpg": ["sunny"],
+                               "val/img/w3.jpg": []}  # fmt: skip
+    assert list(conv.vocabulary) == ["sunny", "cloudy", "rain", "snow"]  # valued tags ('note') are attributes
+    assert splits_of(conv) == {"train/img/w1.jpg": "train", "train/img/w2.jpg": "train", "val/img/w3.jpg": "val"}

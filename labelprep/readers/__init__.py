@@ -40,6 +40,7 @@ from labelprep.readers.lists import read_attribute_list, read_list
 from labelprep.readers.openimages import read_openimages
 from labelprep.readers.sniff import Detected, detect
 from labelprep.readers.studiocsv import is_studio_table, read_studio_table
+from labelprep.readers.supervisely import is_supervisely, read_supervisely
 from labelprep.readers.tables import delimited_separator, looks_long, read_delimited, read_long, read_wide
 from labelprep.readers.tools import read_cvat, read_datumaro, read_kitti, read_labelme, read_vott
 from labelprep.readers.via import is_via_table, read_via, read_via_csv
@@ -51,9 +52,9 @@ __all__ = ["FORMATS", "Annotations", "LedgerEntry", "ReadOptions", "detect_forma
 
 FORMATS = ("folder", "sidecar", "voc", "yolo", "cvat", "datumaro", "labelme", "vott", "annotation-xml", "kitti", "list", "attributes",
            "openimages", "vertex", "sagemaker", "azure", "delimited", "wide", "long", "json", "jsonl", "coco",
-           "labelstudio", "fiftyone", "via")  # fmt: skip
+           "labelstudio", "fiftyone", "via", "supervisely")  # fmt: skip
 _TABLE_FORMATS = ("delimited", "wide", "long")
-_FOLDER_FORMATS = ("folder", "sidecar", "voc", "yolo", "labelme", "annotation-xml", "openimages", "kitti")
+_FOLDER_FORMATS = ("folder", "sidecar", "voc", "yolo", "labelme", "annotation-xml", "openimages", "kitti", "supervisely")
 _CLOUD_FORMATS = ("vertex", "sagemaker", "azure")
 
 
@@ -88,6 +89,8 @@ def _detect(path: Path, opts: ReadOptions) -> tuple[str, object, str]:
         raise InputError("no such file or folder", file=str(path))
     if not path.is_dir():
         require_regular_file(path, what="the source")  # a FIFO would block the first read forever
+    if is_supervisely(path) or (path.name == "meta.json" and is_supervisely(path.parent)):
+        return "supervisely", None, "a Supervisely project (meta.json, datasets of img/ and ann/)"
     found = detect(path, opts)
     if found is not None:
         if found.format in ("table",):
@@ -192,6 +195,8 @@ def _read_one(path: Path, format: str, opts: ReadOptions, none_labels: Collectio
             return read_yolo(path.parent, opts, config=path)
         if format == "openimages":
             return read_openimages(path, opts)
+        if format == "supervisely" and path.is_file():
+            return read_supervisely(path.parent, opts)
         if format == "annotation-xml" and path.is_file():
             return read_xml_folder(path, opts)
         if format == "labelme" and path.is_file():
@@ -199,7 +204,8 @@ def _read_one(path: Path, format: str, opts: ReadOptions, none_labels: Collectio
         if not path.is_dir():
             raise FormatDetectionError(f"--format {format} needs a folder", file=str(path))
         reader = {"folder": read_folder, "sidecar": read_sidecar, "voc": read_voc, "yolo": read_yolo,
-                  "labelme": read_labelme, "annotation-xml": read_xml_folder, "kitti": read_kitti}[format]  # fmt: skip
+                  "labelme": read_labelme, "annotation-xml": read_xml_folder, "kitti": read_kitti,
+                  "supervisely": read_supervisely}[format]  # fmt: skip
         return reader(path, opts)
     if path.is_dir():
         raise FormatDetectionError(f"--format {format} needs a file, not a folder", file=str(path),
