@@ -393,12 +393,13 @@ def common_root(roots: Sequence[Path | str]) -> tuple[Path | str, list[str]] | N
         local = [os.path.abspath(r) for r in roots]
         common = Path(os.path.commonpath(local))
         return common, [Path(os.path.relpath(r, common)).as_posix() for r in local]
-    parts = [urlsplit(r) if is_url(r) else None for r in roots]
-    if any(p is None or p[:2] != parts[0][:2] for p in parts):  # type: ignore[index]
+    urls = [str(r) for r in roots if is_url(r)]
+    parts = [urlsplit(u) for u in urls]
+    if len(urls) != len(roots) or any(p[:2] != parts[0][:2] for p in parts):
         return None
-    paths = [posixpath.normpath(p.path or "/") for p in parts if p is not None]
+    paths = [posixpath.normpath(p.path or "/") for p in parts]
     base = posixpath.commonpath(paths)
-    head = f"{parts[0].scheme}://{parts[0].netloc}"  # type: ignore[union-attr]
+    head = f"{parts[0].scheme}://{parts[0].netloc}"
     return (head + base).rstrip("/") if base != "/" else head, [posixpath.relpath(p, base) for p in paths]
 
 

@@ -87,6 +87,13 @@ def test_is_url_tells_urls_from_paths() -> None:
     assert local_path("file://localhost/tmp/x.csv") == "/tmp/x.csv"
 
 
+def test_common_root_of_local_folders_or_urls_on_one_store(tmp_path: Path) -> None:
+    assert storage.common_root(["memory://b/data/train", "memory://b/data/val"]) == ("memory://b/data", ["train", "val"])
+    assert storage.common_root(["s3://bkt", "s3://bkt/val/"]) == ("s3://bkt", [".", "val"])
+    assert storage.common_root([tmp_path / "a", tmp_path / "b" / "c"]) == (tmp_path, ["a", "b/c"])
+    for apart in (["s3://one/a", "s3://two/a"], ["s3://b/a", "gs://b/a"], ["s3://b/a", tmp_path]):
+        assert storage.common_root(apart) is None, apart
+
 def test_local_work_never_imports_fsspec(tmp_path: Path) -> None:
     src = make_dataset(tmp_path)
     code = ("import sys, labelprep\n"
