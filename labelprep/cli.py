@@ -56,6 +56,8 @@ class Location(click.ParamType):
             return value
         if isinstance(value, str) and "=" in value and not os.path.exists(value):
             name, _, rest = value.partition("=")
+            if name and rest and is_url(rest):  # a split named on a URL: train=s3://bucket/a.json
+                return value
             if name and rest:  # a source named as a split: train=annotations/a.json
                 return f"{name}={os.fsdecode(self.path_type.convert(rest, param, ctx))}"
         return self.path_type.convert(value, param, ctx)

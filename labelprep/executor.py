@@ -31,19 +31,18 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from labelprep.errors import EngineError, InputError, LabelprepError
-from labelprep.extras import install_command, installed, require_dask
+from labelprep.extras import installed, require_dask
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
 # multiprocessing and concurrent.futures (30 ms) are imported where a pool starts, not by `labelprep --help`.
 
-__all__ = ["ENGINES", "INSTALL_HINT", "SCHEDULER_ENV", "DaskExecutor", "Executor", "LocalExecutor", "WorkerLost",
+__all__ = ["ENGINES", "SCHEDULER_ENV", "DaskExecutor", "Executor", "LocalExecutor", "WorkerLost",
            "check_engine", "open_engine", "tick"]  # fmt: skip
 
 ENGINES = ("local", "dask")
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
-INSTALL_HINT = install_command("dask")
 
 Done = Callable[[int, Any], None]
 Lost = Callable[[int, "WorkerLost"], None]

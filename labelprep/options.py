@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from labelprep.errors import InputError
@@ -440,11 +439,3 @@ def check_setting(key: str, value: Any, where: str) -> Any:
     if spec is None:
         return value
     return check(key, spec, value, where=where, setting=True)
-
-
-def paths_of(values: Iterable[Any]) -> list[Path]:
-    return [Path(v) for v in values if isinstance(v, (str, os.PathLike))]
-
-
-def as_sequence(value: Any) -> Sequence[Any]:
-    return value if isinstance(value, (list, tuple)) else [value]

@@ -47,11 +47,12 @@ from labelprep.atomic import atomic_write
 from labelprep.errors import InputError, LabelprepError
 from labelprep.extras import fsspec_backend_missing, require_fsspec
 
-__all__ = ["FolderOutput", "default_root", "filesystem", "frame_root", "is_remote", "is_url", "isdir", "join",
+__all__ = ["FolderOutput", "common_root", "default_root", "filesystem", "frame_root", "is_remote", "is_url", "isdir", "join",
            "list_files", "local_path", "mtime_ns", "origin", "read_many", "relative_root", "source_rel", "staged",
            "to_local", "to_root", "upload", "url_errors", "where", "write_text"]  # fmt: skip
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+)://")  # two letters at least: C:// is a drive, not a scheme
+_NAMED = re.compile(r"^([A-Za-z0-9_.-]+=)(?=[A-Za-z][A-Za-z0-9+.\-]+://)")  # a split named on a URL: train=s3://...
 _FRAME_SUFFIXES = (".parquet", ".csv")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -385,6 +386,23 @@ def relative_root(root: Path | str, out: Path) -> str:
     return root_s if is_url(root_s) else str(Path(root_s).resolve())
 
 
+def common_root(roots: Sequence[Path | str]) -> tuple[Path | str, list[str]] | None:
+    """The folder that holds every one of ``roots`` and each root under it as a POSIX path (``.`` for itself):
+    local folders, or URLs on one store (scheme and bucket). None when they are on different stores."""
+    if not any(is_url(r) for r in roots):
+        local = [os.path.abspath(r) for r in roots]
+        common = Path(os.path.commonpath(local))
+        return common, [Path(os.path.relpath(r, common)).as_posix() for r in local]
+    urls = [str(r) for r in roots if is_url(r)]
+    parts = [urlsplit(u) for u in urls]
+    if len(urls) != len(roots) or any(p[:2] != parts[0][:2] for p in parts):
+        return None
+    paths = [posixpath.normpath(p.path or "/") for p in parts]
+    base = posixpath.commonpath(paths)
+    head = f"{parts[0].scheme}://{parts[0].netloc}"
+    return (head + base).rstrip("/") if base != "/" else head, [posixpath.relpath(p, base) for p in paths]
+
+
 def source_rel(src: Path, root: Path | str) -> str:
     """A folder source's place under an explicit images root, as a POSIX path."""
     s = where(src)
@@ -404,11 +422,7 @@ _ARGS: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("l
 
 
 def _any_url(value: Any) -> bool:
-    if isinstance(value, str):
-        return is_url(value)
-    if isinstance(value, (list, tuple)):
-        return any(is_url(v) for v in value)
-    return False
+    return any(is_url(v) for v in _items(value))
 
 
 def staged(*, sources: Iterable[str] = (), outputs: Mapping[str, str | FolderOutput] | None = None,
@@ -436,7 +450,7 @@ def staged(*, sources: Iterable[str] = (), outputs: Mapping[str, str | FolderOut
                     a[n] = to_local(a[n])
             for n in (*source_names, *output_kinds):
                 if n in a and not any(is_remote(v) for v in _items(a[n])):
-                    a[n] = to_local(a[n])
+                    a[n] = _map(a[n], to_local) if n in source_names else to_local(a[n])
             if not any(is_remote(v) for n in (*source_names, *output_kinds) if n in a for v in _items(a[n])):
                 return func(*bound.args, **bound.kwargs)
             with _staging(a) as stage:
@@ -493,14 +507,25 @@ class _Arguments(dict):  # type: ignore[type-arg]
 
 
 def _items(value: Any) -> list[Any]:
+    """The values a source argument holds: one, a list, or a mapping's values; ``NAME=URL`` as its URL."""
+    if isinstance(value, Mapping):
+        return [v for item in value.values() for v in _items(item)]
     if isinstance(value, (list, tuple)):
-        return list(value)
+        return [v for item in value for v in _items(item)]
+    if isinstance(value, str) and (m := _NAMED.match(value)):
+        return [value[m.end() :]]
     return [] if value is None else [value]
 
 
 def _map(value: Any, fn: Callable[[Any], Any]) -> Any:
+    """``fn`` applied to every string a source argument holds (list items, mapping values, the URL of a
+    ``NAME=URL``, whose name is kept), the structure as given."""
+    if isinstance(value, Mapping):
+        return {k: _map(v, fn) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(fn(v) for v in value)
+        return type(value)(_map(v, fn) for v in value)
+    if isinstance(value, str) and (m := _NAMED.match(value)):
+        return f"{m.group(1)}{fn(value[m.end() :])}"
     return fn(value) if isinstance(value, str) else value
 
 

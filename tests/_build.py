@@ -55,3 +55,18 @@ def labels_under(conv: labelprep.Conversion, base: Path, value: int = 1) -> dict
     root = Path(conv.images_root).resolve()
     return {(root / p).resolve().relative_to(base.resolve()).as_posix(): labs
             for p, labs in labels_of(conv, value).items()}  # fmt: skip
+
+
+def roboflow_splits(root: Path) -> list[Path]:
+    """Roboflow's multi-label CSV export: <split>/_classes.csv beside the images, header cells with spaces."""
+    sources = []
+    for k, split in enumerate(("train", "valid", "test")):
+        (root / split).mkdir(parents=True)
+        rows = ["filename, dog, cat"]
+        for i in range(3):
+            name = f"{split}_{i}.jpg"
+            Image.new("RGB", (8, 8), (40 * i, 90 * k, 7 * i + k)).save(root / split / name)
+            rows.append(f"{name},{i % 2},1")
+        (root / split / "_classes.csv").write_text("\n".join(rows) + "\n")
+        sources.append(root / split / "_classes.csv")
+    return sources

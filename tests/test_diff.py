@@ -9,8 +9,10 @@ from xml.etree import ElementTree as ET
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 import labelprep
+from labelprep.cli import main
 from labelprep.compare import KINDS, Diff, diff_frames, parse_kinds
 from labelprep.errors import ConflictError, InputError, VocabularyError
 
@@ -303,3 +305,20 @@ def test_a_repeated_name_falls_back_to_its_path_and_the_others_still_pair_by_nam
     assert [c.path for c in by_kind(d, "relabel")] == ["sunset/b.jpg"]  # still paired by name
     assert any("1 file name(s) repeat within a version" in n and "matched by path" in n for n in d.notes)
     assert [c.path for c in by_kind(d, "removed-image")] == ["forest/d.jpg"]  # renamed d2.jpg: no roots, no pair
+
+
+def test_diff_gates_on_kinds(tmp_path: Path) -> None:
+    (tmp_path / "v1.csv").write_text("image,labels\na.jpg,cat|dog\nb.jpg,dog\n")
+    (tmp_path / "v2.csv").write_text("image,labels\na.jpg,cat\nb.jpg,dog\nc.jpg,dog\n")
+    args = ["diff", str(tmp_path / "v1.csv"), str(tmp_path / "v2.csv")]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    r = CliRunner().invoke(main, [*args, "--fail-on", "relabel", "--output-format", "json"])
+    assert r.exit_code == 1 and json.loads(r.stdout)["failed"] is True
+    assert CliRunner().invoke(main, [*args, "--fail-on", "new-label"]).exit_code == 0
+    assert CliRunner().invoke(main, [*args, "--fail-on", "relabell"]).exit_code == 2
+    r = CliRunner().invoke(main, [*args, "--fail-on", "content-changed"])  # a gate that could compare nothing
+    assert r.exit_code == 2 and "content-changed compares image bytes: give --images-root" in r.output
+    d = labelprep.diff(tmp_path / "v1.csv", tmp_path / "v2.csv")
+    assert d.kinds() >= {"relabel", "added-image"}
+    gh = CliRunner().invoke(main, [*args, "--output-format", "github"]).output.splitlines()
+    assert f"::warning file={tmp_path / 'v2.csv'},title=relabel::a.jpg: cat, dog -> cat (-dog)" in gh  # on the file

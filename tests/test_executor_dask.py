@@ -106,12 +106,17 @@ def test_dask_is_imported_only_by_the_dask_engine(tmp_path: Path) -> None:
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
 
 
-def test_missing_dask_gives_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_dask_gives_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(MissingDependencyError) as err:
         labelprep.validate(EXAMPLE, split_col="split", engine="dask")
     assert "Dask is needed" in err.value.message
     assert err.value.hint == 'install it with: pip install "labelprep[dask]"'
+
+
+@pytest.mark.tf  # export looks for TensorFlow first: without it, that is the error
+def test_export_without_dask_gives_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)
     out = tmp_path / "out"
     r = CliRunner().invoke(main, ["export", str(EXAMPLE), "-o", str(out), "--engine", "dask"])
     assert r.exit_code == 1 and 'pip install "labelprep[dask]"' in r.output and "Traceback" not in r.output

@@ -98,3 +98,13 @@ def test_one_default_rule_settings_fill_only_what_is_not_given() -> None:
     merged = options_module.route("validate", {"severity": {"empty-labels": "error"}},
                                   config={"severity": {"left-out": "off", "empty-labels": "info"}})  # fmt: skip
     assert merged["check"].severity == {"left-out": "off", "empty-labels": "error"}  # a table merges, given wins
+
+
+@pytest.mark.parametrize("name", ["split", "stats", "diff"])
+def test_api_signatures_match_cli_options(name: str) -> None:
+    cmd = main.commands[name]  # type: ignore[attr-defined]
+    params = api_options(name)
+    # presentation options are the CLI's own (house style): --output-format, -q/--quiet
+    cli = {p.name for p in cmd.params} - {"output_format", "source", "old", "new", "fail_on", "quiet"}
+    convert_opts = api_options("convert")
+    assert cli - params - convert_opts - {"output"} == set()

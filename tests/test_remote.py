@@ -87,6 +87,13 @@ def test_is_url_tells_urls_from_paths() -> None:
     assert local_path("file://localhost/tmp/x.csv") == "/tmp/x.csv"
 
 
+def test_common_root_of_local_folders_or_urls_on_one_store(tmp_path: Path) -> None:
+    assert storage.common_root(["memory://b/data/train", "memory://b/data/val"]) == ("memory://b/data", ["train", "val"])
+    assert storage.common_root(["s3://bkt", "s3://bkt/val/"]) == ("s3://bkt", [".", "val"])
+    assert storage.common_root([tmp_path / "a", tmp_path / "b" / "c"]) == (tmp_path, ["a", "b/c"])
+    for apart in (["s3://one/a", "s3://two/a"], ["s3://b/a", "gs://b/a"], ["s3://b/a", tmp_path]):
+        assert storage.common_root(apart) is None, apart
+
 def test_local_work_never_imports_fsspec(tmp_path: Path) -> None:
     src = make_dataset(tmp_path)
     code = ("import sys, labelprep\n"
@@ -165,6 +172,30 @@ def test_convert_refuses_to_overwrite_a_url_source(memory: Any) -> None:
     with pytest.raises(InputError, match="overwrite an input"):
         labelprep.convert("memory://b/x.csv", "memory://b/x.csv")
 
+
+
+def test_convert_of_several_memory_sources_keeps_their_urls_and_equals_a_local_conversion(tmp_path: Path,
+                                                                                           memory: Any) -> None:  # fmt: skip
+    # the splits named in every way convert takes them: a list, NAME=URL (the CLI's), a mapping
+    for split in ("train", "val"):
+        make_dataset(tmp_path / "data" / split, n=4 if split == "train" else 3)
+    upload(memory, tmp_path / "data", "memory://b/data")
+    local = labelprep.convert([tmp_path / "data" / "train" / "labels.csv", tmp_path / "data" / "val" / "labels.csv"])
+    urls = ["memory://b/data/train/labels.csv", "memory://b/data/val/labels.csv"]
+    for sources in (urls, [f"train={urls[0]}", f"val={urls[1]}"], {"train": urls[0], "val": urls[1]}):
+        conv = labelprep.convert(sources)
+        assert conv.images_root == "memory://b/data"  # not memory:/b/data: the URLs were fetched, not folded
+        pd.testing.assert_frame_equal(conv.frame, local.frame)
+        assert conv.frame["path"].tolist()[:2] == ["train/images/00.png", "train/images/01.jpg"]
+    res = CliRunner().invoke(main, ["convert", f"train={urls[0]}", f"val={urls[1]}", "-o", "memory://b/all.parquet"])
+    assert res.exit_code == 0, res.output
+    assert "memory:/b" not in res.output
+    report = labelprep.validate("memory://b/all.parquet", check_images="full")  # the stored root finds the images
+    assert report.stats["splits"] == {"train": 4, "val": 3} and "missing-file" not in report.codes()
+    assert report.codes()["leaked-image"] == 3, report.to_text()  # the val images are train's first three, read
+    # images on two stores make no one frame
+    with pytest.raises(InputError, match="on one store"):
+        labelprep.convert([urls[0], tmp_path / "data" / "val" / "labels.csv"])
 
 # -- images roots on remote storage --------------------------------------------------------------
 

@@ -1,16 +1,25 @@
+"""split: stratified splits that keep groups whole and ratios close; split through both doors."""
+
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
+import labelprep
 from labelprep import InputError
+from labelprep.cli import main
 from labelprep.splitting import SplitResult, stratified_split
 from labelprep.toframe import frame_from_matrix
 from labelprep.vocabulary import Vocabulary
 
 RATIOS = (0.8, 0.1, 0.1)
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "shapes" / "labels.csv"
 
 
 def make_frame(mat: npt.ArrayLike, group: npt.ArrayLike | None = None) -> tuple[pd.DataFrame, list[str]]:
@@ -351,3 +360,37 @@ def test_a_converted_frames_group_column_keeps_groups_whole_and_the_images_root_
     labelprep.write_frame(frame, vocab, tmp_path / "elsewhere" / "circles.parquet")
     report = labelprep.validate(tmp_path / "elsewhere" / "circles.parquet")
     assert report.ok and "missing-file" not in report.codes(), report.to_text()
+
+
+def test_split_writes_a_split_column_and_keeps_groups_together(tmp_path: Path) -> None:
+    out = tmp_path / "split.parquet"
+    r = CliRunner().invoke(main, ["split", str(EXAMPLE), "-o", str(out), "--group-col", "patient", "--seed", "3"])
+    assert r.exit_code == 0, r.output
+    assert "largest deviation" in r.output
+    frame, vocab = labelprep.read_frame(out)
+    assert list(frame.columns) == ["path", *vocab, "split", "group"]
+    assert set(frame["split"]) == {"train", "val", "test"}
+    assert (frame.groupby("group")["split"].nunique() == 1).all()
+    api = labelprep.split(EXAMPLE, group_col="patient", seed=3)
+    pd.testing.assert_frame_equal(api.frame, frame)
+    labelprep.check_frame(frame, vocab)
+
+
+def test_split_refuses_an_existing_split_column_unless_overwrite(tmp_path: Path) -> None:
+    labelprep.convert(EXAMPLE, tmp_path / "f.parquet", split_col="split")
+    r = CliRunner().invoke(main, ["split", str(tmp_path / "f.parquet"), "-o", str(tmp_path / "o.parquet")])
+    assert r.exit_code == 1 and "already has a 'split' column" in r.output and "--overwrite" in r.output
+    assert not (tmp_path / "o.parquet").exists()
+    r = CliRunner().invoke(main, ["split", str(tmp_path / "f.parquet"), "-o", str(tmp_path / "o.parquet"),
+                                  "--overwrite", "--per-split", "--ratios", "0.5,0.5", "--names", "a,b"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    parts = {n: labelprep.read_frame(tmp_path / f"o-{n}.parquet")[0] for n in ("a", "b")}
+    assert sum(len(p) for p in parts.values()) == 48
+    assert set(parts["a"]["split"]) == {"a"}
+
+
+def test_split_usage_errors() -> None:
+    r = CliRunner().invoke(main, ["split", str(EXAMPLE), "-o", "x.parquet", "--ratios", "0.8,zero"])
+    assert r.exit_code == 2
+    r = CliRunner().invoke(main, ["split", str(EXAMPLE), "-o", "x.parquet", "--ratios", "0.8,0.1"])
+    assert r.exit_code == 1 and r.output.startswith("Error: ")

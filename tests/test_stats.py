@@ -10,11 +10,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+import labelprep
+from labelprep.cli import main
 from labelprep.errors import InputError, VocabularyError
 from labelprep.labelstats import compute_stats, pos_weight_json
 
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "shapes" / "labels.csv"
 LABELS = ["clear", "cloudy", "haze", "partly_cloudy", "primary", "water", "road"]
 ROWS = [  # path, split, then one value per label; Planet-like: exactly one weather tag, except j
     ("a.jpg", "train", 1, 0, 0, 0, 1, 1, 0),
@@ -278,3 +283,16 @@ def test_long_label_names_are_wrapped_and_whole_on_hover() -> None:
     assert f"<title>{long}: 1 (50.0%)</title>" in chart  # the full name on hover
     assert chart.count("<tspan") >= 3 and ">Enlarged Cardiomediastinum<" not in chart  # over two lines
     assert ">Enlarged<" not in chart and "with pleural" in chart
+
+
+def test_stats_json_stdout_holds_only_json_and_pos_weight_file(tmp_path: Path) -> None:
+    pw = tmp_path / "pw.json"
+    r = CliRunner().invoke(main, ["stats", str(EXAMPLE), "--split-col", "split", "--output-format", "json",
+                                  "--pos-weight", str(pw)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data and json.loads(pw.read_text()).keys() == {"circle", "square", "triangle"}
+    assert labelprep.stats(EXAMPLE, split_col="split").to_dict() == data
+    html = tmp_path / "report.html"
+    r = CliRunner().invoke(main, ["stats", str(EXAMPLE), "-o", str(html)])
+    assert r.exit_code == 0 and html.read_text().lstrip().lower().startswith("<!doctype html")

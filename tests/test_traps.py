@@ -7,15 +7,12 @@ vocabulary order, values and dtypes.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -80,16 +77,6 @@ def assert_frame(
 
 def ledger_rows(conv: labelprep.Conversion) -> list[tuple[int | None, str, str]]:
     return [(e.line, e.path, e.reason) for e in conv.ledger]
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    """sha256 of every file under ``root`` (relative POSIX path -> digest)."""
-    out = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for f in files:
-            p = Path(dirpath) / f
-            out[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
 
 
 def cli_convert(*args: str) -> str:
@@ -893,103 +880,3 @@ def test_absolute_and_dotdot_paths_kept_and_flagged(tmp_path: Path) -> None:
     notes = "\n".join(conv.notes)
     assert "3 path(s) leave the images root" in notes
     assert "1 absolute path(s) under the images root made relative" in notes
-
-
-# ---------------------------------------------------------------------------
-# The user's files are never touched; output is atomic
-# ---------------------------------------------------------------------------
-
-
-def _sources(tmp: Path) -> dict[str, tuple[Path, dict[str, object]]]:
-    cxr = make_cxr(tmp / "cxr", header_comma=False, row_comma=True)
-    folder = tmp / "folder"
-    image(folder / "cat" / "1.jpg", 1)
-    image(folder / "dog" / "1.jpg", 1)
-    side = tmp / "side"
-    image(side / "a.png")
-    write(side / "a.txt", "x, y")
-    wide = write(tmp / "chexpert" / "train.csv", CHEXPERT, crlf=True, bom=True)
-    return {
-        "cxr": (cxr, {"none_label": ["No Finding"], "find_images": True, "group_col": "Patient ID"}),
-        "folder": (folder, {}),
-        "sidecar": (side, {}),
-        "wide": (wide, {"uncertain": "one"}),
-    }
-
-
-@pytest.mark.parametrize("kind", ["cxr", "folder", "sidecar", "wide"])
-def test_inputs_are_byte_identical_after_convert(tmp_path: Path, kind: str) -> None:
-    src, kwargs = _sources(tmp_path / "in")[kind]
-    before = tree_digest(tmp_path / "in")
-    out = tmp_path / "out" / "labels.parquet"
-    labelprep.convert(src, out, ledger=tmp_path / "out" / "ledger.csv", **kwargs)  # type: ignore[arg-type]
-    assert tree_digest(tmp_path / "in") == before
-    assert sorted(p.name for p in out.parent.iterdir()) == ["labels.parquet", "labels.vocab.json", "ledger.csv"]
-
-
-@pytest.mark.parametrize("target", ["ledger-over-source", "output-over-label-map"])
-def test_outputs_never_overwrite_an_input_file(tmp_path: Path, target: str) -> None:
-    src = write(tmp_path / "train.csv", HPA)
-    lmap = write(tmp_path / "map.csv", "".join(f"{i},{n}\n" for i, n in enumerate(HPA_NAMES)))
-    before = tree_digest(tmp_path)
-    with pytest.raises(labelprep.InputError):
-        if target == "ledger-over-source":
-            labelprep.convert(src, tmp_path / "out.parquet", label_map=lmap, ledger=src)
-        else:
-            labelprep.convert(src, lmap, label_map=lmap)
-    assert tree_digest(tmp_path) == before
-
-
-def test_csv_output_beside_the_source_leaves_no_temp_files(tmp_path: Path) -> None:
-    src = write(tmp_path / "labels.csv", "image,labels\na.jpg,cat|dog\n")
-    before = tree_digest(tmp_path)
-    conv = labelprep.convert(src, tmp_path / "frame.csv")
-    after = tree_digest(tmp_path)
-    assert {k: v for k, v in after.items() if k in before} == before
-    assert sorted(after) == ["frame.csv", "frame.vocab.json", "labels.csv"]
-    frame, vocab = labelprep.read_frame(tmp_path / "frame.csv")
-    pd.testing.assert_frame_equal(frame, conv.frame, check_dtype=False, check_column_type=False)
-    assert list(vocab) == ["cat", "dog"]
-
-
-def test_failed_conversion_writes_nothing(tmp_path: Path) -> None:
-    src = write(tmp_path / "labels.csv", "image,labels,split\na.jpg,cat,train\na.jpg,dog,val\n")
-    before = tree_digest(tmp_path)
-    with pytest.raises(ConflictError):
-        labelprep.convert(src, tmp_path / "out.parquet", split_col="split")
-    assert tree_digest(tmp_path) == before
-
-
-def test_failure_while_writing_leaves_no_temp_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    src = write(tmp_path / "labels.csv", "image,labels\na.jpg,cat|dog\n")
-
-    def half_write(table: object, where: object, *args: object, **kwargs: object) -> None:
-        Path(str(where)).write_bytes(b"PAR1 partial")
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(pq, "write_table", half_write)
-    before = tree_digest(tmp_path)
-    with pytest.raises(OSError, match="No space left"):
-        labelprep.convert(src, tmp_path / "out" / "labels.parquet")
-    after = tree_digest(tmp_path)
-    assert {k: v for k, v in after.items() if k in before} == before
-    assert not any(p.name.endswith(".tmp") for p in tmp_path.rglob("*"))
-    assert not (tmp_path / "out" / "labels.parquet").exists()
-    # both files are staged; neither is renamed into place when one fails
-    assert set(after) - set(before) == set()
-
-
-def test_failure_while_writing_keeps_the_previous_output_pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    out = tmp_path / "labels.parquet"
-    labelprep.convert(write(tmp_path / "old.csv", "image,labels\na.jpg,cat\n"), out)
-    before = tree_digest(tmp_path)
-
-    def fail(*args: object, **kwargs: object) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(pq, "write_table", fail)
-    new = write(tmp_path / "new.csv", "image,labels\na.jpg,dog|bird\n")
-    with pytest.raises(OSError):
-        labelprep.convert(new, out)
-    after = {k: v for k, v in tree_digest(tmp_path).items() if k != "new.csv"}
-    assert after == before  # the old frame still sits beside its own vocabulary

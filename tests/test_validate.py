@@ -11,6 +11,7 @@ from xml.etree import ElementTree as ET
 
 import pandas as pd
 import pytest
+from _build import roboflow_splits
 from click.testing import CliRunner
 from PIL import Image
 
@@ -368,25 +369,10 @@ def test_a_raw_csv_stays_raw_after_convert_writes_its_vocabulary_beside_it(tmp_p
     assert set(labelprep.validate(raw.parent / "frame.csv").codes()) <= {"empty-labels"}
 
 
-def _roboflow(root: Path) -> list[Path]:
-    """Roboflow's multi-label CSV export: <split>/_classes.csv beside the images, header cells with spaces."""
-    sources = []
-    for k, split in enumerate(("train", "valid", "test")):
-        (root / split).mkdir(parents=True)
-        rows = ["filename, dog, cat"]
-        for i in range(3):
-            name = f"{split}_{i}.jpg"
-            Image.new("RGB", (8, 8), (40 * i, 90 * k, 7 * i + k)).save(root / split / name)
-            rows.append(f"{name},{i % 2},1")
-        (root / split / "_classes.csv").write_text("\n".join(rows) + "\n")
-        sources.append(root / split / "_classes.csv")
-    return sources
-
-
 def test_sources_with_one_file_name_are_splits_named_by_their_folders(tmp_path: Path) -> None:
     from labelprep.checks.validation import source_split_names
 
-    sources = _roboflow(tmp_path / "rf")
+    sources = roboflow_splits(tmp_path / "rf")
     assert source_split_names(sources) == ["train", "valid", "test"]
     assert source_split_names([Path("a/train.csv"), Path("b/val.csv")]) == ["train", "val"]
     with pytest.raises(labelprep.InputError, match="two sources name the split 'train'"):
@@ -402,35 +388,9 @@ def test_sources_with_one_file_name_are_splits_named_by_their_folders(tmp_path: 
     assert set(whole.columns) == {"path", "dog", "cat", "split"}
 
 
-def test_convert_of_several_sources_makes_one_frame_with_their_splits(tmp_path: Path) -> None:
-    sources = _roboflow(tmp_path / "rf")
-    out = tmp_path / "all.parquet"
-    result = CliRunner().invoke(main, ["convert", *map(str, sources), "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    frame, vocab = labelprep.load_frame(out)
-    assert list(vocab) == ["dog", "cat"] and list(frame.columns) == ["path", "dog", "cat", "split"]
-    assert frame["split"].tolist() == ["train"] * 3 + ["valid"] * 3 + ["test"] * 3
-    assert frame["path"].tolist()[:2] == ["train/train_0.jpg", "train/train_1.jpg"]  # under the common root
-    assert labelprep.validate(out).ok  # the images are found from the frame's stored root
-    # the vocabularies are united; a source with splits of its own, or --split-col, is refused
-    extra = tmp_path / "rf" / "extra" / "_classes.csv"
-    extra.parent.mkdir()
-    extra.write_text("filename,bird\nx.jpg,1\n")
-    conv = labelprep.convert_splits([sources[0], f"extra={extra}"])
-    assert list(conv.vocabulary) == ["dog", "cat", "bird"] and conv.frame["bird"].tolist() == [0, 0, 0, 1]
-    with pytest.raises(labelprep.InputError, match="each source is a split"):
-        labelprep.convert_splits(sources, split_col="split")
-    folders = tmp_path / "folders"
-    for split in ("train", "val"):
-        (folders / split / "cat").mkdir(parents=True)
-        Image.new("RGB", (8, 8), (len(split), 1, 1)).save(folders / split / "cat" / f"{split}.jpg")
-    with pytest.raises(labelprep.InputError, match="has splits of its own"):
-        labelprep.convert_splits([f"other={folders}", sources[0]])
-
-
 @pytest.mark.tf
 def test_export_names_the_splits_of_same_named_sources_by_folder(tmp_path: Path) -> None:
-    manifest = labelprep.export(_roboflow(tmp_path / "rf"), tmp_path / "out")
+    manifest = labelprep.export(roboflow_splits(tmp_path / "rf"), tmp_path / "out")
     assert list(manifest.splits) == ["train", "valid", "test"]
     assert [s.examples for s in manifest.splits.values()] == [3, 3, 3]
 

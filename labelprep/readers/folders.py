@@ -15,7 +15,7 @@ from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
 from labelprep.readers.exclude import EXCLUDED, exclude_files
 from labelprep.safeio import display_name, is_utf8_name, read_regular_file, require_regular_file
 
-__all__ = ["IMAGE_EXTENSIONS", "SPLIT_NAMES", "STRUCTURAL", "folder_label", "has_sidecars", "read_folder",
+__all__ = ["IMAGE_EXTENSIONS", "SPLIT_NAMES", "STRUCTURAL", "folder_label", "read_folder",
            "read_sidecar", "walk_files"]
 
 IMAGE_EXTENSIONS = frozenset(
@@ -93,12 +93,6 @@ def _hidden_note(hidden: list[str]) -> list[str]:
         return []
     shown = ", ".join(sorted(hidden)[:3]) + (" ..." if len(hidden) > 3 else "")
     return [f"{len(hidden)} hidden file(s) or folder(s) skipped ({shown})"]
-
-
-def has_sidecars(root: Path, files: list[str] | None = None) -> bool:
-    files = walk_files(root) if files is None else files
-    names = set(files)
-    return any(is_image_name(f) and os.path.splitext(f)[0] + SIDECAR_EXTENSION in names for f in files)
 
 
 def _digest(path: Path, root_real: str) -> str:

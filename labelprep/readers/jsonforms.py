@@ -16,7 +16,6 @@ from labelprep.readers.labelcells import NO_SEP, WHITESPACE, normalise_sep
 from labelprep.safeio import loads_json, read_regular_file
 
 __all__ = [
-    "json_kind",
     "labelstudio_path",
     "load_json",
     "read_coco",
@@ -48,23 +47,6 @@ def load_json(path: Path) -> Any:
     text = _read_text(path)
     return loads_json(text, file=str(path),
                       hint="fix the JSON; if the file holds one JSON object a line, pass --format jsonl")  # fmt: skip
-
-
-def json_kind(data: Any) -> str:
-    """Which JSON form a parsed document is: coco, labelstudio, fiftyone, json (mapping or records)."""
-    if isinstance(data, dict):
-        # two of COCO's three keys, or FiftyOne's pair, are enough to tell; the reader
-        # then names whatever is missing instead of reading the keys as image paths
-        if len({"images", "annotations", "categories"} & data.keys()) >= 2:
-            return "coco"
-        if {"classes", "labels"} <= data.keys():
-            return "fiftyone"
-        return "json"
-    if isinstance(data, list) and data and isinstance(data[0], dict):
-        first = data[0]
-        if isinstance(first.get("data"), dict) and ("annotations" in first or "completions" in first or "predictions" in first):
-            return "labelstudio"
-    return "json"
 
 
 def _pick_key(keys: list[str], requested: str | None, candidates: tuple[str, ...], role: str, option: str,

@@ -20,7 +20,7 @@ from labelprep.readers.base import ABSENT, POSITIVE, UNCERTAIN, Annotations, Led
 from labelprep.readers.folders import SPLIT_NAMES
 from labelprep.safeio import display_name, is_utf8_name, read_regular_file, require_regular_file
 
-__all__ = ["find_voc_main", "find_voc_root", "read_voc", "read_xml_folder", "voc_xml_labels"]
+__all__ = ["find_voc_root", "read_voc", "read_xml_folder", "voc_xml_labels"]
 
 _CLASS_FILE = re.compile(r"^(?P<cls>.+)_(?P<set>train|val|trainval|test)\.txt$")
 _SET_FILE = re.compile(r"^(?P<set>[A-Za-z0-9_.-]+)\.txt$")
@@ -57,15 +57,6 @@ def find_voc_root(root: Path) -> Path | None:
         raise InputError(f"{len(years)} VOC datasets here: {', '.join(d.name for d in years)}", file=str(root),
                          hint=f"pass one of them, e.g. {years[-1]}")  # fmt: skip
     return years[0] if years else None
-
-
-def find_voc_main(root: Path) -> Path | None:
-    """The folder holding the per-class lists of the VOC dataset at ``root``, if it has them."""
-    voc = find_voc_root(root)
-    if voc is None:
-        return root if _has_class_lists(root) else None
-    main = voc / "ImageSets" / "Main"
-    return main if _has_class_lists(main) else None
 
 
 def voc_xml_labels(path: Path) -> tuple[list[str], str | None]:
@@ -163,19 +154,6 @@ def _declared_classes(voc: Path, seen: list[str]) -> tuple[list[str], str | None
         names = sorted({m["cls"] for p in main.iterdir() if (m := _CLASS_FILE.match(p.name))})
         return sorted(set(names) | set(seen)), "classes from the per-class lists"
     return sorted(set(seen)), None
-
-
-def _read_list(f: Path, encoding: str) -> str:
-    """A class list's text; bytes that are not ``encoding`` are an error naming the line."""
-    raw = read_regular_file(f, what="the class list")
-    try:
-        return raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not valid {encoding} (byte 0x{raw[exc.start]:02x})", file=str(f),
-                         line=raw.count(b"\n", 0, exc.start) + 1,
-                         hint="pass the lists' encoding, e.g. --encoding latin-1") from None  # fmt: skip
-    except LookupError:
-        raise InputError(f"unknown encoding {encoding!r}", hint="use a Python codec name such as latin-1") from None
 
 
 def read_voc(root: Path, opts: ReadOptions) -> Annotations:

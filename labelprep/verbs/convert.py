@@ -285,19 +285,18 @@ def _convert_many(sources: Any, output: str | os.PathLike[str] | None, so: Sourc
     out = frame_output(output, co.ledger, inputs=[*srcs, so.label_map, so.vocab])
     each = ConvertOptions(sparse_threshold=co.sparse_threshold)
     convs = [convert_one(src, None, so, ro, each) for src in srcs]
-    if any(storage.is_url(str(c.images_root)) for c in convs):
-        raise InputError("several sources as splits need local images roots", file=source_name(srcs[0]),
-                         hint="convert each source on its own")  # fmt: skip
-    roots = [os.path.abspath(c.images_root) for c in convs]
-    common = Path(os.path.commonpath(roots))
+    placed = storage.common_root([c.images_root for c in convs])
+    if placed is None:
+        raise InputError("several sources as splits need their images on one store (local, or one bucket)",
+                         file=source_name(srcs[0]), hint="convert each source on its own")  # fmt: skip
+    common, rels = placed
     labels = list(dict.fromkeys(label for c in convs for label in c.vocabulary))
     vocab = convs[0].vocabulary if all(c.vocabulary == convs[0].vocabulary for c in convs) else Vocabulary(labels)
     frames = []
-    for c, name, root, src in zip(convs, names, roots, srcs, strict=True):
+    for c, name, rel, src in zip(convs, names, rels, srcs, strict=True):
         if "split" in c.frame.columns:
             raise InputError("this source has splits of its own (a split level of folders)", file=source_name(src),
                              hint="convert it on its own; several sources are each one split")  # fmt: skip
-        rel = Path(os.path.relpath(root, common)).as_posix()
         frame = align_labels(c.frame, labels)
         if rel != ".":
             frame["path"] = (rel + "/" + c.frame["path"].astype(str)).to_numpy(dtype=object)
