@@ -1057,3 +1057,40 @@ def test_supervisely_image_tags_are_the_labels_of_a_classification_project(tmp_p
                                "val/img/w3.jpg": []}  # fmt: skip
     assert list(conv.vocabulary) == ["sunny", "cloudy", "rain", "snow"]  # valued tags ('note') are attributes
     assert splits_of(conv) == {"train/img/w1.jpg": "train", "train/img/w2.jpg": "train", "val/img/w3.jpg": "val"}
+
+
+def cub(root: Path) -> Path:
+    """CUB-200-2011's index files (numbered, joined by image id) and images in per-class folders."""
+    files = {1: "001.Black_footed_Albatross/Black_Footed_Albatross_0046_18.jpg",
+             2: "001.Black_footed_Albatross/Black_Footed_Albatross_0009_34.jpg",
+             3: "002.Laysan_Albatross/Laysan_Albatross_0002_1027.jpg"}  # fmt: skip
+    for i, rel in files.items():
+        image(root / "images" / rel, shade=i)
+    write(root / "images.txt", "".join(f"{i} {rel}\n" for i, rel in files.items()))
+    write(root / "image_class_labels.txt", "1 1\n2 1\n3 2\n")
+    write(root / "classes.txt", "1 001.Black_footed_Albatross\n2 002.Laysan_Albatross\n3 003.Sooty_Albatross\n")
+    write(root / "train_test_split.txt", "1 0\n2 1\n3 1\n")
+    write(root / "bounding_boxes.txt", "1 60.0 27.0 325.0 304.0\n2 139.0 30.0 153.0 264.0\n3 14.0 112.0 388.0 186.0\n")
+    write(root / "README", "CUB-200-2011\n")
+    return root
+
+
+def test_cub_index_files_are_joined_by_image_id(tmp_path: Path) -> None:
+    root = cub(tmp_path / "CUB_200_2011")
+    for source in (root, root / "images.txt"):
+        conv = labelprep.convert(source)
+        assert conv.format == "cub"
+        assert labels_of(conv) == {"001.Black_footed_Albatross/Black_Footed_Albatross_0046_18.jpg": ["001.Black_footed_Albatross"],
+                                   "001.Black_footed_Albatross/Black_Footed_Albatross_0009_34.jpg": ["001.Black_footed_Albatross"],
+                                   "002.Laysan_Albatross/Laysan_Albatross_0002_1027.jpg": ["002.Laysan_Albatross"]}  # fmt: skip
+        assert list(conv.vocabulary) == ["001.Black_footed_Albatross", "002.Laysan_Albatross", "003.Sooty_Albatross"]
+        assert sorted(splits_of(conv).values()) == ["test", "train", "train"]
+        assert all(p.is_file() and p.parent.parent.name == "images" for p in resolved(conv))
+
+
+def test_cub_class_ids_missing_from_classes_txt_are_refused_by_line(tmp_path: Path) -> None:
+    root = cub(tmp_path / "CUB_200_2011")
+    write(root / "image_class_labels.txt", "1 1\n2 7\n3 2\n")
+    with pytest.raises(labelprep.InputError, match=r"class id 7 is not in classes\.txt") as info:
+        labelprep.convert(root)
+    assert info.value.line == 2

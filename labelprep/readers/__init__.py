@@ -25,6 +25,7 @@ from labelprep.readers.csvtext import (
     read_block,
     read_table,
 )
+from labelprep.readers.cub import cub_root, read_cub
 from labelprep.readers.folders import read_folder, read_sidecar
 from labelprep.readers.jsonforms import (
     load_json,
@@ -52,7 +53,7 @@ __all__ = ["FORMATS", "Annotations", "LedgerEntry", "ReadOptions", "detect_forma
 
 FORMATS = ("folder", "sidecar", "voc", "yolo", "cvat", "datumaro", "labelme", "vott", "annotation-xml", "kitti", "list", "attributes",
            "openimages", "vertex", "sagemaker", "azure", "delimited", "wide", "long", "json", "jsonl", "coco",
-           "labelstudio", "fiftyone", "via", "supervisely")  # fmt: skip
+           "labelstudio", "fiftyone", "via", "supervisely", "cub")  # fmt: skip
 _TABLE_FORMATS = ("delimited", "wide", "long")
 _FOLDER_FORMATS = ("folder", "sidecar", "voc", "yolo", "labelme", "annotation-xml", "openimages", "kitti", "supervisely")
 _CLOUD_FORMATS = ("vertex", "sagemaker", "azure")
@@ -89,6 +90,9 @@ def _detect(path: Path, opts: ReadOptions) -> tuple[str, object, str]:
         raise InputError("no such file or folder", file=str(path))
     if not path.is_dir():
         require_regular_file(path, what="the source")  # a FIFO would block the first read forever
+    cub = cub_root(path)
+    if cub is not None:
+        return "cub", cub, "CUB-200-2011 index files (images.txt, image_class_labels.txt, classes.txt)"
     if is_supervisely(path) or (path.name == "meta.json" and is_supervisely(path.parent)):
         return "supervisely", None, "a Supervisely project (meta.json, datasets of img/ and ann/)"
     found = detect(path, opts)
@@ -190,6 +194,8 @@ def _read_one(path: Path, format: str, opts: ReadOptions, none_labels: Collectio
               cached: object) -> Annotations:  # fmt: skip
     """Read ``path`` as ``format`` (``cached``: what detection already parsed, a Table or a Detected)."""
     found = cached if isinstance(cached, Detected) else None
+    if format == "cub":
+        return read_cub(cub_root(path) or path, opts)
     if format in _FOLDER_FORMATS:
         if format == "yolo" and path.is_file():
             return read_yolo(path.parent, opts, config=path)
