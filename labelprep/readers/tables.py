@@ -268,8 +268,9 @@ def read_wide(table: Table, opts: ReadOptions) -> Annotations:
                    + ")" if others else ""),
                 file=table.source,
                 line=1,
-                hint="a list of unlabelled images; pass the file that holds their labels, or name the label "
-                "columns with --label-cols",
+                hint="a list of unlabelled images? pass the file that holds their labels; if one column holds "
+                "label names (a diagnosis, a class), name it with --labels-col COLUMN; if 0/1 columns are labels, "
+                "--label-cols a,b,c",
             )  # fmt: skip
         if left:
             notes.append("0/1 column(s) not taken as labels: " + "; ".join(left[:6])
