@@ -1094,3 +1094,27 @@ def test_cub_class_ids_missing_from_classes_txt_are_refused_by_line(tmp_path: Pa
     with pytest.raises(labelprep.InputError, match=r"class id 7 is not in classes\.txt") as info:
         labelprep.convert(root)
     assert info.value.line == 2
+
+
+def test_dota_label_files_give_the_classes_of_their_boxes_per_split(tmp_path: Path) -> None:
+    root = tmp_path / "DOTA"
+    header = "imagesource:GoogleEarth\ngsd:0.146343590398\n"
+    files = {"train/P0000": header + "2753 2408 2861 2385 2888 2468 2805 2502 plane 0\n"
+                                     "630 1674 628 1666 640 1654 644 1666 small-vehicle 1\n",
+             "train/P0001": header + "1 2 3 4 5 6 7 8 ship 0\n1 2 3 4 5 6 7 8 ship 1\n",
+             "val/P0003": header}  # fmt: skip
+    for i, (rel, text) in enumerate(files.items()):
+        split, stem = rel.split("/")
+        write(root / split / "labelTxt" / f"{stem}.txt", text)
+        image(root / split / "images" / f"{stem}.png", shade=i)
+    conv = labelprep.convert(root)
+    assert conv.format == "dota"
+    assert labels_of(conv) == {"train/images/P0000.png": ["plane", "small-vehicle"],
+                               "train/images/P0001.png": ["ship"], "val/images/P0003.png": []}  # fmt: skip
+    assert splits_of(conv) == {"train/images/P0000.png": "train", "train/images/P0001.png": "train",
+                               "val/images/P0003.png": "val"}  # fmt: skip
+    assert any("2 'difficult' box(es) count as present" in n for n in conv.notes)
+    write(root / "val" / "labelTxt" / "P0004.txt", "1 2 3 plane 0\n")
+    with pytest.raises(labelprep.InputError, match="not a DOTA box line") as info:
+        labelprep.convert(root)
+    assert info.value.line == 1

@@ -26,6 +26,7 @@ from labelprep.readers.csvtext import (
     read_table,
 )
 from labelprep.readers.cub import cub_root, read_cub
+from labelprep.readers.dota import dota_root, read_dota
 from labelprep.readers.folders import read_folder, read_sidecar
 from labelprep.readers.jsonforms import (
     load_json,
@@ -53,7 +54,7 @@ __all__ = ["FORMATS", "Annotations", "LedgerEntry", "ReadOptions", "detect_forma
 
 FORMATS = ("folder", "sidecar", "voc", "yolo", "cvat", "datumaro", "labelme", "vott", "annotation-xml", "kitti", "list", "attributes",
            "openimages", "vertex", "sagemaker", "azure", "delimited", "wide", "long", "json", "jsonl", "coco",
-           "labelstudio", "fiftyone", "via", "supervisely", "cub")  # fmt: skip
+           "labelstudio", "fiftyone", "via", "supervisely", "cub", "dota")  # fmt: skip
 _TABLE_FORMATS = ("delimited", "wide", "long")
 _FOLDER_FORMATS = ("folder", "sidecar", "voc", "yolo", "labelme", "annotation-xml", "openimages", "kitti", "supervisely")
 _CLOUD_FORMATS = ("vertex", "sagemaker", "azure")
@@ -93,6 +94,8 @@ def _detect(path: Path, opts: ReadOptions) -> tuple[str, object, str]:
     cub = cub_root(path)
     if cub is not None:
         return "cub", cub, "CUB-200-2011 index files (images.txt, image_class_labels.txt, classes.txt)"
+    if dota_root(path) is not None:
+        return "dota", None, "DOTA oriented-box label files (labelTxt/*.txt beside images/)"
     if is_supervisely(path) or (path.name == "meta.json" and is_supervisely(path.parent)):
         return "supervisely", None, "a Supervisely project (meta.json, datasets of img/ and ann/)"
     found = detect(path, opts)
@@ -196,6 +199,8 @@ def _read_one(path: Path, format: str, opts: ReadOptions, none_labels: Collectio
     found = cached if isinstance(cached, Detected) else None
     if format == "cub":
         return read_cub(cub_root(path) or path, opts)
+    if format == "dota":
+        return read_dota(path, opts)
     if format in _FOLDER_FORMATS:
         if format == "yolo" and path.is_file():
             return read_yolo(path.parent, opts, config=path)
