@@ -1118,3 +1118,54 @@ def test_dota_label_files_give_the_classes_of_their_boxes_per_split(tmp_path: Pa
     with pytest.raises(labelprep.InputError, match="not a DOTA box line") as info:
         labelprep.convert(root)
     assert info.value.line == 1
+
+
+def labelbox_row(name: str, annotations: dict[str, Any] | None, *, selected: bool = True) -> dict[str, Any]:
+    """One data row of a Labelbox NDJSON export (v2); ``annotations`` None: not labelled yet."""
+    labels = [] if annotations is None else [
+        {"id": "other", "annotations": {"objects": [], "classifications": []}},  # a benchmark label, not selected
+        {"id": f"lbl-{name}", "label_kind": "Default", "annotations": {"relationships": [], **annotations}},
+    ]  # fmt: skip
+    return {"data_row": {"id": f"row-{name}", "external_id": name, "row_data": f"https://storage.example/{name}"},
+            "media_attributes": {"height": 4, "width": 4}, "attachments": [], "metadata_fields": [],
+            "projects": {"proj1": {"name": "Animal tags", "labels": labels,
+                                   "project_details": {"selected_label_id": f"lbl-{name}" if selected else None,
+                                                       "workflow_status": "DONE"}}}}  # fmt: skip
+
+
+def checklist(*values: str) -> dict[str, Any]:
+    return {"feature_id": "f1", "name": "animals", "value": "animals",
+            "checklist_answers": [{"name": v.title(), "value": v, "classifications": []} for v in values]}  # fmt: skip
+
+
+RADIO = {"feature_id": "f2", "name": "image quality", "value": "image_quality",
+         "radio_answer": {"name": "Good", "value": "good", "classifications": []}}  # fmt: skip
+
+
+def test_labelbox_export_reads_the_one_checklist_question_by_value(tmp_path: Path) -> None:
+    for i, name in enumerate(("img_1.jpg", "img_2.jpg", "img_3.jpg", "img_4.jpg")):
+        image(tmp_path / "images" / name, shade=i)
+    rows = [labelbox_row("img_1.jpg", {"objects": [], "classifications": [checklist("cat", "dog"), RADIO]}),
+            labelbox_row("img_2.jpg", {"objects": [], "classifications": [checklist("bird")]}),
+            labelbox_row("img_3.jpg", {"objects": [], "classifications": [checklist(), RADIO]}),
+            labelbox_row("img_4.jpg", None)]  # fmt: skip
+    src = write(tmp_path / "export.ndjson", "".join(json.dumps(r) + "\n" for r in rows))
+    conv = labelprep.convert(src)
+    assert conv.format == "labelbox"
+    assert labels_of(conv) == {"img_1.jpg": ["cat", "dog"], "img_2.jpg": ["bird"], "img_3.jpg": []}
+    assert [(e.path, e.line, e.reason) for e in conv.ledger] == [("img_4.jpg", 4, "not labelled yet")]
+    assert any("checklist question 'animals'" in n and "not read: 'image quality'" in n for n in conv.notes)
+    radio = labelprep.convert(src, labels_col="image quality")
+    assert labels_of(radio) == {"img_1.jpg": ["good"], "img_2.jpg": [], "img_3.jpg": ["good"]}
+
+
+def test_labelbox_objects_are_the_labels_when_there_is_no_question(tmp_path: Path) -> None:
+    image(tmp_path / "a.jpg")
+    box = {"name": "Car", "value": "car", "bounding_box": {"top": 1, "left": 2, "height": 3, "width": 4}}
+    src = write(tmp_path / "export.ndjson", json.dumps(labelbox_row("a.jpg", {"objects": [box, box]})) + "\n")
+    assert labels_of(labelprep.convert(src)) == {"a.jpg": ["car"]}
+    two = [labelbox_row("a.jpg", {"objects": [], "classifications": [checklist("cat"), {**checklist("x"), "name": "colours"}]})]
+    result = CliRunner().invoke(main, ["convert", str(write(tmp_path / "two.ndjson", json.dumps(two[0]) + "\n")),
+                                       "-o", str(tmp_path / "o.parquet")])  # fmt: skip
+    assert result.exit_code == 1 and "several checklist questions ('animals', 'colours')" in result.output
+    assert "--labels-col" in result.output

@@ -36,6 +36,7 @@ from labelprep.readers.jsonforms import (
     read_jsonl,
     read_labelstudio,
 )
+from labelprep.readers.labelbox import read_labelbox
 from labelprep.readers.labelcells import NO_SEP, separator_note
 from labelprep.readers.layout import combine_splits, image_folder_candidates, locate_ids, locate_images, split_word
 from labelprep.readers.lists import read_attribute_list, read_list
@@ -54,7 +55,7 @@ __all__ = ["FORMATS", "Annotations", "LedgerEntry", "ReadOptions", "detect_forma
 
 FORMATS = ("folder", "sidecar", "voc", "yolo", "cvat", "datumaro", "labelme", "vott", "annotation-xml", "kitti", "list", "attributes",
            "openimages", "vertex", "sagemaker", "azure", "delimited", "wide", "long", "json", "jsonl", "coco",
-           "labelstudio", "fiftyone", "via", "supervisely", "cub", "dota")  # fmt: skip
+           "labelstudio", "fiftyone", "via", "supervisely", "cub", "dota", "labelbox")  # fmt: skip
 _TABLE_FORMATS = ("delimited", "wide", "long")
 _FOLDER_FORMATS = ("folder", "sidecar", "voc", "yolo", "labelme", "annotation-xml", "openimages", "kitti", "supervisely")
 _CLOUD_FORMATS = ("vertex", "sagemaker", "azure")
@@ -244,6 +245,8 @@ def _read_one(path: Path, format: str, opts: ReadOptions, none_labels: Collectio
     if format in _CLOUD_FORMATS:
         records = found.data if found is not None and found.data is not None else read_json_lines(path)
         return read_cloud(path, opts, format, records)
+    if format == "labelbox":
+        return read_labelbox(path, opts, found.data if found is not None and found.data is not None else read_json_lines(path))
     if format == "jsonl":
         return read_jsonl(path, opts)
     data = found.data if found is not None and found.data is not None else load_json(path)

@@ -20,6 +20,7 @@ from labelprep.errors import FormatDetectionError, InputError
 from labelprep.readers.base import ReadOptions
 from labelprep.readers.cloud import cloud_kind, read_json_lines
 from labelprep.readers.folders import SPLIT_NAMES, STRUCTURAL, folder_label, is_image_name, walk_files
+from labelprep.readers.labelbox import is_labelbox
 from labelprep.readers.layout import is_doc_file, is_regular, lines_of, read_text_file, split_word
 from labelprep.readers.lists import first_line_is_data, list_delimiter, looks_like_attribute_list
 from labelprep.readers.openimages import find_openimages, is_image_list, is_label_file
@@ -155,6 +156,8 @@ def _sniff_json(path: Path) -> Detected:
 
 def _sniff_jsonl(path: Path) -> Detected:
     records = read_json_lines(path)
+    if is_labelbox(records[0][1]):
+        return Detected("labelbox", path, "a Labelbox NDJSON export (data_row, projects)", data=records)
     kind = cloud_kind(records[0][1])
     if kind is not None:
         what = {"vertex": "Vertex AI JSON Lines (imageGcsUri)", "sagemaker": "SageMaker Ground Truth manifest "
