@@ -1169,3 +1169,27 @@ def test_labelbox_objects_are_the_labels_when_there_is_no_question(tmp_path: Pat
                                        "-o", str(tmp_path / "o.parquet")])  # fmt: skip
     assert result.exit_code == 1 and "several checklist questions ('animals', 'colours')" in result.output
     assert "--labels-col" in result.output
+
+
+def test_mask_tables_give_the_classes_whose_mask_is_not_empty(tmp_path: Path) -> None:
+    """Kaggle's Understanding Clouds: Image_Label fused as <file>_<class>; a blank mask is an absent class."""
+    for i, name in enumerate(("0011165.jpg", "002be4f.jpg", "0031ae9.jpg")):
+        image(tmp_path / "train_images" / name, shade=i)
+    rows = ["0011165.jpg_Fish,264918 937 266318 937", "0011165.jpg_Flower,1355565 1002", "0011165.jpg_Gravel,",
+            "0011165.jpg_Sugar,", "002be4f.jpg_Fish,233813 878", "002be4f.jpg_Flower,", "002be4f.jpg_Gravel,",
+            "002be4f.jpg_Sugar,1 2", "0031ae9.jpg_Fish,", "0031ae9.jpg_Flower,", "0031ae9.jpg_Gravel,",
+            "0031ae9.jpg_Sugar,"]  # fmt: skip
+    src = write(tmp_path / "train.csv", "Image_Label,EncodedPixels\n" + "\n".join(rows) + "\n")
+    conv = labelprep.convert(src, images_root=tmp_path / "train_images")
+    assert conv.format == "masks"
+    assert labels_of(conv) == {"0011165.jpg": ["Fish", "Flower"], "002be4f.jpg": ["Fish", "Sugar"], "0031ae9.jpg": []}
+    assert list(conv.vocabulary) == ["Fish", "Flower", "Gravel", "Sugar"]
+    assert conv.summary.rows_read == 12 and conv.summary.images == 3
+
+
+def test_mask_tables_with_an_image_and_a_class_column(tmp_path: Path) -> None:
+    """Severstal steel defects: ImageId, ClassId, EncodedPixels; images without a defect are not listed."""
+    src = write(tmp_path / "train.csv", "ImageId,ClassId,EncodedPixels\n0002cc93b.jpg,1,29102 12 29346 24\n"
+                "0007a71bf.jpg,3,18661 28\n0007a71bf.jpg,4,1 5\n000a4bcdd.jpg,1,-1\n")  # fmt: skip
+    conv = labelprep.convert(src)
+    assert labels_of(conv) == {"0002cc93b.jpg": ["1"], "0007a71bf.jpg": ["3", "4"], "000a4bcdd.jpg": []}

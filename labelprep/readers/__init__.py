@@ -40,6 +40,7 @@ from labelprep.readers.labelbox import read_labelbox
 from labelprep.readers.labelcells import NO_SEP, separator_note
 from labelprep.readers.layout import combine_splits, image_folder_candidates, locate_ids, locate_images, split_word
 from labelprep.readers.lists import read_attribute_list, read_list
+from labelprep.readers.masks import is_mask_table, read_mask_table
 from labelprep.readers.openimages import read_openimages
 from labelprep.readers.sniff import Detected, detect
 from labelprep.readers.studiocsv import is_studio_table, read_studio_table
@@ -55,7 +56,7 @@ __all__ = ["FORMATS", "Annotations", "LedgerEntry", "ReadOptions", "detect_forma
 
 FORMATS = ("folder", "sidecar", "voc", "yolo", "cvat", "datumaro", "labelme", "vott", "annotation-xml", "kitti", "list", "attributes",
            "openimages", "vertex", "sagemaker", "azure", "delimited", "wide", "long", "json", "jsonl", "coco",
-           "labelstudio", "fiftyone", "via", "supervisely", "cub", "dota", "labelbox")  # fmt: skip
+           "labelstudio", "fiftyone", "via", "supervisely", "cub", "dota", "labelbox", "masks")  # fmt: skip
 _TABLE_FORMATS = ("delimited", "wide", "long")
 _FOLDER_FORMATS = ("folder", "sidecar", "voc", "yolo", "labelme", "annotation-xml", "openimages", "kitti", "supervisely")
 _CLOUD_FORMATS = ("vertex", "sagemaker", "azure")
@@ -82,6 +83,7 @@ def _table_format(table: Table, opts: ReadOptions) -> str:
     return "wide"
 
 
+_MASKS_WHY = "a table of run-length masks (EncodedPixels) by image and class"
 _VIA_WHY = "a table with VIA's CSV export columns (filename, ..., region_attributes)"
 _STUDIO_WHY = "a table with Label Studio's export columns (annotation_id, annotator, created_at, lead_time)"
 
@@ -109,6 +111,8 @@ def _detect(path: Path, opts: ReadOptions) -> tuple[str, object, str]:
                 return "labelstudio", table, _STUDIO_WHY
             if is_via_table(table):
                 return "via", table, _VIA_WHY
+            if is_mask_table(table):
+                return "masks", table, _MASKS_WHY
             return _table_format(table, opts), table, found.why
         return found.format, found, found.why
     table = next(iter_tables(path, encoding=opts.encoding))  # the first block of a large file is enough
@@ -116,6 +120,8 @@ def _detect(path: Path, opts: ReadOptions) -> tuple[str, object, str]:
         return "labelstudio", table, _STUDIO_WHY
     if is_via_table(table):
         return "via", table, _VIA_WHY
+    if is_mask_table(table):
+        return "masks", table, _MASKS_WHY
     fmt = _table_format(table, opts)
     return fmt, table, {"wide": "a table with a header and no labels column: one column per label",
                         "long": "a table with a labels column and repeated paths: one row per (image, label)",
@@ -222,6 +228,9 @@ def _read_one(path: Path, format: str, opts: ReadOptions, none_labels: Collectio
     if path.is_dir():
         raise FormatDetectionError(f"--format {format} needs a file, not a folder", file=str(path),
                                    hint="pass the annotation file, or let labelprep detect the folder's form")  # fmt: skip
+    if format == "masks":
+        whole_masks = cached if isinstance(cached, Table) and not _is_large(path) else None
+        return read_mask_table(whole_masks or read_table(path, encoding=opts.encoding), opts)
     if format == "via" and (isinstance(cached, Table) or path.suffix.lower() in (".csv", ".tsv")):
         whole = cached if isinstance(cached, Table) and not _is_large(path) else None
         return read_via_csv(whole or read_table(path, encoding=opts.encoding), opts)
