@@ -491,8 +491,9 @@ def _label_folders(tree: _Tree, opts: ReadOptions) -> Detected:
     loose = [f for f in tree.annotations if not is_doc_file(f)]
     if loose:
         raise _refuse(root, f"annotation files among the images ({_shown(loose)}): not a tree of label folders",
-                      f"pass the annotation file as SOURCE (e.g. {_cmd(root, source=str(root / loose[0]))}); "
-                      "--format folder reads the folder names as labels anyway")
+                      "if one of them labels the images, pass that file as SOURCE instead of the folder; if the "
+                      "folders are the labels (identities, classes) and the files hold "
+                      f"boxes or lists, read the folders: {_cmd(root, 'folder')}")
     tops = Counter(tree.top(f) for f in [*tree.images, *tree.odd_images] if "/" in f)
     direct = [f for f in tree.images if "/" not in f]
     if not tops:
