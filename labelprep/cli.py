@@ -224,10 +224,14 @@ def main() -> None:
 def convert(sources: tuple[str, ...], output: str, quiet: bool, **options: Any) -> None:
     """Convert annotations into one validated multi-hot frame
 
-    SOURCE is a CSV/TSV, JSON or JSON Lines file, or a folder (one folder per
-    label, or images with sidecar .txt tag files). The form is detected and the
-    decision printed. Several SOURCEs are the splits of one frame, named by file
-    stem (or by folder when file names repeat), in a split column.
+    SOURCE is an annotation file (CSV/TSV, JSON, JSON Lines, XML, a text list)
+    or a folder (one folder per label, images with sidecar .txt tag files, or a
+    tool's export: VOC, YOLO, COCO, CVAT, Supervisely, ...; see --format). The
+    form is detected only on evidence and the decision printed; when the
+    evidence is missing or points two ways convert refuses, saying what it
+    found and the option that decides. Several SOURCEs are the splits of one
+    frame, named by the split word of each name (train=PATH names one), in a
+    split column.
 
     \b
     Example:

@@ -39,10 +39,12 @@ __all__ = [
     "route",
 ]
 
-# The annotation forms (labelprep.readers reads them); here so that the CLI knows them without importing readers.
+# The annotation forms labelprep.readers reads (it takes this tuple): here, so the CLI knows them without importing
+# the readers.
 FORMATS = ("folder", "sidecar", "voc", "yolo", "cvat", "datumaro", "labelme", "vott", "annotation-xml", "kitti",
            "list", "attributes", "openimages", "vertex", "sagemaker", "azure", "delimited", "wide", "long", "json",
-           "jsonl", "coco", "labelstudio", "fiftyone")  # fmt: skip
+           "jsonl", "coco", "labelstudio", "fiftyone", "via", "supervisely", "cub", "dota", "labelbox",
+           "masks")  # fmt: skip
 ENGINES = ("local", "dask")
 _SIZE_HELP = "WxH (or N for NxN)"
 

@@ -1193,3 +1193,23 @@ def test_mask_tables_with_an_image_and_a_class_column(tmp_path: Path) -> None:
                 "0007a71bf.jpg,3,18661 28\n0007a71bf.jpg,4,1 5\n000a4bcdd.jpg,1,-1\n")  # fmt: skip
     conv = labelprep.convert(src)
     assert labels_of(conv) == {"0002cc93b.jpg": ["1"], "0007a71bf.jpg": ["3", "4"], "000a4bcdd.jpg": []}
+
+
+def test_every_new_form_reads_the_same_when_forced_with_format(tmp_path: Path) -> None:
+    """--format names each form the CLI lists; forcing the detected form gives the same frame."""
+    image(tmp_path / "m" / "a.jpg")
+    sources = {
+        "via": via_project(tmp_path / "v", VIA_ATTRIBUTES),
+        "supervisely": supervisely(tmp_path / "s", ["cat"], [], {"ds0/a.jpg": {"tags": [], "objects": sv_objects("cat")}}),
+        "cub": cub(tmp_path / "c"),
+        "labelstudio": studio_csv(tmp_path / "l", "choice", ["/data/upload/3/5b1e-city.jpg,102,Night"]),
+        "masks": write(tmp_path / "m" / "train.csv", "Image_Label,EncodedPixels\na.jpg_Fish,1 2\na.jpg_Sugar,\n"),
+        "labelbox": write(tmp_path / "export.ndjson", json.dumps(labelbox_row("a.jpg", {"objects": [],
+                          "classifications": [checklist("cat")]})) + "\n"),  # fmt: skip
+    }
+    image(tmp_path / "a.jpg")
+    for form, src in sources.items():
+        detected = labelprep.convert(src)
+        assert detected.format == form
+        forced = labelprep.convert(src, format=form)
+        assert forced.frame.equals(detected.frame) and list(forced.vocabulary) == list(detected.vocabulary), form

@@ -11,6 +11,7 @@ import numpy as np
 
 from labelprep.errors import FormatDetectionError, InputError
 from labelprep.executor import Executor
+from labelprep.options import FORMATS
 from labelprep.readers import csvtext as table_module
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions, concat_annotations
 from labelprep.readers.cloud import map_prefix, read_cloud, read_json_lines
@@ -54,9 +55,6 @@ from labelprep.safeio import require_regular_file
 
 __all__ = ["FORMATS", "Annotations", "LedgerEntry", "ReadOptions", "detect_format", "read_source"]
 
-FORMATS = ("folder", "sidecar", "voc", "yolo", "cvat", "datumaro", "labelme", "vott", "annotation-xml", "kitti", "list", "attributes",
-           "openimages", "vertex", "sagemaker", "azure", "delimited", "wide", "long", "json", "jsonl", "coco",
-           "labelstudio", "fiftyone", "via", "supervisely", "cub", "dota", "labelbox", "masks")  # fmt: skip
 _TABLE_FORMATS = ("delimited", "wide", "long")
 _FOLDER_FORMATS = ("folder", "sidecar", "voc", "yolo", "labelme", "annotation-xml", "openimages", "kitti", "supervisely")
 _CLOUD_FORMATS = ("vertex", "sagemaker", "azure")
