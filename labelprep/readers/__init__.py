@@ -13,7 +13,7 @@ from labelprep.errors import FormatDetectionError, InputError
 from labelprep.executor import Executor
 from labelprep.readers import csvtext as table_module
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions, concat_annotations
-from labelprep.readers.cloud import map_prefix, read_cloud, read_json_lines
+from labelprep.readers.cloud import has_url, map_prefix, read_cloud, read_json_lines
 from labelprep.readers.csvtext import (
     LABELS_COLUMNS,
     PATH_COLUMNS,
@@ -300,7 +300,8 @@ def read_source(
             ann = _read_parts(cached, opts, none_labels)
         else:
             ann = _read_one(target, format, opts, none_labels, engine, cached)
-            if format not in ("list", *_CLOUD_FORMATS) and not ann.raw_path_is_final:
+            if (format not in ("list", *_CLOUD_FORMATS) and not ann.raw_path_is_final
+                    and (opts.path_prefix is not None or has_url(ann.paths))):  # fmt: skip
                 # paths on a bucket or a web server: --path-prefix, or the folder every URL shares, comes off
                 mapped, _unmapped, note = map_prefix([str(p) for p in ann.paths], opts.path_prefix)
                 if note:
