@@ -246,12 +246,12 @@ def _child_pipeline(method: str, src: str, dst: str) -> None:
     """Time one CSV -> Parquet pipeline in this fresh process, its imports done first."""
     import numpy  # noqa: F401
     import pandas  # noqa: F401
-    import pyarrow.csv  # noqa: F401
+    import pyarrow.csv
     import pyarrow.parquet  # noqa: F401
 
     if method == "labelprep":
-        import labelprep.verbs.convert as lp_convert
         import labelprep.schemas  # noqa: F401  (what convert imports; pandera is imported only on a failure)
+        import labelprep.verbs.convert as lp_convert
 
         t0 = time.perf_counter()
         conv = lp_convert.convert(src, dst)
