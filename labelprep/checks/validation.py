@@ -136,7 +136,7 @@ def _raw_splits(src: Path | Any, st: ValidateSettings, report: Report, name: str
                  find_images=st.find_images)  # fmt: skip
     if len(enc.frame):
         try:
-            check_frame(enc.frame, enc.vocabulary, unknown=True, source=where)
+            check_frame(enc.frame, enc.vocabulary, unknown=True, source=where, distinct_paths=enc.distinct_paths)
         except SchemaError as exc:
             for msg in exc.failures:
                 report.add("schema-error", msg, hint="check the annotations", source=where)
@@ -247,7 +247,11 @@ def _raw_row_findings(ann: Annotations, split: str, st: ValidateSettings) -> lis
 
 
 def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report: Report) -> set[str]:
-    """Files, images, duplicates and leaks; returns the unusable paths (for --quarantine)."""
+    """Files, images, duplicates and leaks; returns the unusable paths (for --quarantine).
+
+    Python loops run over the paths with an issue and the paths listed more than once only; every other path
+    is handled a column at a time (a million paths in well under a second).
+    """
     from labelprep.checks.files import check_files
 
     unusable: set[tuple[str, str]] = set()
@@ -258,28 +262,36 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
     for sp in splits:
         by_root[sp.root].append(sp)
     for root, group in by_root.items():
-        all_paths = list(dict.fromkeys(p for sp in group for p in sp.sf.frame["path"].tolist()))
+        columns = [sp.sf.frame["path"] for sp in group]
+        all_paths = pd.unique(pd.concat(columns, ignore_index=True)).tolist() if len(group) > 1 else \
+            columns[0].tolist()  # a split's paths are distinct (merged by encode, checked by check_frame)  # fmt: skip
+        if len(group) == 1 and len(set(all_paths)) != len(all_paths):
+            all_paths = list(dict.fromkeys(all_paths))  # a frame read from disk that failed its schema
         # reading the images stats every file anyway: skip the per-file stat here then
         file_issues = check_files(all_paths, root, stat_files=st.check_images == "none")
-        usable = [p for p in all_paths if p not in file_issues]
         infos: dict[str, Any] = {}
-        if st.check_images != "none" and usable:
-            from labelprep.checks.images import check_images
+        if st.check_images != "none":
+            usable = [p for p in all_paths if p not in file_issues] if file_issues else all_paths
+            if usable:
+                from labelprep.checks.images import check_images
 
-            infos = check_images(usable, root, level=st.check_images, workers=st.workers, cache_dir=st.cache,
-                                 max_pixels=st.max_pixels, min_size=st.min_size, progress=st.progress,
-                                 engine=st.engine, content=content, quality=st.quality)  # fmt: skip
+                infos = check_images(usable, root, level=st.check_images, workers=st.workers, cache_dir=st.cache,
+                                     max_pixels=st.max_pixels, min_size=st.min_size, progress=st.progress,
+                                     engine=st.engine, content=content, quality=st.quality)  # fmt: skip
             if content:
                 decoded.update(((str(root), p), info) for p, info in infos.items())
+        digests.update(((str(root), p), info.digest) for p, info in infos.items() if info.digest)
+        flagged = set(file_issues) | {p for p, info in infos.items() if info.issues}
         for sp in group:
-            paths = sp.sf.frame["path"].tolist()
-            for i, p in enumerate(paths):
+            if not flagged:
+                break
+            paths = sp.sf.frame["path"]
+            for i in np.flatnonzero(paths.isin(flagged).to_numpy()).tolist():
+                p = paths.iat[i]
                 issues = list(file_issues.get(p, []))
                 info = infos.get(p)
                 if info is not None:
                     issues += info.issues
-                    if info.digest:
-                        digests[(str(root), p)] = info.digest
                 for iss in issues:
                     if iss.code in report.muted:
                         continue
@@ -288,28 +300,54 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
                                                    **sp.sf.where(i)))  # type: ignore[arg-type]  # fmt: skip
                     if sev == "error":
                         unusable.add((str(root), p))
-    # duplicates within a split, leaks across splits: by content digest, and by path
-    owners: dict[str, list[tuple[str, str, int, _Split]]] = defaultdict(list)
-    for sp in splits:
-        for i, p in enumerate(sp.sf.frame["path"].tolist()):
-            d = digests.get((str(sp.root), p))
-            owners[f"d:{d}" if d else f"p:{sp.root}/{p}"].append((sp.sf.name, p, i, sp))
-    for key, items in owners.items():
-        if len(items) < 2:
-            continue
-        first_split, first_path, _, _ = items[0]
-        for split, p, i, sp in items[1:]:
-            same = "the same file" if key.startswith("p:") else f"the same image as {first_path!r}"
-            if split == first_split:
-                report.add("duplicate-image", f"{p!r} is {same} in split {split!r}",
-                           hint="keep one copy", path=p, **sp.sf.where(i))  # fmt: skip
-            else:
-                report.add("leaked-image", f"{p!r} in split {split!r} is {same} in split {first_split!r}",
-                           hint="remove it from one split; evaluation on leaked images is optimistic", path=p,
-                           **sp.sf.where(i))  # fmt: skip
+    _duplicate_findings(splits, digests, report)
     if content:
         _content_findings(splits, decoded, st, report)
     return {p for _, p in sorted(unusable)}
+
+
+def _duplicate_findings(splits: list[_Split], digests: dict[tuple[str, str], str], report: Report) -> None:
+    """duplicate-image within a split and leaked-image across splits: the same content digest, or the same
+    file (root and path). Only the keys listed more than once are looked at one by one."""
+    keys, where = [], []
+    for n, sp in enumerate(splits):
+        paths = sp.sf.frame["path"].to_numpy(dtype=object)
+        root = str(sp.root)
+        key = pd.Series(paths, dtype=object).radd(f"p:{root}/") if len(paths) else pd.Series([], dtype=object)
+        if digests:
+            dig = [digests.get((root, p)) for p in paths.tolist()]
+            key = pd.Series([f"d:{d}" if d else k for d, k in zip(dig, key.tolist(), strict=True)], dtype=object)
+        keys.append(key)
+        where.append(np.stack([np.full(len(paths), n), np.arange(len(paths))], axis=1))
+    if not keys:
+        return
+    key = pd.concat(keys, ignore_index=True)
+    if not key.duplicated().any():
+        return
+    at = np.concatenate(where)
+    repeated = np.flatnonzero(key.duplicated(keep=False).to_numpy())
+    codes, _ = pd.factorize(key.iloc[repeated])
+    # each key's occurrences in listing order, the keys in the order of their first listing (as a dict groups them)
+    order = np.argsort(codes, kind="stable")
+    current, first = -1, (0, "")
+    for r, c in zip(repeated[order].tolist(), codes[order].tolist(), strict=True):
+        n, i = at[r].tolist()
+        sp = splits[n]
+        p = sp.sf.frame["path"].iat[i]
+        k = key.iat[r]
+        if c != current:
+            current, first = c, (n, p)
+            continue
+        first_split, first_path = splits[first[0]].sf.name, first[1]
+        split = sp.sf.name
+        same = "the same file" if k.startswith("p:") else f"the same image as {first_path!r}"
+        if split == first_split:
+            report.add("duplicate-image", f"{p!r} is {same} in split {split!r}",
+                       hint="keep one copy", path=p, **sp.sf.where(i))  # fmt: skip
+        else:
+            report.add("leaked-image", f"{p!r} in split {split!r} is {same} in split {first_split!r}",
+                       hint="remove it from one split; evaluation on leaked images is optimistic", path=p,
+                       **sp.sf.where(i))  # fmt: skip
 
 
 _VERIFY_DISTANCE = 6  # pairs at most this far apart may be the same pixels (a JPEG decoded reduced, its PNG copy)

@@ -321,7 +321,7 @@ def _parse(
     if header is None:
         header = _sniff_header(data, delimiter, source, notes)
 
-    newlines_in_values = b'"' in data
+    newlines_in_values = _quoted_body(data)
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),
@@ -350,11 +350,21 @@ def _parse(
 
     # exact when every line after the header is a row: the count of line ends says so at once; only when it
     # disagrees is the text searched for blank lines (which Arrow skips)
-    exact = not newlines_in_values and (table.num_rows == _line_ends(data)
-                                        or not re.search(rb"\n\s*\r?\n", data.rstrip()))  # fmt: skip
+    # (a blank line, or a line end inside a quoted value, makes fewer rows than line ends: equal counts are exact)
+    exact = table.num_rows == _line_ends(data) or (not newlines_in_values
+                                                   and not re.search(rb"\n\s*\r?\n", data.rstrip()))  # fmt: skip
     # a block of a larger file keeps its text for exact line numbers (whole files are re-read when asked)
     kept = data if (block and not exact) else None
     return Table(source, table, header, delimiter, notes, None, exact, p, encoding, line_offset, kept)
+
+
+def _quoted_body(data: bytes) -> bool:
+    """Whether a value may hold a line end: a quote after the first line (or a first line whose quotes do not
+    pair up). A header with quoted names (as pyarrow writes it) over unquoted rows parses without the slow mode."""
+    nl = data.find(b"\n")
+    if nl < 0:
+        return b'"' in data
+    return data.count(b'"', 0, nl) % 2 == 1 or data.find(b'"', nl) >= 0
 
 
 def _line_ends(data: bytes) -> int:

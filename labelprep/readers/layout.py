@@ -167,10 +167,19 @@ def locate_images(
 
 
 def _subfolders(root: Path, limit: int = 64) -> list[Path]:
-    try:
-        return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))[:limit]
+    try:  # the listing's entry types, not a stat a file: an images folder may hold a million files
+        with os.scandir(root) as it:
+            found = [Path(e.path) for e in it if not e.name.startswith(".") and _is_dir(e)]
     except OSError:
         return []
+    return sorted(found)[:limit]
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def image_folder_candidates(base: Path, split: str | None = None, stem: str | None = None,
