@@ -189,7 +189,9 @@ def _raw_row_findings(ann: Annotations, split: str, st: ValidateSettings) -> lis
     is_real = np.array([n not in none_set and n != "" for n in names] + [False], dtype=bool)[ann.code] if len(
         ann.code) else pos  # fmt: skip
     # none-label together with real labels, on one row
-    both = np.intersect1d(np.unique(ann.row[pos & is_none]), np.unique(ann.row[pos & is_real]))
+    with_none = pos & is_none
+    both = np.intersect1d(np.unique(ann.row[with_none]), np.unique(ann.row[pos & is_real])) if with_none.any() \
+        else np.zeros(0, dtype=np.int64)  # fmt: skip
     for r in both.tolist():
         f, ln = ann.where(r)
         labs = sorted({names[c] for c in ann.code[(ann.row == r) & pos].tolist()})
@@ -212,9 +214,10 @@ def _raw_row_findings(ann: Annotations, split: str, st: ValidateSettings) -> lis
                                f"unknown label {n!r} on {len(np.unique(rows))} row(s)", st.vocab.hint_for(n),
                                label=n, split=split, source=f, line=ln))  # fmt: skip
     # the same path listed twice
-    paths = pd.Series(ann.paths, dtype=object)
-    dup_mask = paths.duplicated(keep=False).to_numpy()
-    if dup_mask.any() and not ann.one_row_per_label:
+    # (a long form lists an image once per label: its repeated paths are no finding)
+    dup_mask = np.zeros(0, dtype=bool) if ann.one_row_per_label else \
+        pd.Series(ann.paths, dtype=object).duplicated(keep=False).to_numpy()  # fmt: skip
+    if dup_mask.any():
         label_sets: dict[int, frozenset[str]] = defaultdict(frozenset)
         sel = dup_mask[ann.row] & pos & is_real if len(ann.row) else np.zeros(0, bool)
         acc: dict[int, set[str]] = defaultdict(set)

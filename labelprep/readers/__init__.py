@@ -230,7 +230,15 @@ def _locate_file_images(ann: Annotations, path: Path, opts: ReadOptions) -> None
         return
     base = Path(opts.images_root) if opts.images_root else path.parent
     sample = [str(p) for p in ann.paths[:64].tolist()]
-    cands = image_folder_candidates(base, split_word(path.stem), path.stem)
+    if opts.path_template and "{}" in opts.path_template:
+        sample = [opts.path_template.replace("{}", p) for p in sample]  # the files the ids name
+    listed: list[Any] = []
+
+    def cands() -> Any:  # listed once, and only when needed: an images folder may hold a million files
+        if not listed:
+            listed.append(image_folder_candidates(base, split_word(path.stem), path.stem))
+        return listed[0]
+
     found, note = locate_images(base, sample, cands)
     if found != base:
         ann.images_root = str(found)
@@ -238,7 +246,7 @@ def _locate_file_images(ann: Annotations, path: Path, opts: ReadOptions) -> None
             ann.notes.append(note + " (--images-root names another folder)")
         return
     if not opts.path_template:
-        ids = locate_ids(base, sample, cands)
+        ids = locate_ids(base, sample, cands())
         if ids is not None:
             ann.default_template, id_note = ids
             ann.images_root = str(base)
