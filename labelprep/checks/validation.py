@@ -312,38 +312,39 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
 def _duplicate_findings(splits: list[_Split], digests: dict[tuple[str, str], str], report: Report) -> None:
     """duplicate-image within a split and leaked-image across splits: the same content digest, or the same
     file (root and path). Only the keys listed more than once are looked at one by one."""
-    keys, where = [], []
+    keys, where, paths = [], [], []
     for n, sp in enumerate(splits):
-        paths = sp.sf.frame["path"].to_numpy(dtype=object)
+        listed = sp.sf.frame["path"].tolist()
         root = str(sp.root)
-        key = pd.Series(paths, dtype=object).radd(f"p:{root}/") if len(paths) else pd.Series([], dtype=object)
         if digests:
-            dig = [digests.get((root, p)) for p in paths.tolist()]
-            key = pd.Series([f"d:{d}" if d else k for d, k in zip(dig, key.tolist(), strict=True)], dtype=object)
-        keys.append(key)
-        where.append(np.stack([np.full(len(paths), n), np.arange(len(paths))], axis=1))
+            keys += [f"d:{d}" if (d := digests.get((root, p))) else f"p:{root}/{p}" for p in listed]
+        else:
+            keys += [f"p:{root}/{p}" for p in listed]
+        where.append(np.stack([np.full(len(listed), n), np.arange(len(listed))], axis=1))
+        paths.append(listed)
     if not keys:
         return
-    key = pd.concat(keys, ignore_index=True)
-    if not key.duplicated().any():
+    key = pd.Series(keys, dtype=object)
+    dup = key.duplicated(keep=False).to_numpy()
+    if not dup.any():
         return
     at = np.concatenate(where)
-    repeated = np.flatnonzero(key.duplicated(keep=False).to_numpy())
+    repeated = np.flatnonzero(dup)
     codes, _ = pd.factorize(key.iloc[repeated])
     # each key's occurrences in listing order, the keys in the order of their first listing (as a dict groups them)
     order = np.argsort(codes, kind="stable")
     current, first = -1, (0, "")
     for r, c in zip(repeated[order].tolist(), codes[order].tolist(), strict=True):
         n, i = at[r].tolist()
-        sp = splits[n]
-        p = sp.sf.frame["path"].iat[i]
-        k = key.iat[r]
+        sp, p = splits[n], paths[n][i]
         if c != current:
             current, first = c, (n, p)
             continue
         first_split, first_path = splits[first[0]].sf.name, first[1]
         split = sp.sf.name
-        same = "the same file" if k.startswith("p:") else f"the same image as {first_path!r}"
+        if ("duplicate-image" if split == first_split else "leaked-image") in report.muted:
+            continue
+        same = "the same file" if keys[r].startswith("p:") else f"the same image as {first_path!r}"
         if split == first_split:
             report.add("duplicate-image", f"{p!r} is {same} in split {split!r}",
                        hint="keep one copy", path=p, **sp.sf.where(i))  # fmt: skip
