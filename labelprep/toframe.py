@@ -118,8 +118,8 @@ def zeroed_int8(n_labels: int, n_rows: int) -> npt.NDArray[np.int8]:
 
 
 def multi_hot(
-    rows: npt.NDArray[np.int64],
-    codes: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.integer],
+    codes: npt.NDArray[np.integer],
     n_rows: int,
     n_labels: int,
     values: npt.NDArray[np.int8] | None = None,

@@ -290,7 +290,7 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
                 break
             paths = sp.sf.frame["path"]
             for i in np.flatnonzero(paths.isin(flagged).to_numpy()).tolist():
-                p = paths.iat[i]
+                p = str(paths.iat[i])
                 issues = list(file_issues.get(p, []))
                 info = infos.get(p)
                 if info is not None:

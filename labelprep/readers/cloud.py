@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -60,7 +61,7 @@ def cloud_kind(record: Any) -> str | None:
     return None
 
 
-def has_url(paths: Sequence[str]) -> bool:
+def has_url(paths: Sequence[str] | npt.NDArray[np.object_]) -> bool:
     """Whether any path is a URL (``gs://...``), in one vectorised pass (a million paths in milliseconds)."""
     try:
         arr = pa.array(paths, pa.string())

@@ -64,7 +64,7 @@ def encode_example(values: Mapping[str, Any]) -> bytes:
         if key in _SCALAR:
             v = (v,)
         if key in _BYTES:
-            items = []
+            items: list[bytes] = []
             size = 0
             for b in v:
                 head = b"\x0a" + _v(len(b))

@@ -22,7 +22,6 @@ from labelprep.extras import require_tensorflow
 from labelprep.imageformat import open_unchecked, sniff
 from labelprep.shards.images import ImageSettings, PreparedImage, prepare_image
 from labelprep.shards.records import encode_example
-from labelprep.shards.spec import FEATURES
 from labelprep.storage import is_url
 
 __all__ = ["ShardResult", "ShardTask", "example_values", "file_sha256", "is_disk_full",
