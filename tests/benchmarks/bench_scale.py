@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             anchor_proc = run_process([sys.executable, __file__, "--anchor-export", str(work / "frame.parquet"),
                                        str(images), str(work / "anchor.tfrecord")])  # fmt: skip
             check(anchor_proc, "the TFRecordWriter loop")
-            anchor = json.loads(anchor_proc.stdout.strip().splitlines()[-1])
+            plain = json.loads(anchor_proc.stdout.strip().splitlines()[-1])
 
         print(f"\n{scale}; dense int8 frame would be {n * args.labels / GB:,.1f} GB\n")
         print(f"| {'command':<36} | seconds | peak RSS (GB) |")
@@ -254,14 +254,14 @@ def main(argv: list[str] | None = None) -> int:
                    seconds=round(val.seconds, 1))  # fmt: skip
         if not args.skip_export:
             exp = dict(table)["export (N)"]
-            ratio = anchor["loop"] / exp.seconds  # throughput of export / throughput of the loop
+            ratio = plain["loop"] / exp.seconds  # throughput of export / throughput of the loop
             ok = ratio >= 0.5
-            print(f"\nexport {exp.seconds:.1f} s; plain TFRecordWriter loop {anchor['loop']:.1f} s (writing alone, "
-                  f"records already serialised: {anchor['write_floor']:.1f} s) for {anchor['records']:,} records")
+            print(f"\nexport {exp.seconds:.1f} s; plain TFRecordWriter loop {plain['loop']:.1f} s (writing alone, "
+                  f"records already serialised: {plain['write_floor']:.1f} s) for {plain['records']:,} records")
             print(f"export throughput / the loop's = {ratio:.2f}x >= 0.5x: {verdict(ok)}")
             record("bench_scale", f"export --check-images header, {n:,} records: throughput / a plain loop's",
-                   value=ratio, anchor=f"read file + tf.train.Example + TFRecordWriter loop ({anchor['loop']:.1f} s; "
-                   f"writing serialised records alone {anchor['write_floor']:.1f} s)", target=">= 0.5x", passed=ok,
+                   value=ratio, anchor=f"read file + tf.train.Example + TFRecordWriter loop ({plain['loop']:.1f} s; "
+                   f"writing serialised records alone {plain['write_floor']:.1f} s)", target=">= 0.5x", passed=ok,
                    seconds=round(exp.seconds, 1))  # fmt: skip
         for name, proc in table[3:]:
             ok = proc.peak_rss < MEMORY_TARGET
