@@ -298,6 +298,8 @@ def _label_names(ann: Annotations, label_map: Mapping[str, str] | None, label_ma
                     ledger.append(LedgerEntry(f, ln, str(ann.paths[r]), "none-label with real labels",
                                               "none-label ignored"))  # fmt: skip
     keep = codes >= 0
+    if keep.all():  # the common case: no blank or none-label pair, nothing to copy
+        return final, _Pairs(rows, codes, values, np.arange(len(codes)))
     return final, _Pairs(rows[keep], codes[keep], values[keep], np.flatnonzero(keep))
 
 
