@@ -815,3 +815,14 @@ def test_prediction_strings_and_attribute_ids(tmp_path: Path) -> None:
     assert labels_of(conv) == {"train/1000483014d91860.png": ["culture::french", "tag::bird", "tag::river"],
                                "train/1000fe2e667721fe.png": ["culture::italian"]}  # fmt: skip
     assert "culture::abruzzi" in list(conv.vocabulary)  # the map declares it; no image has it
+
+
+def test_ids_with_a_path_template_are_looked_for_as_the_files_they_name(tmp_path: Path) -> None:
+    # '{}.png' names the files: they are found in the images folder beside the table, which is then the root
+    for name in ("0001", "0002"):
+        image(tmp_path / "images" / f"{name}.png", shade=40)
+    write(tmp_path / "labels.csv", "ImageID,LabelName\n0001,cat\n0002,dog\n")
+    conv = labelprep.convert(tmp_path / "labels.csv", path_template="{}.png")
+    assert Path(conv.images_root) == tmp_path / "images"
+    assert conv.frame["path"].tolist() == ["0001.png", "0002.png"]
+    assert not labelprep.validate(tmp_path / "labels.csv", path_template="{}.png", check_images="none").errors
