@@ -198,3 +198,14 @@ def test_a_large_multi_hot_matrix_is_a_zeroed_mapping(monkeypatch: pytest.Monkey
     mapped = toframe.multi_hot(rows, codes, 6, 3, values)
     assert mapped.flags.writeable and mapped.shape == (3, 6) and mapped.dtype == np.int8
     assert (mapped == small).all() and int(np.abs(mapped).sum()) == 4
+
+
+def test_align_labels_of_an_aligned_frame_is_a_new_frame() -> None:
+    from labelprep.multihot import align_labels
+
+    frame = _frame_of(["a.jpg", "b.jpg", "c.jpg"])
+    out = align_labels(frame, ["cat", "dog"])
+    out["split"] = "train"
+    out["path"] = "x/" + out["path"]
+    assert list(frame.columns) == ["path", "cat", "dog"] and frame["path"].tolist() == ["a.jpg", "b.jpg", "c.jpg"]
+    assert align_labels(frame, ["dog", "cat"]).columns.tolist() == ["path", "dog", "cat"]
