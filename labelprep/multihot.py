@@ -206,6 +206,10 @@ def dense_matrix(frame: pd.DataFrame, labels: Sequence[str], *, purpose: str = "
 def align_labels(frame: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
     """``path`` then ``labels`` in this order, int8; labels the frame lacks are all 0 (sparse stays sparse)."""
     labels = list(labels)
+    if list(frame.columns) == ["path", *labels] and len({str(d) for d in frame.dtypes.iloc[1:]}) <= 1 and \
+            all(d == SPARSE_DTYPE or d == np.int8 for d in frame.dtypes.iloc[1:2]) and \
+            frame.index.equals(pd.RangeIndex(len(frame))):  # fmt: skip
+        return frame.copy(deep=False)  # already path then the labels, all int8 or all sparse: nothing to rebuild
     present = [c for c in labels if c in frame.columns]
     sparse = is_sparse(frame, present)
     n = len(frame)

@@ -30,6 +30,7 @@ class PathResolution:
     outside: npt.NDArray[np.bool_]  # absolute or '..' paths that leave the images root (kept as given)
     notes: list[str] = field(default_factory=list)
     not_found: int = 0
+    arrow: pa.Array | None = None  # the paths as an Arrow string array, when none was rewritten
 
 
 def apply_template(paths: npt.NDArray[np.object_], template: str) -> npt.NDArray[np.object_]:
@@ -109,7 +110,7 @@ def resolve_paths(
                 f"{int(outside.sum())} path(s) leave the images root (absolute or '..'); kept as given, "
                 "flagged for validate"
             )
-    res = PathResolution(out, outside, notes)
+    res = PathResolution(out, outside, notes, arrow=None if needs.any() or find_images else arr)
     if find_images:
         _find_images(res, images_root, lines, source)
     return res

@@ -5,16 +5,20 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 
 from labelprep.errors import SchemaError
 from labelprep.executor import Executor
 from labelprep.multihot import SPARSE_DTYPE, is_sparse, value_counts
 from labelprep.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 __all__ = ["check_frame", "schema", "schema_failures"]
 
@@ -45,6 +49,7 @@ def schema(
         >>> list(s.columns)
         ['path', 'cat', 'dog']
     """
+    import pandera.pandas as pa  # imported when used: a frame that meets the contract is checked without it
     allowed = [-1, 0, 1] if unknown else [0, 1]
     cols: dict[str, pa.Column] = {
         "path": pa.Column(
@@ -74,8 +79,17 @@ def check_frame(
     unknown: bool | None = None,
     source: str | None = None,
     engine: Executor | None = None,
+    distinct_paths: pyarrow.Array | None = None,
 ) -> pd.DataFrame:
     """Validate ``frame`` lazily against :func:`schema`; raise :class:`SchemaError` listing every failure.
+
+    Every check of the schema is first made vectorised over whole columns (names and order, dtypes, label
+    values, paths present, non-empty and unique); a frame that passes them all meets the schema, and pandera
+    runs only when one fails, to name every failure. Text columns that are not Arrow-backed strings (what
+    ``convert`` and :func:`labelprep.load_frame` make) are left to pandera. ``distinct_paths``: the distinct
+    values a hash factorisation of the input paths produced (:func:`labelprep.toframe.encode`); when the
+    ``path`` column holds exactly them, in order (one comparison, no hashing), the paths are unique by
+    construction. Without it uniqueness is counted.
 
     With a distributed ``engine`` (:class:`labelprep.executor.DaskExecutor`) pandera validates the frame's rows
     in parts, one task a worker thread, on the cluster; the label block is checked here, vectorised, either way.
@@ -92,6 +106,11 @@ def check_frame(
     # One vectorised range check over the label block replaces a pandera isin per
     # label column (seconds for 1,000 labels); pandera still checks everything
     # else, and runs the per-column checks to name every failure when one exists.
+    if not distributed and has_labels and _meets_schema(frame, labels, extra, low=-1 if unknown else 0,
+                                                        sparse=sparse, distinct_paths=distinct_paths):  # fmt: skip
+        return frame
+    import pandera.pandas as pa  # a failure to name (or a column only pandera can judge)
+
     value_checks = True
     if has_labels:
         value_checks = not _labels_in_range(frame, labels, low=-1 if unknown else 0, sparse=sparse)
@@ -130,6 +149,8 @@ def schema_failures(sch: pa.DataFrameSchema, part: pd.DataFrame) -> tuple[pd.Dat
 
     The task :func:`check_frame` runs on each part of a frame.
     """
+    import pandera.pandas as pa
+
     try:
         sch.validate(part, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -161,6 +182,37 @@ def _failures_in_parts(engine: Executor, sch: pa.DataFrameSchema, frame: pd.Data
         if dup.any():
             failures.append(f"column {name!r} fails field_uniqueness (value {frame.loc[dup, name].iloc[0]!r})")
     return list(dict.fromkeys(failures))
+
+
+def _meets_schema(frame: pd.DataFrame, labels: list[str], extra: list[str], *, low: int, sparse: bool,
+                  distinct_paths: pyarrow.Array | None) -> bool:  # fmt: skip
+    """True when ``frame`` meets :func:`schema` (``path``, ``labels``, then ``extra``), checked column-wise.
+
+    False when any check fails or cannot be decided here (a text column that is not an Arrow-backed string:
+    pandera decides those, element by element).
+    """
+    cols = list(frame.columns)
+    if not frame.columns.is_unique or cols[:1] != ["path"] or cols[1 : 1 + len(labels)] != labels:
+        return False
+    if not all(_arrow_text(frame.dtypes[c]) for c in ["path", *extra]):
+        return False
+    if not _labels_in_range(frame, labels, low=low, sparse=sparse):
+        return False
+    path = pyarrow.array(frame["path"].array)
+    if isinstance(path, pyarrow.ChunkedArray):
+        path = path.combine_chunks()
+    if path.null_count or (len(path) and pc.min(pc.binary_length(path)).as_py() < 1):
+        return False
+    if distinct_paths is not None and len(distinct_paths) == len(path):
+        # the factorisation's dictionary holds each value once; the column must be that dictionary, as it is
+        if path.equals(distinct_paths.cast(path.type)):
+            return True
+    return bool(pc.count_distinct(path).as_py() == len(path))
+
+
+def _arrow_text(dtype: Any) -> bool:
+    """An Arrow-backed pandas string dtype (``str`` in pandas 3, ``string[pyarrow]``): pandera's ``str``."""
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
 
 
 def _labels_in_range(frame: pd.DataFrame, labels: list[str], *, low: int, sparse: bool) -> bool:

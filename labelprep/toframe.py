@@ -8,15 +8,18 @@ leaves out or merges is recorded in the ledger.
 
 from __future__ import annotations
 
+import mmap
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from labelprep.errors import DATAFRAME_SOURCE, ConflictError, InputError, VocabularyError
 from labelprep.multihot import SPARSE_THRESHOLD, dense_matrix, sparse_columns, use_sparse
@@ -76,6 +79,8 @@ class Encoded:
     row_image: npt.NDArray[np.int64] | None = None  # image (frame row) of each input row
     first_row: npt.NDArray[np.int64] | None = None  # first input row listing each image
     outside: npt.NDArray[np.bool_] | None = None  # per input row: the path leaves the images root
+    # the distinct paths as the factorisation found them (each once): check_frame's proof of unique paths
+    distinct_paths: pa.Array | None = None
 
 
 def check_split_cells(ann: Annotations) -> None:
@@ -94,9 +99,27 @@ def check_split_cells(ann: Annotations) -> None:
         )
 
 
+ZEROED_MMAP_BYTES = 1 << 26  # from 64 MiB on, the matrix is an anonymous mapping (see zeroed_int8)
+
+
+def zeroed_int8(n_labels: int, n_rows: int) -> npt.NDArray[np.int8]:
+    """A (n_labels, n_rows) int8 array of zeros; a large one is an anonymous memory mapping.
+
+    ``np.zeros`` asks for transparent huge pages on a large array, and where the kernel then compacts memory
+    to find them (THP ``defrag=madvise``, the common default) the first touch of a scattered write can stall:
+    0.5 s instead of 0.1 s for 1M rows x 100 labels on the benchmark machine. An anonymous mapping is zeroed
+    by the kernel page by page, with ordinary pages.
+    """
+    size = n_labels * n_rows
+    if size < ZEROED_MMAP_BYTES:
+        return np.zeros((n_labels, n_rows), dtype=np.int8)
+    buf = mmap.mmap(-1, size)
+    return np.frombuffer(buf, dtype=np.int8).reshape(n_labels, n_rows)
+
+
 def multi_hot(
-    rows: npt.NDArray[np.int64],
-    codes: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.integer],
+    codes: npt.NDArray[np.integer],
     n_rows: int,
     n_labels: int,
     values: npt.NDArray[np.int8] | None = None,
@@ -106,15 +129,23 @@ def multi_hot(
     The array is label-major so that ``result.T`` becomes a DataFrame block
     without a copy. Where pairs disagree, positive beats uncertain beats absent.
     """
-    mat = np.zeros((n_labels, n_rows), dtype=np.int8)
+    mat = zeroed_int8(n_labels, n_rows)
+    flat = mat.reshape(-1)  # a view: one flat index a pair scatters about twice as fast as (code, row) pairs
+
+    def at(c: npt.NDArray[np.integer], r: npt.NDArray[np.integer]) -> npt.NDArray[np.int64]:
+        idx = c.astype(np.int64)
+        idx *= n_rows
+        idx += r
+        return idx
+
     if values is None:
-        mat[codes, rows] = 1
+        flat[at(codes, rows)] = 1
         return mat
     unc = values == UNCERTAIN
     if unc.any():
-        mat[codes[unc], rows[unc]] = -1
+        flat[at(codes[unc], rows[unc])] = -1
     pos = values == POSITIVE
-    mat[codes[pos], rows[pos]] = 1
+    flat[at(codes[pos], rows[pos])] = 1
     return mat
 
 
@@ -133,6 +164,33 @@ def implied_label_map(ann: Annotations, vocab: Vocabulary | None, vocab_map: Map
     names = [n.strip() for n in ann.names]
     used = {names[c] for c in np.unique(ann.code).tolist()} - {""} - {x.strip() for x in none_labels}
     return vocab_map if used and all(n in vocab_map and n not in vocab for n in used) else None
+
+
+@dataclass
+class _Pairs:
+    """The (row, label code, value) pairs being encoded, and each pair's index in the annotations (its line)."""
+
+    rows: npt.NDArray[np.integer]
+    codes: npt.NDArray[np.integer]
+    values: npt.NDArray[np.int8]
+    pidx: npt.NDArray[np.integer]
+
+    def keep(self, mask: npt.NDArray[np.bool_]) -> None:
+        self.rows, self.codes, self.values, self.pidx = (self.rows[mask], self.codes[mask], self.values[mask],
+                                                         self.pidx[mask])  # fmt: skip
+
+
+@dataclass
+class _Images:
+    """The distinct images: each input row's image, their paths (first listing order) and first rows."""
+
+    of_row: npt.NDArray[np.int64]
+    paths: npt.NDArray[np.object_] | pa.Array
+    first_row: npt.NDArray[np.int64]
+    outside: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.paths)
 
 
 def encode(
@@ -166,12 +224,35 @@ def encode(
             summary.dropped[e.reason] += 1
         else:
             summary.merged_duplicates += 1
-
-    # 1. label names: strip, map, none-labels
-    names = [n.strip() for n in ann.names]
     if label_map is None and implied_label_map(ann, vocab, vocab_map, none_labels) is not None:
         label_map = vocab_map
         notes.append("labels are the ids of the label map given as --vocab: mapped to its names")
+    # 1. label names: strip, map, none-labels; 2. the vocabulary
+    final, pairs = _label_names(ann, label_map, label_map_source, none_labels, notes, ledger)
+    labels = _vocabulary(ann, final, pairs, vocab, unknown, label_map, none_labels, summary, notes, ledger)
+    for name in labels:
+        if name in RESERVED_COLUMNS:
+            raise VocabularyError(f"label {name!r} has the name of a frame column",
+                                  file=label_map_source or ann.source, hint="rename it with --label-map")  # fmt: skip
+    # 3. paths and duplicate images; the carried columns of each image
+    images = _images(ann, images_root, path_template, find_images, summary, notes, ledger)
+    check_split_cells(ann)
+    carried = _carried(ann, images, notes)
+    # 4. minimum count
+    if min_count is not None and min_count > 1:
+        labels = _min_count(ann, labels, pairs, images.of_row, min_count, summary, notes, ledger)
+    # 5. the frame
+    frame, vocabulary = _frame(labels, pairs, images, carried, sparse_threshold, summary, notes)
+    distinct = images.paths if isinstance(images.paths, pa.Array) else None
+    return Encoded(frame, vocabulary, summary, ledger, notes, images.of_row, images.first_row, images.outside,
+                   distinct)  # fmt: skip
+
+
+def _label_names(ann: Annotations, label_map: Mapping[str, str] | None, label_map_source: str | None,
+                 none_labels: Collection[str], notes: list[str],
+                 ledger: list[LedgerEntry]) -> tuple[list[str], _Pairs]:  # fmt: skip
+    """The distinct label names (stripped, mapped, none-labels and blanks out) and the pairs coded by them."""
+    names = [n.strip() for n in ann.names]
     if label_map is not None:
         mapped = []
         for c, n in enumerate(names):
@@ -183,12 +264,8 @@ def encode(
                     mapped.append(n)
                     continue
                 file, line = ann.pair_where(int(used[0]))
-                raise VocabularyError(
-                    f"label {n!r} is not in the label map",
-                    file=file,
-                    line=line,
-                    hint=f"add it to {label_map_source or 'the label map'}",
-                )
+                raise VocabularyError(f"label {n!r} is not in the label map", file=file, line=line,
+                                      hint=f"add it to {label_map_source or 'the label map'}")  # fmt: skip
         names = mapped
     none_set = {s.strip() for s in none_labels}
     final: list[str] = []
@@ -221,87 +298,110 @@ def encode(
                     ledger.append(LedgerEntry(f, ln, str(ann.paths[r]), "none-label with real labels",
                                               "none-label ignored"))  # fmt: skip
     keep = codes >= 0
-    rows, codes, values = rows[keep], codes[keep], values[keep]
-    pidx = np.flatnonzero(keep)  # each remaining pair's index in ann (for its line)
+    if keep.all():  # the common case: no blank or none-label pair, nothing to copy
+        return final, _Pairs(rows, codes, values, np.arange(len(codes)))
+    return final, _Pairs(rows[keep], codes[keep], values[keep], np.flatnonzero(keep))
 
-    # 2. vocabulary
+
+def _vocabulary(ann: Annotations, final: list[str], pairs: _Pairs, vocab: Vocabulary | None, unknown: str,
+                label_map: Mapping[str, str] | None, none_labels: Collection[str], summary: Summary,
+                notes: list[str], ledger: list[LedgerEntry]) -> list[str]:  # fmt: skip
+    """The frame's labels (the given vocabulary, or the ones the source uses); ``pairs`` recoded to them."""
     if vocab is not None:
-        lookup = np.array([vocab._index.get(n, -1) for n in final], dtype=np.int64)
-        pair_idx = lookup[codes] if len(codes) else codes
-        unknown_pairs = pair_idx < 0
-        if unknown_pairs.any():
-            bad_codes = np.unique(codes[unknown_pairs])
-            if unknown != "drop":
-                first = np.flatnonzero(unknown_pairs)[0]
-                label = final[int(codes[first])]
-                file, line = ann.pair_where(int(pidx[first]))
-                others = len(bad_codes) - 1
-                raise VocabularyError(
-                    f"unknown label {label!r}" + (f" (and {others} other unknown label(s))" if others else ""),
-                    file=file,
-                    line=line,
-                    hint=vocab.hint_for(label) + "; or pass --unknown drop to leave unknown labels out",
-                )
-            for c in bad_codes:
-                sel = np.flatnonzero(codes == c)
-                notes.append(f"unknown label {final[int(c)]!r} dropped from {len(sel)} row(s) ({vocab.hint_for(final[int(c)])})")
-                summary.dropped[f"unknown label {final[int(c)]!r}"] += len(sel)
-                for j in sel[:10000]:
-                    f, ln = ann.pair_where(int(pidx[j]))
-                    ledger.append(LedgerEntry(f, ln, str(ann.paths[rows[j]]), "unknown label dropped", final[int(c)]))
-            keep = ~unknown_pairs
-            rows, values, pair_idx, pidx = rows[keep], values[keep], pair_idx[keep], pidx[keep]
-        codes = pair_idx
-        labels = list(vocab)
+        return _given_vocabulary(ann, final, pairs, vocab, unknown, summary, notes, ledger)
+    codes = pairs.codes
+    used_codes = set(np.unique(codes).tolist())
+    present = [n for i, n in enumerate(final) if i in used_codes]
+    none_set = {s.strip() for s in none_labels}
+    if ann.declared is not None:
+        declared = [d.strip() for d in ann.declared]
+        if label_map is not None:
+            declared = [label_map.get(d, d) for d in declared]
+        declared = [d for d in dict.fromkeys(declared) if d and d not in none_set]
+        listed = declared + sorted(set(present) - set(declared))
     else:
-        used_codes = set(np.unique(codes).tolist())
-        present = [n for i, n in enumerate(final) if i in used_codes]
-        listed = present
-        if ann.declared is not None:
-            declared = [d.strip() for d in ann.declared]
-            if label_map is not None:
-                declared = [label_map.get(d, d) for d in declared]
-            declared = [d for d in dict.fromkeys(declared) if d and d not in none_set]
-            listed = declared + sorted(set(present) - set(declared))
-        else:
-            listed = sorted(present)
-        numbered = numbered_classes(label_map) if label_map else None
-        if numbered is not None:
-            # A numbered label map declares the vocabulary (Human Protein Atlas, Kaggle class ids): every class it
-            # names stays, in id order (class 0 first), so model outputs line up with the ids, used or not.
-            classes = [n for n in numbered if n not in none_set]
-            in_map = set(classes)
-            labels = classes + [n for n in listed if n not in in_map]
-            unused = [n for n in classes if n not in set(present)]
-            if unused:
-                shown = ", ".join(repr(n) for n in unused[:5]) + (" ..." if len(unused) > 5 else "")
-                notes.append(f"{len(unused)} class(es) of the label map have no image and stay in the vocabulary "
-                             f"(class-id order): {shown}")  # fmt: skip
-        else:
-            labels = listed
-        pos = {n: i for i, n in enumerate(labels)}
-        lookup = np.array([pos.get(n, -1) for n in final], dtype=np.int64)
-        codes = lookup[codes] if len(codes) else codes
-    for name in labels:
-        if name in RESERVED_COLUMNS:
-            raise VocabularyError(
-                f"label {name!r} has the name of a frame column",
-                file=label_map_source or ann.source,
-                hint="rename it with --label-map",
-            )
+        listed = sorted(present)
+    numbered = numbered_classes(label_map) if label_map else None
+    if numbered is not None:
+        # A numbered label map declares the vocabulary (Human Protein Atlas, Kaggle class ids): every class it
+        # names stays, in id order (class 0 first), so model outputs line up with the ids, used or not.
+        classes = [n for n in numbered if n not in none_set]
+        in_map = set(classes)
+        labels = classes + [n for n in listed if n not in in_map]
+        unused = [n for n in classes if n not in set(present)]
+        if unused:
+            shown = ", ".join(repr(n) for n in unused[:5]) + (" ..." if len(unused) > 5 else "")
+            notes.append(f"{len(unused)} class(es) of the label map have no image and stay in the vocabulary "
+                         f"(class-id order): {shown}")  # fmt: skip
+    else:
+        labels = listed
+    pos = {n: i for i, n in enumerate(labels)}
+    lookup = np.array([pos.get(n, -1) for n in final], dtype=np.int64)
+    pairs.codes = lookup[codes] if len(codes) else codes
+    return labels
 
-    # 3. paths and duplicate images
-    root = Path(images_root)
+
+def _given_vocabulary(ann: Annotations, final: list[str], pairs: _Pairs, vocab: Vocabulary, unknown: str,
+                      summary: Summary, notes: list[str], ledger: list[LedgerEntry]) -> list[str]:  # fmt: skip
+    """``pairs`` recoded to a given vocabulary: an unknown label is an error, or dropped with ``--unknown drop``."""
+    codes = pairs.codes
+    lookup = np.array([vocab._index.get(n, -1) for n in final], dtype=np.int64)
+    pair_idx = lookup[codes] if len(codes) else codes
+    unknown_pairs = pair_idx < 0
+    if unknown_pairs.any():
+        bad_codes = np.unique(codes[unknown_pairs])
+        if unknown != "drop":
+            first = np.flatnonzero(unknown_pairs)[0]
+            label = final[int(codes[first])]
+            file, line = ann.pair_where(int(pairs.pidx[first]))
+            others = len(bad_codes) - 1
+            raise VocabularyError(
+                f"unknown label {label!r}" + (f" (and {others} other unknown label(s))" if others else ""),
+                file=file, line=line, hint=vocab.hint_for(label) + "; or pass --unknown drop to leave unknown labels out",
+            )  # fmt: skip
+        for c in bad_codes:
+            sel = np.flatnonzero(codes == c)
+            notes.append(f"unknown label {final[int(c)]!r} dropped from {len(sel)} row(s) ({vocab.hint_for(final[int(c)])})")
+            summary.dropped[f"unknown label {final[int(c)]!r}"] += len(sel)
+            for j in sel[:10000]:
+                f, ln = ann.pair_where(int(pairs.pidx[j]))
+                ledger.append(LedgerEntry(f, ln, str(ann.paths[pairs.rows[j]]), "unknown label dropped", final[int(c)]))
+        pairs.codes = pair_idx
+        pairs.keep(~unknown_pairs)
+    else:
+        pairs.codes = pair_idx
+    return list(vocab)
+
+
+def _factorize(paths: npt.NDArray[np.object_], arrow: pa.Array | None) -> tuple[npt.NDArray[np.int64], Any]:
+    """Each path's image number (first-listing order) and the distinct paths, by hashing the strings once.
+
+    Arrow's dictionary encoding when the paths are all strings (a pyarrow array whose every entry differs
+    from every other: what makes the frame's ``path`` column unique by construction); pandas otherwise.
+    """
+    try:
+        arr = arrow if arrow is not None else pa.array(paths, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        arr = None
+    if arr is not None and arr.null_count == 0:
+        enc = pc.dictionary_encode(arr)
+        return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64), enc.dictionary
+    codes, uniques = pd.factorize(pd.Series(paths, dtype=object), sort=False)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+
+
+def _images(ann: Annotations, images_root: str | Path, path_template: str | None, find_images: bool,
+            summary: Summary, notes: list[str], ledger: list[LedgerEntry]) -> _Images:  # fmt: skip
+    """Resolve the paths and find the distinct images; duplicate rows (or repeated pairs) are merged."""
     if ann.raw_path_is_final and not path_template:
-        paths = ann.paths
+        paths, arrow = ann.paths, None
         outside = np.zeros(len(paths), dtype=bool)
     else:
-        res = resolve_paths(ann.paths, images_root=root, template=path_template, find_images=find_images,
+        res = resolve_paths(ann.paths, images_root=Path(images_root), template=path_template, find_images=find_images,
                             lines=ann.lines, source=ann.source)  # fmt: skip
-        paths, outside = res.paths, res.outside
+        paths, outside, arrow = res.paths, res.outside, res.arrow
         notes.extend(res.notes)
-    img_of_row, uniques = pd.factorize(pd.Series(paths, dtype=object), sort=False)
-    img_of_row = np.asarray(img_of_row, dtype=np.int64)
+    img_of_row, uniques = _factorize(paths, arrow)
     n_images = len(uniques)
     if n_images < ann.n_rows:
         first_row = np.full(n_images, -1, dtype=np.int64)
@@ -320,9 +420,13 @@ def encode(
         # every input row is an image's first row, a repeated pair, or another label of an image listed above
         n_listed = ann.rows_read if ann.rows_read is not None else ann.n_rows
         summary.folded = n_listed - n_images - len(dup_pairs)
+    return _Images(img_of_row, uniques, first_row, outside)
 
-    check_split_cells(ann)
+
+def _carried(ann: Annotations, images: _Images, notes: list[str]) -> dict[str, npt.NDArray[np.object_]]:
+    """Each carried column's value for each image (its first row's); split and group must agree across rows."""
     carried: dict[str, npt.NDArray[np.object_]] = {}
+    img_of_row, n_images = images.of_row, len(images)
     for col, vals in ann.columns.items():
         vals = np.asarray(vals, dtype=object)
         if n_images < ann.n_rows:
@@ -335,34 +439,43 @@ def encode(
                 vs = list(dict.fromkeys(vals[rows_bad].tolist()))
                 f, ln = ann.where(int(rows_bad[1]))
                 if col in ("split", "group"):
+                    path = images.paths[img]
                     raise ConflictError(
-                        f"image {uniques[img]!r} is listed with {col} values {', '.join(map(repr, vs))}"
+                        f"image {path.as_py() if isinstance(path, pa.Scalar) else path!r} is listed with {col} values "
+                        f"{', '.join(map(repr, vs))}"
                         + (f" ({len(bad_counts) - 1} more image(s) too)" if len(bad_counts) > 1 else ""),
-                        file=f,
-                        line=ln,
-                        hint=f"one image belongs to one {col}; fix the rows that disagree",
-                    )
+                        file=f, line=ln, hint=f"one image belongs to one {col}; fix the rows that disagree",
+                    )  # fmt: skip
                 notes.append(f"{len(bad_counts)} image(s) have differing {col!r} values; kept the first")
-        carried[col] = vals[first_row]
+        carried[col] = vals[images.first_row]
+    return carried
 
-    # 4. minimum count
-    if min_count is not None and min_count > 1:
-        pos_pairs = np.unique(np.stack([codes[values == POSITIVE], img_of_row[rows[values == POSITIVE]]]), axis=1)
-        label_counts = np.bincount(pos_pairs[0], minlength=len(labels)) if pos_pairs.size else np.zeros(len(labels), int)
-        keep_labels = label_counts >= min_count
-        if not keep_labels.all():
-            gone = [labels[i] for i in np.flatnonzero(~keep_labels)]
-            notes.append(f"--min-count {min_count}: {len(gone)} label(s) with fewer images left out: "
-                         + ", ".join(map(repr, gone[:10])) + (" ..." if len(gone) > 10 else ""))  # fmt: skip
-            summary.dropped[f"label under --min-count {min_count}"] += len(gone)
-            for g in gone:
-                ledger.append(LedgerEntry(ann.source, None, "", "label under --min-count", g))
-            new_index = np.cumsum(keep_labels) - 1
-            pair_keep = keep_labels[codes]
-            rows, values, codes = rows[pair_keep], values[pair_keep], new_index[codes[pair_keep]]
-            labels = [lab for lab, k in zip(labels, keep_labels, strict=True) if k]
 
-    # 5. the frame
+def _min_count(ann: Annotations, labels: list[str], pairs: _Pairs, img_of_row: npt.NDArray[np.int64], min_count: int,
+               summary: Summary, notes: list[str], ledger: list[LedgerEntry]) -> list[str]:  # fmt: skip
+    """The labels with at least ``min_count`` images; the pairs of the others left out and recoded."""
+    codes, rows, values = pairs.codes, pairs.rows, pairs.values
+    pos_pairs = np.unique(np.stack([codes[values == POSITIVE], img_of_row[rows[values == POSITIVE]]]), axis=1)
+    label_counts = np.bincount(pos_pairs[0], minlength=len(labels)) if pos_pairs.size else np.zeros(len(labels), int)
+    keep_labels = label_counts >= min_count
+    if keep_labels.all():
+        return labels
+    gone = [labels[i] for i in np.flatnonzero(~keep_labels)]
+    notes.append(f"--min-count {min_count}: {len(gone)} label(s) with fewer images left out: "
+                 + ", ".join(map(repr, gone[:10])) + (" ..." if len(gone) > 10 else ""))  # fmt: skip
+    summary.dropped[f"label under --min-count {min_count}"] += len(gone)
+    for g in gone:
+        ledger.append(LedgerEntry(ann.source, None, "", "label under --min-count", g))
+    new_index = np.cumsum(keep_labels) - 1
+    pair_keep = keep_labels[codes]
+    pairs.keep(pair_keep)
+    pairs.codes = new_index[pairs.codes]
+    return [lab for lab, k in zip(labels, keep_labels, strict=True) if k]
+
+
+def _frame(labels: list[str], pairs: _Pairs, images: _Images, carried: Mapping[str, npt.NDArray[np.object_]],
+           sparse_threshold: int | None, summary: Summary, notes: list[str]) -> tuple[pd.DataFrame, Vocabulary]:  # fmt: skip
+    """The frame (dense int8, or sparse above the threshold) and the summary's counts."""
     vocabulary = Vocabulary(labels)
     from labelprep.checks.labels import label_variants  # the checks import the encoder: not at module level
 
@@ -371,17 +484,18 @@ def encode(
         shown = "; ".join(", ".join(map(repr, g)) for g in variants[:5]) + (" ..." if len(variants) > 5 else "")
         notes.append(f"labels that differ only by case or spacing, kept apart: {shown} (one label? a --label-map "
                      "listing every label can map each spelling to one name)")  # fmt: skip
-    img_pairs = img_of_row[rows]
+    codes, values, n_images = pairs.codes, pairs.values, len(images)
+    img_pairs = images.of_row[pairs.rows]
     sparse = use_sparse(len(labels), sparse_threshold)
     if sparse:
         limit = SPARSE_THRESHOLD if sparse_threshold is None else sparse_threshold
         notes.append(f"{len(labels):,} labels, more than --sparse-threshold {limit:,}: sparse label columns "
                      "(Sparse[int8, 0]; written as Parquet)")  # fmt: skip
         arrays = sparse_columns(img_pairs, codes, n_images, len(labels), values)
-        frame = frame_from_columns(np.asarray(uniques, dtype=object), arrays, vocabulary, carried)
+        frame = frame_from_columns(images.paths, arrays, vocabulary, carried)
     else:
         mat = multi_hot(img_pairs, codes, n_images, len(labels), values)
-        frame = frame_from_matrix(np.asarray(uniques, dtype=object), mat, vocabulary, carried)
+        frame = frame_from_matrix(images.paths, mat, vocabulary, carried)
     summary.images = n_images
     summary.labels = len(labels)
     # counted from the pairs, not the matrix: no temporary as large as the result
@@ -397,7 +511,7 @@ def encode(
         else:
             cells = np.unique(codes[unc] * n_images + img_pairs[unc])
             summary.uncertain = int((mat[cells // n_images, cells % n_images] == -1).sum())
-    return Encoded(frame, vocabulary, summary, ledger, notes, img_of_row, first_row, outside)
+    return frame, vocabulary
 
 
 def _repeated_pairs(
@@ -441,14 +555,18 @@ def _merged(ann: Annotations, paths: npt.NDArray[np.object_], img_of_row: npt.ND
         notes.append(f"the ledger lists the first {LEDGER_CAP:,} merged duplicates of {len(dup):,}")
 
 
+def _string_array(paths: npt.NDArray[np.object_] | Sequence[str] | pa.Array) -> pa.Array:
+    return paths if isinstance(paths, pa.Array) and paths.type == pa.string() else pa.array(paths, pa.string())
+
+
 def frame_from_columns(
-    paths: npt.NDArray[np.object_] | Sequence[str],
+    paths: npt.NDArray[np.object_] | Sequence[str] | pa.Array,
     arrays: Sequence[object],
     vocabulary: Vocabulary,
     carried: Mapping[str, npt.ArrayLike] | None = None,
 ) -> pd.DataFrame:
     """Assemble ``path``, one label column per array (sparse or dense), then carried columns."""
-    data: dict[str, object] = {"path": pd.array(pa.array(paths, pa.string()).to_pandas(), dtype="str")}
+    data: dict[str, object] = {"path": pd.array(_string_array(paths).to_pandas(), dtype="str")}
     data.update(zip(vocabulary, arrays, strict=True))
     if carried:
         order = [c for c in ("split", "group") if c in carried] + [c for c in carried if c not in ("split", "group")]
@@ -460,14 +578,14 @@ def frame_from_columns(
 
 
 def frame_from_matrix(
-    paths: npt.NDArray[np.object_] | Sequence[str],
+    paths: npt.NDArray[np.object_] | Sequence[str] | pa.Array,
     mat: npt.NDArray[np.int8],
     vocabulary: Vocabulary,
     carried: Mapping[str, npt.ArrayLike] | None = None,
 ) -> pd.DataFrame:
     """Assemble ``path``, label columns (from a label-major matrix), then carried columns."""
     labels = pd.DataFrame(mat.T, columns=pd.Index(list(vocabulary), dtype="str"), copy=False)
-    path = pd.Series(pa.array(paths, pa.string()).to_pandas(), name="path", dtype="str")
+    path = pd.Series(_string_array(paths).to_pandas(), name="path", dtype="str")
     parts = [path.to_frame(), labels]
     if carried:
         order = [c for c in ("split", "group") if c in carried] + [c for c in carried if c not in ("split", "group")]

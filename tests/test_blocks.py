@@ -131,3 +131,14 @@ def test_errors_in_later_blocks_name_their_file_line(tmp_path: Path, small_block
     with pytest.raises(InputError, match="UTF-8") as exc:
         labelprep.convert(bad)
     assert exc.value.line == n + 1
+
+
+@pytest.mark.parametrize("body", ["a.jpg,cat\nb.jpg,dog\n", 'a.jpg,"cat,\ndog"\nb.jpg,dog\n', "a.jpg,cat\n\nb.jpg,dog\n"])
+def test_a_quoted_header_keeps_exact_line_numbers(tmp_path: Path, body: str) -> None:
+    # pyarrow quotes header names; rows without quotes parse in the fast mode, and a quoted line end or a blank
+    # line still moves the next row's line
+    src = tmp_path / "labels.csv"
+    src.write_text('"image","labels"\n' + body)
+    t = read_table(src)
+    assert t.n_rows == 2
+    assert t.lines().tolist() == ([2, 3] if body.count("\n") == 2 else [2, 4])

@@ -1205,7 +1205,7 @@ def test_every_new_form_reads_the_same_when_forced_with_format(tmp_path: Path) -
         "labelstudio": studio_csv(tmp_path / "l", "choice", ["/data/upload/3/5b1e-city.jpg,102,Night"]),
         "masks": write(tmp_path / "m" / "train.csv", "Image_Label,EncodedPixels\na.jpg_Fish,1 2\na.jpg_Sugar,\n"),
         "labelbox": write(tmp_path / "export.ndjson", json.dumps(labelbox_row("a.jpg", {"objects": [],
-                          "classifications": [checklist("cat")]})) + "\n"),  # fmt: skip
+                          "classifications": [checklist("cat")]})) + "\n"),
     }
     image(tmp_path / "a.jpg")
     for form, src in sources.items():
@@ -1213,3 +1213,14 @@ def test_every_new_form_reads_the_same_when_forced_with_format(tmp_path: Path) -
         assert detected.format == form
         forced = labelprep.convert(src, format=form)
         assert forced.frame.equals(detected.frame) and list(forced.vocabulary) == list(detected.vocabulary), form
+
+
+def test_ids_with_a_path_template_are_looked_for_as_the_files_they_name(tmp_path: Path) -> None:
+    # '{}.png' names the files: they are found in the images folder beside the table, which is then the root
+    for name in ("0001", "0002"):
+        image(tmp_path / "images" / f"{name}.png", shade=40)
+    write(tmp_path / "labels.csv", "ImageID,LabelName\n0001,cat\n0002,dog\n")
+    conv = labelprep.convert(tmp_path / "labels.csv", path_template="{}.png")
+    assert Path(conv.images_root) == tmp_path / "images"
+    assert conv.frame["path"].tolist() == ["0001.png", "0002.png"]
+    assert not labelprep.validate(tmp_path / "labels.csv", path_template="{}.png", check_images="none").errors

@@ -29,10 +29,10 @@ MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 100
 LONG_REASON = "Long because:"
 
-# Over the limits until they are split (checks/validation.py: the validate implementation; toframe.encode);
-# each entry must still be over its limit (so a fixed one is struck off here).
-PENDING_MODULES = {"labelprep/checks/validation.py"}
-PENDING_FUNCTIONS = {"labelprep/toframe.py:encode"}
+# Over the limits until they are split (none left: checks/validation.py gave its settings to checks/settings.py,
+# toframe.encode runs in steps); each entry must still be over its limit (so a fixed one is struck off here).
+PENDING_MODULES: set[str] = set()
+PENDING_FUNCTIONS: set[str] = set()
 
 
 def module_name(path: Path) -> str:

@@ -134,3 +134,78 @@ def test_check_frame_reports_every_failure_lazily() -> None:
     with pytest.raises(labelprep.SchemaError) as err:
         labelprep.check_frame(good.drop(columns=["dog"]).assign(split="train"), vocab)
     assert err.value.failures == ["missing column 'dog'"]  # and not "unexpected column 'split'"
+
+
+def _frame_of(paths: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"path": pd.Series(paths, dtype="str"), "cat": np.array([1, 0, 1][: len(paths)], np.int8),
+                         "dog": np.array([0, 0, 1][: len(paths)], np.int8)})  # fmt: skip
+
+
+def test_check_frame_checks_a_valid_frame_without_pandera_and_every_failure_with_it() -> None:
+    # the vectorised checks pass a valid frame in a process that never imports pandera; any failure they see
+    # is named by pandera, as before
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, pandas as pd, labelprep\n"
+            "f = pd.DataFrame({'path': pd.Series(['a.jpg', 'b.jpg'], dtype='str'), 'cat': np.array([1, 0], np.int8)})\n"
+            "labelprep.check_frame(f, labelprep.Vocabulary(['cat']))\n"
+            "print('pandera' in sys.modules)\n")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    vocab = labelprep.Vocabulary(["cat", "dog"])
+    for paths, failure in ((["a.jpg", "a.jpg", "c.jpg"], "field_uniqueness"), (["a.jpg", "", "c.jpg"], "str_length")):
+        with pytest.raises(labelprep.SchemaError, match=failure):
+            labelprep.check_frame(_frame_of(paths), vocab)
+    with pytest.raises(labelprep.SchemaError, match="not_nullable"):
+        labelprep.check_frame(_frame_of(["a.jpg", None, "c.jpg"]), vocab)  # type: ignore[list-item]
+    # a text column that is not Arrow-backed is pandera's to judge, value by value
+    objects = _frame_of(["a.jpg", "b.jpg", "c.jpg"]).assign(path=pd.Series(["a.jpg", 2, "c.jpg"], dtype=object))
+    with pytest.raises(labelprep.SchemaError, match="path"):
+        labelprep.check_frame(objects, vocab)
+    labelprep.check_frame(_frame_of(["a.jpg", "b.jpg", "c.jpg"]).assign(split=pd.Series(["x", None, "y"],
+                                                                                         dtype="str")), vocab)  # fmt: skip
+
+
+def test_unique_paths_are_proved_from_the_factorisation_only_for_the_frame_it_made(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from labelprep.schemas import check_frame
+
+    src = tmp_path / "labels.csv"
+    src.write_text("image,labels\na.jpg,cat\nb.jpg,dog\na.jpg,dog\nc.jpg,cat|dog\n")
+    conv = labelprep.convert(src)
+    vocab = conv.vocabulary
+    proof = pa.array(conv.frame["path"].tolist(), pa.string())  # what encode's factorisation hands over
+    check_frame(conv.frame, vocab, distinct_paths=proof)
+    dup = conv.frame.copy()
+    dup.loc[1, "path"] = dup.loc[0, "path"]
+    # the proof is of another column: uniqueness is counted, and the duplicate found
+    with pytest.raises(labelprep.SchemaError, match="field_uniqueness"):
+        check_frame(dup, vocab, distinct_paths=proof)
+    with pytest.raises(labelprep.SchemaError, match="field_uniqueness"):
+        check_frame(dup, vocab, distinct_paths=proof.slice(1))
+
+
+def test_a_large_multi_hot_matrix_is_a_zeroed_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
+    import labelprep.toframe as toframe
+
+    rows = np.array([0, 2, 2, 5])
+    codes = np.array([1, 0, 1, 2])
+    values = np.array([1, -1, 1, 1], dtype=np.int8)
+    small = multi_hot(rows, codes, 6, 3, values)
+    monkeypatch.setattr(toframe, "ZEROED_MMAP_BYTES", 1)
+    mapped = toframe.multi_hot(rows, codes, 6, 3, values)
+    assert mapped.flags.writeable and mapped.shape == (3, 6) and mapped.dtype == np.int8
+    assert (mapped == small).all() and int(np.abs(mapped).sum()) == 4
+
+
+def test_align_labels_of_an_aligned_frame_is_a_new_frame() -> None:
+    from labelprep.multihot import align_labels
+
+    frame = _frame_of(["a.jpg", "b.jpg", "c.jpg"])
+    out = align_labels(frame, ["cat", "dog"])
+    out["split"] = "train"
+    out["path"] = "x/" + out["path"]
+    assert list(frame.columns) == ["path", "cat", "dog"] and frame["path"].tolist() == ["a.jpg", "b.jpg", "c.jpg"]
+    assert align_labels(frame, ["dog", "cat"]).columns.tolist() == ["path", "dog", "cat"]

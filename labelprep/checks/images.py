@@ -49,6 +49,7 @@ __all__ = ["LEVELS", "CheckSettings", "ImageInfo", "check_chunk", "check_images"
 LEVELS = ("header", "full")
 _CACHE_VERSION = 5  # bump when a check changes what it reports
 _INLINE_BELOW = {"header": 400, "full": 40}  # fewer files than this: no worker processes
+_HEADER_CHUNK_FACTOR = 16  # header checks: this many times the executor's items a task
 
 # Formats a loader picks by extension; a file whose bytes say otherwise gets extension-mismatch.
 _EXT_FORMAT = {
@@ -296,7 +297,11 @@ def run_checks(todo: list[tuple[str, str]], settings: CheckSettings, executor: E
         if os.path.exists(todo[0][1]):
             executor.require_visible(todo[0][1], "the image")
         slots = executor.slots()
-        size = max(1, min(executor.task_items, len(todo) // (slots * 8)))
+        # a header check costs tens of microseconds, a decode milliseconds: header chunks are larger, or sending
+        # tasks and results between processes would cost more than the checks (2 workers slower than 1)
+        items = executor.task_items * (_HEADER_CHUNK_FACTOR if settings.level == "header" and not settings.content
+                                       else 1)  # fmt: skip
+        size = max(1, min(items, len(todo) // (slots * 8)))
     small = len(todo) < max(_INLINE_BELOW["full" if settings.content else settings.level], 2 * slots)
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     check = functools.partial(check_chunk, settings=settings)

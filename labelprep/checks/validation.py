@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
-import tomllib
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,222 +14,27 @@ import numpy as np
 import pandas as pd
 
 from labelprep import storage
-from labelprep.checks.content import Thresholds
 from labelprep.checks.labels import SplitFrame, cross_split_findings, frame_label_findings
-from labelprep.checks.rules import Rules, rule_findings, rule_label_findings
-from labelprep.errors import DATAFRAME_SOURCE, InputError, LabelprepError, SchemaError
+from labelprep.checks.rules import rule_findings, rule_label_findings
+from labelprep.checks.settings import (  # re-exported: callers import the settings from here too
+    CONFIG_KEYS,
+    ValidateSettings,
+    check_severity,
+    load_config,
+    source_split_names,
+    train_split,
+)
+from labelprep.errors import DATAFRAME_SOURCE, LabelprepError, SchemaError
 from labelprep.frameio import frame_images_root, is_frame, read_frame
-from labelprep.options import check_setting, config_keys
-from labelprep.readers import ReadOptions
 from labelprep.readers.base import POSITIVE, Annotations
-from labelprep.readers.folders import NAME_NOT_UTF8, SPLIT_NAMES, TAG_FILE_ESCAPES, is_image_name
-from labelprep.readers.layout import split_word
+from labelprep.readers.folders import NAME_NOT_UTF8, TAG_FILE_ESCAPES, is_image_name
 from labelprep.readers.refine import is_dataframe, read_refined, source_name
-from labelprep.report import CHECKS, SEVERITIES, Finding, Report
+from labelprep.report import CHECKS, Finding, Report
 from labelprep.schemas import check_frame
 from labelprep.toframe import check_split_cells, encode, implied_label_map
-from labelprep.vocabulary import Vocabulary
 
-__all__ = ["CONFIG_KEYS", "ParsedSplit", "ValidateSettings", "Validation", "load_config", "run_validation",
-           "validation"]
-
-# The keys [tool.labelprep] may hold: the options labelprep.options marks as settings (see config_keys()).
-CONFIG_KEYS = config_keys()
-
-
-@dataclass
-class ValidateSettings:
-    """Everything validate needs besides the sources (already merged with configuration)."""
-
-    read: ReadOptions = field(default_factory=ReadOptions)
-    format: str | None = None
-    images_root: Path | str | None = None  # a remote URL root stays a string
-    path_template: str | None = None
-    find_images: bool = False
-    none_label: Sequence[str] = ()
-    label_map: Mapping[str, str] | None = None
-    vocab: Vocabulary | None = None
-    vocab_map: Mapping[str, str] | None = None  # the id -> name map of a --vocab that is a label map file
-    check_images: str = "header"
-    workers: int | None = None
-    cache: Path | None = None
-    strict: bool = False
-    no_empty: bool = False
-    min_positives: int | None = None
-    min_size: tuple[int, int] | None = None
-    max_pixels: int | None = None
-    severity: dict[str, str] = field(default_factory=dict)
-    quarantine: Path | None = None
-    progress: bool = False
-    engine: Any = None  # a labelprep.executor.Executor, or None for the local process pool
-    near_duplicates: bool = False
-    quality: bool = False
-    thresholds: Thresholds = field(default_factory=Thresholds)
-    rules: Rules | None = None
-    predictions: Path | None = None
-    top_issues: int = 100
-
-
-def load_config(start: Path | Any, explicit: Path | None = None) -> tuple[dict[str, Any], Path | None]:
-    """``[tool.labelprep]`` from the dataset's pyproject.toml, or labelprep.toml, nearest first.
-
-    A DataFrame source has no folder to look in: only ``explicit`` is read then.
-    """
-    if explicit is not None:
-        files = [explicit]
-    elif is_dataframe(start):
-        return {}, None
-    elif storage.origin(start) is not None:
-        return {}, None  # fetched from a URL: its temporary folder holds no settings of the dataset
-    else:
-        here = start if start.is_dir() else start.parent
-        files = []
-        for d in [here.resolve(), *here.resolve().parents]:
-            files += [d / "labelprep.toml", d / "pyproject.toml"]
-    for f in files:
-        if not f.is_file():
-            if explicit is not None:
-                raise InputError("configuration file not found", file=str(f))
-            continue
-        try:
-            data = tomllib.loads(f.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"invalid TOML: {exc}", file=str(f)) from None
-        table = data.get("tool", {}).get("labelprep")
-        if table is None and f.name != "pyproject.toml":
-            table = data
-        if table is None:
-            continue
-        norm = {k.replace("_", "-"): v for k, v in table.items()}
-        known = config_keys()
-        unknown = sorted(set(norm) - set(known))
-        if unknown:
-            raise InputError(f"unknown configuration key(s): {', '.join(unknown)}", file=str(f),
-                             hint=f"known keys: {', '.join(known)}")  # fmt: skip
-        if not isinstance(norm.get("severity", {}), dict):
-            raise InputError("severity must be a table of code = level", file=str(f),
-                             hint='[tool.labelprep.severity] then lines like empty-labels = "error"')  # fmt: skip
-        for code, level in (norm.get("severity") or {}).items():
-            check_severity(code, level, str(f))
-        return _typed_config(norm, f), f
-    return {}, None
-
-
-def _positive_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 1  # TOML's true is an int to Python
-
-
-# What each setting must be: (check, what to write instead). min-size takes 64 as well as "64x48".
-_CONFIG_TYPES: dict[str, tuple[Any, str]] = {
-    "check-images": (lambda v: v in ("none", "header", "full"), '"none", "header" or "full"'),
-    "workers": (_positive_int, "a whole number, 1 or more"),
-    "strict": (lambda v: isinstance(v, bool), "true or false"),
-    "no-empty": (lambda v: isinstance(v, bool), "true or false"),
-    "min-positives": (_positive_int, "a whole number, 1 or more"),
-    "min-size": (lambda v: _positive_int(v) or isinstance(v, str), 'a size like "64x48", or 64'),
-    "max-pixels": (_positive_int, "a whole number of pixels"),
-    "none-label": (lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
-                   'a label or a list of labels, e.g. ["No Finding"]'),
-    "vocab": (lambda v: isinstance(v, str), "a path (relative to the configuration file)"),
-    "images-root": (lambda v: isinstance(v, str), "a path (relative to the configuration file)"),
-    "cache": (lambda v: isinstance(v, str), "a path (relative to the configuration file)"),
-    "near-duplicates": (lambda v: isinstance(v, bool), "true or false"),
-    "quality": (lambda v: isinstance(v, bool), "true or false"),
-    "thresholds": (lambda v: isinstance(v, dict), 'a table: [tool.labelprep.thresholds] then lines like dark = 40'),
-    "rules": (lambda v: isinstance(v, (dict, str)), "a table ([tool.labelprep.rules]) or the path of a rules file"),
-}
-
-
-def _typed_config(norm: dict[str, Any], f: Path) -> dict[str, Any]:
-    """Check each setting's type (a clear error, not a traceback later) and anchor paths at the file's folder."""
-    out = dict(norm)
-    for key, (ok, want) in _CONFIG_TYPES.items():
-        if key in out and not ok(out[key]):
-            raise InputError(f"{key} must be {want}, not {out[key]!r}", file=str(f))
-    for key in set(out) - set(_CONFIG_TYPES):  # any other setting: checked as its option takes it
-        out[key] = check_setting(key, out[key], str(f))
-    if isinstance(out.get("min-size"), int):
-        out["min-size"] = str(out["min-size"])
-    if isinstance(out.get("none-label"), str):
-        out["none-label"] = [out["none-label"]]
-    if "thresholds" in out:
-        out["thresholds"] = {str(k).replace("_", "-"): v for k, v in out["thresholds"].items()}
-        Thresholds.from_mapping(out["thresholds"], str(f))  # a wrong name or value: an error naming the file
-    if "rules" in out:
-        out["rules-base"] = str(f.parent)  # a rules file, or a hierarchy file the table names, is relative to it
-        out["rules-file"] = str(f)
-    for key in ("vocab", "images-root", "cache", "rules"):
-        value = out.get(key)
-        if isinstance(value, str) and not storage.is_url(value) and not Path(value).is_absolute():
-            out[key] = str(f.parent / value)  # as written in the file: relative to it, not to the working folder
-    return out
-
-
-def source_split_names(sources: Sequence[str | Path | Any], given: Sequence[str | None] | None = None) -> list[str]:
-    """The split each source without a split column stands for, in validate, export and convert alike.
-
-    A split is named on the command line (``train=a.json``, ``given``), else by the split word its file stem
-    holds (``instances_train2017.json`` is ``train``, ``labels_val.json`` is ``val``,
-    ``oidv6-train-annotations-human-imagelabels.csv`` is ``train``), else by its folder when that folder's
-    name is a split name (Roboflow's ``train/_classes.csv valid/_classes.csv``). One source with no split word is ``train``. Of
-    several, one whose name holds no split word, or two that name one split, are an error saying how to name
-    them: a test split is never taken for training because it was listed first.
-    """
-    given = list(given) if given is not None else [None] * len(sources)
-    # a DataFrame is named by df.attrs["name"] (e.g. "val"), as a split named on the command line
-    given = [g if g or not isinstance(s, pd.DataFrame) else (s.attrs.get("name") or None)
-             for s, g in zip(sources, given, strict=True)]  # fmt: skip
-    where = [Path(f"dataframe{i + 1}") if isinstance(s, pd.DataFrame) else Path(storage.where(str(s)))
-             for i, s in enumerate(sources)]  # fmt: skip
-    names: list[str | None] = []
-    for w, explicit in zip(where, given, strict=True):
-        if explicit:
-            names.append(explicit)
-            continue
-        word = split_word(w.stem)
-        if word is not None:
-            names.append(next(t for t in re.split(r"[^A-Za-z]+", w.stem) if t.lower() == word))
-        elif w.parent.name.lower() in SPLIT_NAMES:  # train/_classes.csv: a folder named as a split, nothing more
-            names.append(w.parent.name)
-        else:
-            names.append(None)
-    if len(sources) == 1:
-        return [names[0] or "train"]
-    shown = [source_name(s) for s in sources]
-    unnamed = [x for x, n in zip(shown, names, strict=True) if n is None]
-    example = " ".join(f"{n or 'SPLIT'}={x}" for x, n in zip(shown[:3], names[:3], strict=True))
-    if unnamed:
-        raise InputError(f"cannot tell which split {unnamed[0]!r} is: its name holds no split word (train, val, "
-                         "valid, validation, test, dev, trainval ...)",
-                         hint=f"name each source's split, e.g. {example} (a DataFrame by df.attrs['name'])")  # fmt: skip
-    final = [str(n) for n in names]
-    dup = [n for n in dict.fromkeys(final) if final.count(n) > 1]
-    if dup:
-        both = [x for x, n in zip(shown, final, strict=True) if n == dup[0]]
-        raise InputError(f"two sources name the split {dup[0]!r}: {', '.join(both)}",
-                         hint=f"name each source's split, e.g. {example}")  # fmt: skip
-    return final
-
-
-def train_split(names: Sequence[str]) -> str:
-    """The training split among ``names``: ``train``, else ``training``, else ``trainval``; '' when there is
-    none (the checks that compare splits with train are then not run: no split is taken for it by position)."""
-    for want in ("train", "training", "trainval"):
-        for name in names:
-            if name.lower() == want:
-                return name
-    return ""
-
-
-def check_severity(code: str, level: str, where: str | None = None) -> None:
-    if code not in CHECKS:
-        import difflib
-
-        close = difflib.get_close_matches(code, list(CHECKS), n=1)
-        raise InputError(f"unknown finding code {code!r}", file=where,
-                         hint=f"did you mean {close[0]!r}?" if close else "see the README's finding codes")  # fmt: skip
-    if level not in (*SEVERITIES, "off"):
-        raise InputError(f"severity of {code!r} must be error, warning, info or off, not {level!r}", file=where)
+__all__ = ["CONFIG_KEYS", "ParsedSplit", "ValidateSettings", "Validation", "check_severity", "load_config",
+           "run_validation", "source_split_names", "train_split", "validation"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,7 +136,7 @@ def _raw_splits(src: Path | Any, st: ValidateSettings, report: Report, name: str
                  find_images=st.find_images)  # fmt: skip
     if len(enc.frame):
         try:
-            check_frame(enc.frame, enc.vocabulary, unknown=True, source=where)
+            check_frame(enc.frame, enc.vocabulary, unknown=True, source=where, distinct_paths=enc.distinct_paths)
         except SchemaError as exc:
             for msg in exc.failures:
                 report.add("schema-error", msg, hint="check the annotations", source=where)
@@ -386,7 +189,9 @@ def _raw_row_findings(ann: Annotations, split: str, st: ValidateSettings) -> lis
     is_real = np.array([n not in none_set and n != "" for n in names] + [False], dtype=bool)[ann.code] if len(
         ann.code) else pos  # fmt: skip
     # none-label together with real labels, on one row
-    both = np.intersect1d(np.unique(ann.row[pos & is_none]), np.unique(ann.row[pos & is_real]))
+    with_none = pos & is_none
+    both = np.intersect1d(np.unique(ann.row[with_none]), np.unique(ann.row[pos & is_real])) if with_none.any() \
+        else np.zeros(0, dtype=np.int64)  # fmt: skip
     for r in both.tolist():
         f, ln = ann.where(r)
         labs = sorted({names[c] for c in ann.code[(ann.row == r) & pos].tolist()})
@@ -409,9 +214,10 @@ def _raw_row_findings(ann: Annotations, split: str, st: ValidateSettings) -> lis
                                f"unknown label {n!r} on {len(np.unique(rows))} row(s)", st.vocab.hint_for(n),
                                label=n, split=split, source=f, line=ln))  # fmt: skip
     # the same path listed twice
-    paths = pd.Series(ann.paths, dtype=object)
-    dup_mask = paths.duplicated(keep=False).to_numpy()
-    if dup_mask.any() and not ann.one_row_per_label:
+    # (a long form lists an image once per label: its repeated paths are no finding)
+    dup_mask = np.zeros(0, dtype=bool) if ann.one_row_per_label else \
+        pd.Series(ann.paths, dtype=object).duplicated(keep=False).to_numpy()  # fmt: skip
+    if dup_mask.any():
         label_sets: dict[int, frozenset[str]] = defaultdict(frozenset)
         sel = dup_mask[ann.row] & pos & is_real if len(ann.row) else np.zeros(0, bool)
         acc: dict[int, set[str]] = defaultdict(set)
@@ -444,7 +250,11 @@ def _raw_row_findings(ann: Annotations, split: str, st: ValidateSettings) -> lis
 
 
 def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report: Report) -> set[str]:
-    """Files, images, duplicates and leaks; returns the unusable paths (for --quarantine)."""
+    """Files, images, duplicates and leaks; returns the unusable paths (for --quarantine).
+
+    Python loops run over the paths with an issue and the paths listed more than once only; every other path
+    is handled a column at a time (a million paths in well under a second).
+    """
     from labelprep.checks.files import check_files
 
     unusable: set[tuple[str, str]] = set()
@@ -455,28 +265,36 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
     for sp in splits:
         by_root[sp.root].append(sp)
     for root, group in by_root.items():
-        all_paths = list(dict.fromkeys(p for sp in group for p in sp.sf.frame["path"].tolist()))
+        columns = [sp.sf.frame["path"] for sp in group]
+        all_paths = pd.unique(pd.concat(columns, ignore_index=True)).tolist() if len(group) > 1 else \
+            columns[0].tolist()  # a split's paths are distinct (merged by encode, checked by check_frame)  # fmt: skip
+        if len(group) == 1 and len(set(all_paths)) != len(all_paths):
+            all_paths = list(dict.fromkeys(all_paths))  # a frame read from disk that failed its schema
         # reading the images stats every file anyway: skip the per-file stat here then
         file_issues = check_files(all_paths, root, stat_files=st.check_images == "none")
-        usable = [p for p in all_paths if p not in file_issues]
         infos: dict[str, Any] = {}
-        if st.check_images != "none" and usable:
-            from labelprep.checks.images import check_images
+        if st.check_images != "none":
+            usable = [p for p in all_paths if p not in file_issues] if file_issues else all_paths
+            if usable:
+                from labelprep.checks.images import check_images
 
-            infos = check_images(usable, root, level=st.check_images, workers=st.workers, cache_dir=st.cache,
-                                 max_pixels=st.max_pixels, min_size=st.min_size, progress=st.progress,
-                                 engine=st.engine, content=content, quality=st.quality)  # fmt: skip
+                infos = check_images(usable, root, level=st.check_images, workers=st.workers, cache_dir=st.cache,
+                                     max_pixels=st.max_pixels, min_size=st.min_size, progress=st.progress,
+                                     engine=st.engine, content=content, quality=st.quality)  # fmt: skip
             if content:
                 decoded.update(((str(root), p), info) for p, info in infos.items())
+        digests.update(((str(root), p), info.digest) for p, info in infos.items() if info.digest)
+        flagged = set(file_issues) | {p for p, info in infos.items() if info.issues}
         for sp in group:
-            paths = sp.sf.frame["path"].tolist()
-            for i, p in enumerate(paths):
+            if not flagged:
+                break
+            paths = sp.sf.frame["path"]
+            for i in np.flatnonzero(paths.isin(flagged).to_numpy()).tolist():
+                p = str(paths.iat[i])
                 issues = list(file_issues.get(p, []))
                 info = infos.get(p)
                 if info is not None:
                     issues += info.issues
-                    if info.digest:
-                        digests[(str(root), p)] = info.digest
                 for iss in issues:
                     if iss.code in report.muted:
                         continue
@@ -485,28 +303,55 @@ def _file_and_image_findings(splits: list[_Split], st: ValidateSettings, report:
                                                    **sp.sf.where(i)))  # type: ignore[arg-type]  # fmt: skip
                     if sev == "error":
                         unusable.add((str(root), p))
-    # duplicates within a split, leaks across splits: by content digest, and by path
-    owners: dict[str, list[tuple[str, str, int, _Split]]] = defaultdict(list)
-    for sp in splits:
-        for i, p in enumerate(sp.sf.frame["path"].tolist()):
-            d = digests.get((str(sp.root), p))
-            owners[f"d:{d}" if d else f"p:{sp.root}/{p}"].append((sp.sf.name, p, i, sp))
-    for key, items in owners.items():
-        if len(items) < 2:
-            continue
-        first_split, first_path, _, _ = items[0]
-        for split, p, i, sp in items[1:]:
-            same = "the same file" if key.startswith("p:") else f"the same image as {first_path!r}"
-            if split == first_split:
-                report.add("duplicate-image", f"{p!r} is {same} in split {split!r}",
-                           hint="keep one copy", path=p, **sp.sf.where(i))  # fmt: skip
-            else:
-                report.add("leaked-image", f"{p!r} in split {split!r} is {same} in split {first_split!r}",
-                           hint="remove it from one split; evaluation on leaked images is optimistic", path=p,
-                           **sp.sf.where(i))  # fmt: skip
+    _duplicate_findings(splits, digests, report)
     if content:
         _content_findings(splits, decoded, st, report)
     return {p for _, p in sorted(unusable)}
+
+
+def _duplicate_findings(splits: list[_Split], digests: dict[tuple[str, str], str], report: Report) -> None:
+    """duplicate-image within a split and leaked-image across splits: the same content digest, or the same
+    file (root and path). Only the keys listed more than once are looked at one by one."""
+    keys, where, paths = [], [], []
+    for n, sp in enumerate(splits):
+        listed = sp.sf.frame["path"].tolist()
+        root = str(sp.root)
+        if digests:
+            keys += [f"d:{d}" if (d := digests.get((root, p))) else f"p:{root}/{p}" for p in listed]
+        else:
+            keys += [f"p:{root}/{p}" for p in listed]
+        where.append(np.stack([np.full(len(listed), n), np.arange(len(listed))], axis=1))
+        paths.append(listed)
+    if not keys:
+        return
+    key = pd.Series(keys, dtype=object)
+    dup = key.duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return
+    at = np.concatenate(where)
+    repeated = np.flatnonzero(dup)
+    codes, _ = pd.factorize(key.iloc[repeated])
+    # each key's occurrences in listing order, the keys in the order of their first listing (as a dict groups them)
+    order = np.argsort(codes, kind="stable")
+    current, first = -1, (0, "")
+    for r, c in zip(repeated[order].tolist(), codes[order].tolist(), strict=True):
+        n, i = at[r].tolist()
+        sp, p = splits[n], paths[n][i]
+        if c != current:
+            current, first = c, (n, p)
+            continue
+        first_split, first_path = splits[first[0]].sf.name, first[1]
+        split = sp.sf.name
+        if ("duplicate-image" if split == first_split else "leaked-image") in report.muted:
+            continue
+        same = "the same file" if keys[r].startswith("p:") else f"the same image as {first_path!r}"
+        if split == first_split:
+            report.add("duplicate-image", f"{p!r} is {same} in split {split!r}",
+                       hint="keep one copy", path=p, **sp.sf.where(i))  # fmt: skip
+        else:
+            report.add("leaked-image", f"{p!r} in split {split!r} is {same} in split {first_split!r}",
+                       hint="remove it from one split; evaluation on leaked images is optimistic", path=p,
+                       **sp.sf.where(i))  # fmt: skip
 
 
 _VERIFY_DISTANCE = 6  # pairs at most this far apart may be the same pixels (a JPEG decoded reduced, its PNG copy)

@@ -14,7 +14,7 @@ from labelprep.executor import Executor
 from labelprep.options import FORMATS
 from labelprep.readers import csvtext as table_module
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions, concat_annotations
-from labelprep.readers.cloud import map_prefix, read_cloud, read_json_lines
+from labelprep.readers.cloud import has_url, map_prefix, read_cloud, read_json_lines
 from labelprep.readers.csvtext import (
     LABELS_COLUMNS,
     PATH_COLUMNS,
@@ -277,7 +277,15 @@ def _locate_file_images(ann: Annotations, path: Path, opts: ReadOptions) -> None
         return
     base = Path(opts.images_root) if opts.images_root else path.parent
     sample = [str(p) for p in ann.paths[:64].tolist()]
-    cands = image_folder_candidates(base, split_word(path.stem), path.stem)
+    if opts.path_template and "{}" in opts.path_template:
+        sample = [opts.path_template.replace("{}", p) for p in sample]  # the files the ids name
+    listed: list[Any] = []
+
+    def cands() -> Any:  # listed once, and only when needed: an images folder may hold a million files
+        if not listed:
+            listed.append(image_folder_candidates(base, split_word(path.stem), path.stem))
+        return listed[0]
+
     found, note = locate_images(base, sample, cands)
     if found != base:
         ann.images_root = str(found)
@@ -285,7 +293,7 @@ def _locate_file_images(ann: Annotations, path: Path, opts: ReadOptions) -> None
             ann.notes.append(note + " (--images-root names another folder)")
         return
     if not opts.path_template:
-        ids = locate_ids(base, sample, cands)
+        ids = locate_ids(base, sample, cands())
         if ids is not None:
             ann.default_template, id_note = ids
             ann.images_root = str(base)
@@ -347,7 +355,8 @@ def read_source(
             ann = _read_parts(cached, opts, none_labels)
         else:
             ann = _read_one(target, format, opts, none_labels, engine, cached)
-            if format not in ("list", *_CLOUD_FORMATS) and not ann.raw_path_is_final:
+            if (format not in ("list", *_CLOUD_FORMATS) and not ann.raw_path_is_final
+                    and (opts.path_prefix is not None or has_url(ann.paths))):  # fmt: skip
                 # paths on a bucket or a web server: --path-prefix, or the folder every URL shares, comes off
                 mapped, _unmapped, note = map_prefix([str(p) for p in ann.paths], opts.path_prefix)
                 if note:

@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from labelprep.errors import InputError
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
 from labelprep.readers.layout import image_folder_candidates, lines_of, locate_images, read_text_file
 from labelprep.safeio import loads_json
 
-__all__ = ["ML_USE", "cloud_kind", "map_prefix", "read_cloud", "read_json_lines"]
+__all__ = ["ML_USE", "cloud_kind", "has_url", "map_prefix", "read_cloud", "read_json_lines"]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 # Vertex AI's ml_use and AutoML's first CSV column
@@ -58,6 +61,15 @@ def cloud_kind(record: Any) -> str | None:
     return None
 
 
+def has_url(paths: Sequence[str] | npt.NDArray[np.object_]) -> bool:
+    """Whether any path is a URL (``gs://...``), in one vectorised pass (a million paths in milliseconds)."""
+    try:
+        arr = pa.array(paths, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # not all str: the plain loop decides
+        return any(_URL.match(str(p)) for p in paths)
+    return bool(pc.any(pc.match_substring_regex(arr, _URL.pattern)).as_py())
+
+
 def map_prefix(paths: Sequence[str], prefix: str | None) -> tuple[list[str], list[int], str | None]:
     """Paths with ``prefix`` taken off; without one, the folder every URL shares (``gs://b/dir/``).
 
@@ -65,6 +77,8 @@ def map_prefix(paths: Sequence[str], prefix: str | None) -> tuple[list[str], lis
     them), and a note saying what was done (None when nothing was).
     """
     if prefix is None:
+        if not has_url(paths):
+            return list(paths), [], None
         urls = [p for p in paths if _URL.match(p)]
         if not urls:
             return list(paths), [], None

@@ -311,7 +311,7 @@ def _parse(
     del raw
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if not data.strip():
+    if not data or data.isspace():  # (no copy of the text, as strip() would make)
         raise InputError("file is empty", file=source, hint="expected a header line and one row per image")
     if header is None:
         _refuse_bare_cr(data, source)
@@ -321,7 +321,7 @@ def _parse(
     if header is None:
         header = _sniff_header(data, delimiter, source, notes)
 
-    newlines_in_values = b'"' in data
+    newlines_in_values = _quoted_body(data)
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),
@@ -348,10 +348,31 @@ def _parse(
     if table.num_rows == 0:
         raise InputError("file has a header line but no rows", file=source, line=1)
 
-    exact = not newlines_in_values and not re.search(rb"\n\s*\r?\n", data.rstrip())
+    # exact when every line after the header is a row: the count of line ends says so at once; only when it
+    # disagrees is the text searched for blank lines (which Arrow skips)
+    # (a blank line, or a line end inside a quoted value, makes fewer rows than line ends: equal counts are exact)
+    exact = table.num_rows == _line_ends(data) or (not newlines_in_values
+                                                   and not re.search(rb"\n\s*\r?\n", data.rstrip()))  # fmt: skip
     # a block of a larger file keeps its text for exact line numbers (whole files are re-read when asked)
     kept = data if (block and not exact) else None
     return Table(source, table, header, delimiter, notes, None, exact, p, encoding, line_offset, kept)
+
+
+def _quoted_body(data: bytes) -> bool:
+    """Whether a value may hold a line end: a quote after the first line (or a first line whose quotes do not
+    pair up). A header with quoted names (as pyarrow writes it) over unquoted rows parses without the slow mode."""
+    nl = data.find(b"\n")
+    if nl < 0:
+        return b'"' in data
+    return data.count(b'"', 0, nl) % 2 == 1 or data.find(b'"', nl) >= 0
+
+
+def _line_ends(data: bytes) -> int:
+    """Line ends before the last line with text: the rows of a table without blank lines (header excluded)."""
+    end = len(data)
+    while end and data[end - 1] in b" \t\r\n\x0b\x0c":
+        end -= 1
+    return data.count(b"\n", 0, end)
 
 
 def _refuse_bare_cr(data: bytes, source: str) -> None:
@@ -445,7 +466,8 @@ def _to_utf8(raw: bytes, encoding: str, source: str, line_offset: int = 0) -> by
 def _sniff_delimiter(data: bytes, suffix: str) -> str:
     if suffix in (".tsv", ".tab"):
         return "\t"
-    first = data.split(b"\n", 1)[0]
+    nl = data.find(b"\n")
+    first = data[: nl if nl >= 0 else len(data)]  # (split() would copy the whole text)
     counts = {d: first.count(d.encode()) for d in (",", "\t", ";")}
     best = max(counts, key=lambda d: counts[d])
     if counts[best] == 0:

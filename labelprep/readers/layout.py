@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +136,8 @@ class Candidates(list):  # type: ignore[type-arg]
 
 
 def locate_images(
-    base: Path, rel_paths: Sequence[str], candidates: Iterable[Path] = (), *, sample: int = 64
+    base: Path, rel_paths: Sequence[str], candidates: Iterable[Path] | Callable[[], Iterable[Path]] = (), *,
+    sample: int = 64,
 ) -> tuple[Path, str | None]:
     """The folder the listed paths are found under: ``base`` when any is found there, else the first named
     candidate where every path of a sample is found, else the one scanned folder where they all are.
@@ -144,11 +145,13 @@ def locate_images(
     A folder is taken only when the listed files are found in it (evidence, not a guess), and never when two
     scanned folders hold them alike (then ``base``: validate reports the files missing and says where copies
     are). Returns the folder and a note saying where the images were found (None when they are under ``base``,
-    or found nowhere).
+    or found nowhere). ``candidates`` may be a function that lists them: called only when they are needed.
     """
     picks = [p for p in rel_paths[:sample] if p and not p.startswith(("/", "..")) and "://" not in p]
     if not picks or any(_exists(base, p) for p in picks):
         return base, None  # found under base (or nothing to look for): the ones not found there are missing
+    if callable(candidates):
+        candidates = candidates()
     cands = list(candidates)
     scanned_from = getattr(candidates, "scanned_from", len(cands))
     complete: list[Path] = []
@@ -167,10 +170,19 @@ def locate_images(
 
 
 def _subfolders(root: Path, limit: int = 64) -> list[Path]:
-    try:
-        return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))[:limit]
+    try:  # the listing's entry types, not a stat a file: an images folder may hold a million files
+        with os.scandir(root) as it:
+            found = [Path(e.path) for e in it if not e.name.startswith(".") and _is_dir(e)]
     except OSError:
         return []
+    return sorted(found)[:limit]
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def image_folder_candidates(base: Path, split: str | None = None, stem: str | None = None,

@@ -433,8 +433,10 @@ def looks_long(table: Table, opts: ReadOptions) -> bool:
     boxes = {norm_name(c) for c in table.columns} & {"xmin", "ymin", "xmax", "ymax", "bbox", "x1", "y1", "x2", "y2"}
     if len(boxes) >= 2 and norm_name(label_col) in LONG_LABEL_COLUMNS[:6]:
         return True
-    paths = table.column(path_col)
-    if pc.count_distinct(paths).as_py() == len(paths):
+    # long when paths repeat and (the cells hold no separator, or the column is named in the singular); the
+    # separator is looked for first, as it is the cheaper test (counting a million distinct paths is not)
+    singular = norm_name(label_col) in ("labelname", "label", "class")
+    if not singular and sniff_separator(table.column(label_col)) is not None:
         return False
-    cells = table.column(label_col)
-    return sniff_separator(cells) is None or norm_name(label_col) in ("labelname", "label", "class")
+    paths = table.column(path_col)
+    return bool(pc.count_distinct(paths).as_py() != len(paths))

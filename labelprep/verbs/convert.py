@@ -226,7 +226,7 @@ def convert_one(source: Any, output: str | os.PathLike[str] | None, so: SourceOp
             raise InputError(f"no image is left to write: {enc.summary.rows_read} row(s) read, left out: {why}",
                              file=src_name, hint="an empty frame is not a dataset; see --ledger for each row")  # fmt: skip
         check_frame(enc.frame, enc.vocabulary, unknown=so.uncertain in (None, "keep") and enc.summary.uncertain > 0,
-                    source=src_name, engine=eng)  # fmt: skip
+                    source=src_name, engine=eng, distinct_paths=enc.distinct_paths)  # fmt: skip
     conv = Conversion(enc.frame, enc.vocabulary, ann.format, enc.summary, enc.ledger, enc.notes, root)
     if out is not None:
         # the images root relative to the frame's folder, so the pair can move together
