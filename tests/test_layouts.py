@@ -1224,3 +1224,13 @@ def test_ids_with_a_path_template_are_looked_for_as_the_files_they_name(tmp_path
     assert Path(conv.images_root) == tmp_path / "images"
     assert conv.frame["path"].tolist() == ["0001.png", "0002.png"]
     assert not labelprep.validate(tmp_path / "labels.csv", path_template="{}.png", check_images="none").errors
+
+
+def test_supervisely_accounts_for_every_file_it_does_not_read(tmp_path: Path) -> None:
+    root = supervisely(tmp_path / "proj", ["cat"], [], {"ds0/a.jpg": {"tags": [], "objects": sv_objects("cat")}})
+    write(root / "ds0" / "img" / "notes.txt", "taken in 2019\n")
+    write_json(root / "ds0" / "ann" / "gone.jpg.json", {"size": {"height": 4, "width": 4}, "tags": [],
+                                                        "objects": sv_objects("cat")})  # fmt: skip
+    conv = labelprep.convert(root)
+    assert labels_of(conv) == {"ds0/img/a.jpg": ["cat"], "ds0/img/gone.jpg": ["cat"]}  # validate: missing-file
+    assert [(e.path, e.reason) for e in conv.ledger] == [("ds0/img/notes.txt", "not an image file name")]

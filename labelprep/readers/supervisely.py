@@ -84,9 +84,14 @@ def read_supervisely(root: Path, opts: ReadOptions) -> Annotations:
     dropped: list[LedgerEntry] = []
     tags_seen: set[str] = set()
     for dataset, split in zip(datasets, splits, strict=True):
-        for name in sorted(os.listdir(dataset / "img")):
+        # every image, and every annotation file (one naming an image that is not there is still a row: validate
+        # reports the missing file); other files in img/ are left out with their reason
+        images = set(os.listdir(dataset / "img"))
+        annotated = {n[: -len(".json")] for n in os.listdir(dataset / "ann") if n.endswith(".json")}
+        for name in sorted(images | annotated):
             rel = f"{dataset.name}/img/{name}"
             if not is_image_name(name):
+                dropped.append(LedgerEntry(str(root), None, rel, "not an image file name", "file ignored"))
                 continue
             ann_file = dataset / "ann" / f"{name}.json"
             if not ann_file.is_file():
