@@ -1114,6 +1114,8 @@ def test_dota_label_files_give_the_classes_of_their_boxes_per_split(tmp_path: Pa
     assert splits_of(conv) == {"train/images/P0000.png": "train", "train/images/P0001.png": "train",
                                "val/images/P0003.png": "val"}  # fmt: skip
     assert any("2 'difficult' box(es) count as present" in n for n in conv.notes)
+    image(root / "val" / "images" / "P0009.png", shade=9)  # no label file: left out, accounted for
+    assert [(e.path, e.reason) for e in labelprep.convert(root).ledger] == [("val/images/P0009.png", "no label file")]
     write(root / "val" / "labelTxt" / "P0004.txt", "1 2 3 plane 0\n")
     with pytest.raises(labelprep.InputError, match="not a DOTA box line") as info:
         labelprep.convert(root)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from labelprep.errors import InputError
-from labelprep.readers.base import Annotations, ReadOptions
+from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
 from labelprep.readers.layout import lines_of, read_text_file, split_word
 
 __all__ = ["dota_root", "read_dota"]
@@ -63,9 +63,16 @@ def read_dota(root: Path, opts: ReadOptions) -> Annotations:
     files: list[str] = []
     splits: list[str] = []
     difficult = 0
+    dropped: list[LedgerEntry] = []
     for label_dir in _label_dirs(root):
         folder = label_dir.parent
         rel_folder = "" if folder == root else folder.name
+        stems = {f.stem for f in label_dir.glob("*.txt")}
+        if (folder / "images").is_dir():
+            for img in sorted((folder / "images").iterdir()):
+                if img.suffix.lower() in _IMAGE_EXTS and img.stem not in stems:
+                    rel = posixpath.join(rel_folder, "images", img.name) if rel_folder else f"images/{img.name}"
+                    dropped.append(LedgerEntry(str(root), None, rel, "no label file", f"labelTxt/{img.stem}.txt"))
         for f in sorted(label_dir.glob("*.txt")):
             text = read_text_file(f, what="DOTA label file", root=root)
             labs: list[str] = []
@@ -94,6 +101,9 @@ def read_dota(root: Path, opts: ReadOptions) -> Annotations:
         ann.columns = {"split": np.array(splits, dtype=object)}
     ann.notes = [f"DOTA: {len(paths)} label file(s); an image's labels are its boxes' classes"
                  + (f" ({difficult} 'difficult' box(es) count as present)" if difficult else "")]  # fmt: skip
+    ann.dropped = dropped
+    if dropped:
+        ann.notes.append(f"{len(dropped)} image(s) without a label file left out (in the ledger)")
     ann.images_root = str(root)
     ann.raw_path_is_final = True
     return ann
