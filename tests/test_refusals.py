@@ -75,6 +75,13 @@ def sidecar_and_table(root: Path) -> Path:
     return root
 
 
+def nested_folders(root: Path) -> Path:
+    image(root / "dog" / "a.jpg", 1)
+    image(root / "dog" / "puppy" / "b.jpg", 2)
+    image(root / "cat" / "c.jpg", 3)
+    return root
+
+
 def multi_hot_list(root: Path) -> Path:
     return write(root / "list.txt", "a.jpg 0 1 1\nb.jpg 1 0 0\n")
 
@@ -90,11 +97,12 @@ SCENARIOS: dict[str, Callable[[Path], Path | list[Path]]] = {
     "wide-without-labels": wide_without_labels,
     "sidecar-and-table": sidecar_and_table,
     "multi-hot-list": multi_hot_list,
+    "nested-folders": nested_folders,
 }
 EXTRA_ARGS = {"headerless-named-column": ["--path-col", "1.jpg", "--labels-col", "dog"]}
 # refusals whose message names options to run (the others explain what to fix in the data)
 HINTED = {"one-folder", "structural-folder", "json-beside-images", "headerless-named-column", "two-forms",
-          "unnamed-splits", "sidecar-and-table"}
+          "unnamed-splits", "sidecar-and-table", "nested-folders"}
 
 
 def _suggested(message: str, sources: list[str]) -> list[list[str]]:
@@ -114,7 +122,7 @@ def _suggested(message: str, sources: list[str]) -> list[list[str]]:
                 continue
             args.append(w)
         out.append(args)
-    for opt, value in re.findall(r"(--format|--sep|--uncertain) ([a-z-]+)", message):
+    for opt, value in re.findall(r"(--format|--sep|--uncertain|--nested-folders) ([a-z-]+)", message):
         out.append([*sources, opt, value])
     named = re.findall(r"(?:^|\s)(\w+)=(\S+?)(?=[\s)]|$)", message)
     if named:  # NAME=PATH arguments: the placeholder SPLIT gets a name of its own
