@@ -113,8 +113,14 @@ def zeroed_int8(n_labels: int, n_rows: int) -> npt.NDArray[np.int8]:
     size = n_labels * n_rows
     if size < ZEROED_MMAP_BYTES:
         return np.zeros((n_labels, n_rows), dtype=np.int8)
-    buf = mmap.mmap(-1, size)
+    # MAP_POPULATE (Linux): the kernel maps and zeroes every page at once, faster than a fault a page as the
+    # scatter first touches them (0.40-0.44 s against 0.45-0.55 s for 1 GB here); the matrix is dense anyway
+    flags = getattr(mmap, "MAP_PRIVATE", 0) | getattr(mmap, "MAP_ANONYMOUS", 0) | getattr(mmap, "MAP_POPULATE", 0)
+    buf = mmap.mmap(-1, size, flags=flags) if flags else mmap.mmap(-1, size)
     return np.frombuffer(buf, dtype=np.int8).reshape(n_labels, n_rows)
+
+
+_SCATTER_CHUNK = 1 << 19  # pairs scattered at a time (4 MB of indices)
 
 
 def multi_hot(
@@ -132,20 +138,22 @@ def multi_hot(
     mat = zeroed_int8(n_labels, n_rows)
     flat = mat.reshape(-1)  # a view: one flat index a pair scatters about twice as fast as (code, row) pairs
 
-    def at(c: npt.NDArray[np.integer], r: npt.NDArray[np.integer]) -> npt.NDArray[np.int64]:
-        idx = c.astype(np.int64)
-        idx *= n_rows
-        idx += r
-        return idx
+    def scatter(c: npt.NDArray[np.integer], r: npt.NDArray[np.integer], value: int) -> None:
+        # in chunks: the int64 flat indices of all pairs at once would add 8 bytes a pair to the peak memory
+        for start in range(0, len(c), _SCATTER_CHUNK):
+            idx = c[start : start + _SCATTER_CHUNK].astype(np.int64)
+            idx *= n_rows
+            idx += r[start : start + _SCATTER_CHUNK]
+            flat[idx] = value
 
     if values is None:
-        flat[at(codes, rows)] = 1
+        scatter(codes, rows, 1)
         return mat
     unc = values == UNCERTAIN
     if unc.any():
-        flat[at(codes[unc], rows[unc])] = -1
+        scatter(codes[unc], rows[unc], -1)
     pos = values == POSITIVE
-    flat[at(codes[pos], rows[pos])] = 1
+    scatter(codes[pos], rows[pos], 1)
     return mat
 
 
