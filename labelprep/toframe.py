@@ -8,7 +8,6 @@ leaves out or merges is recorded in the ledger.
 
 from __future__ import annotations
 
-import mmap
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from labelprep.errors import DATAFRAME_SOURCE, ConflictError, InputError, VocabularyError
-from labelprep.multihot import SPARSE_THRESHOLD, dense_matrix, sparse_columns, use_sparse
+from labelprep.multihot import SPARSE_THRESHOLD, dense_matrix, multi_hot, sparse_columns, use_sparse
 from labelprep.paths import resolve_paths
 from labelprep.readers.base import POSITIVE, UNCERTAIN, Annotations, LedgerEntry
 from labelprep.vocabulary import Vocabulary, numbered_classes
@@ -97,64 +96,6 @@ def check_split_cells(ann: Annotations) -> None:
             line=ln,
             hint="give every row its split, or leave out --split-col (labelprep split makes splits)",
         )
-
-
-ZEROED_MMAP_BYTES = 1 << 26  # from 64 MiB on, the matrix is an anonymous mapping (see zeroed_int8)
-
-
-def zeroed_int8(n_labels: int, n_rows: int) -> npt.NDArray[np.int8]:
-    """A (n_labels, n_rows) int8 array of zeros; a large one is an anonymous memory mapping.
-
-    ``np.zeros`` asks for transparent huge pages on a large array, and where the kernel then compacts memory
-    to find them (THP ``defrag=madvise``, the common default) the first touch of a scattered write can stall:
-    0.5 s instead of 0.1 s for 1M rows x 100 labels on the benchmark machine. An anonymous mapping is zeroed
-    by the kernel page by page, with ordinary pages.
-    """
-    size = n_labels * n_rows
-    if size < ZEROED_MMAP_BYTES:
-        return np.zeros((n_labels, n_rows), dtype=np.int8)
-    # MAP_POPULATE (Linux): the kernel maps and zeroes every page at once, faster than a fault a page as the
-    # scatter first touches them (0.40-0.44 s against 0.45-0.55 s for 1 GB here); the matrix is dense anyway
-    flags = getattr(mmap, "MAP_PRIVATE", 0) | getattr(mmap, "MAP_ANONYMOUS", 0) | getattr(mmap, "MAP_POPULATE", 0)
-    buf = mmap.mmap(-1, size, flags=flags) if flags else mmap.mmap(-1, size)
-    return np.frombuffer(buf, dtype=np.int8).reshape(n_labels, n_rows)
-
-
-_SCATTER_CHUNK = 1 << 19  # pairs scattered at a time (4 MB of indices)
-
-
-def multi_hot(
-    rows: npt.NDArray[np.integer],
-    codes: npt.NDArray[np.integer],
-    n_rows: int,
-    n_labels: int,
-    values: npt.NDArray[np.int8] | None = None,
-) -> npt.NDArray[np.int8]:
-    """Scatter (row, code[, value]) pairs into a (n_labels, n_rows) int8 array.
-
-    The array is label-major so that ``result.T`` becomes a DataFrame block
-    without a copy. Where pairs disagree, positive beats uncertain beats absent.
-    """
-    mat = zeroed_int8(n_labels, n_rows)
-    flat = mat.reshape(-1)  # a view: one flat index a pair scatters about twice as fast as (code, row) pairs
-
-    def scatter(c: npt.NDArray[np.integer], r: npt.NDArray[np.integer], value: int) -> None:
-        # in chunks: the int64 flat indices of all pairs at once would add 8 bytes a pair to the peak memory
-        for start in range(0, len(c), _SCATTER_CHUNK):
-            idx = c[start : start + _SCATTER_CHUNK].astype(np.int64)
-            idx *= n_rows
-            idx += r[start : start + _SCATTER_CHUNK]
-            flat[idx] = value
-
-    if values is None:
-        scatter(codes, rows, 1)
-        return mat
-    unc = values == UNCERTAIN
-    if unc.any():
-        scatter(codes[unc], rows[unc], -1)
-    pos = values == POSITIVE
-    scatter(codes[pos], rows[pos], 1)
-    return mat
 
 
 def to_label_lists(frame: pd.DataFrame, vocabulary: Sequence[str]) -> list[list[str]]:

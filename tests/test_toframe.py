@@ -188,16 +188,33 @@ def test_unique_paths_are_proved_from_the_factorisation_only_for_the_frame_it_ma
 
 
 def test_a_large_multi_hot_matrix_is_a_zeroed_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
-    import labelprep.toframe as toframe
+    import labelprep.multihot as multihot
 
     rows = np.array([0, 2, 2, 5])
     codes = np.array([1, 0, 1, 2])
     values = np.array([1, -1, 1, 1], dtype=np.int8)
     small = multi_hot(rows, codes, 6, 3, values)
-    monkeypatch.setattr(toframe, "ZEROED_MMAP_BYTES", 1)
-    mapped = toframe.multi_hot(rows, codes, 6, 3, values)
+    monkeypatch.setattr(multihot, "ZEROED_MMAP_BYTES", 1)
+    mapped = multihot.multi_hot(rows, codes, 6, 3, values)
     assert mapped.flags.writeable and mapped.shape == (3, 6) and mapped.dtype == np.int8
     assert (mapped == small).all() and int(np.abs(mapped).sum()) == 4
+
+
+def test_multi_hot_scatters_in_chunks_to_the_same_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flat indices are built a chunk at a time (bounded memory); any chunk size gives the same cells."""
+    import labelprep.multihot as multihot
+
+    rng = np.random.default_rng(7)
+    rows, codes = rng.integers(0, 50, 400), rng.integers(0, 9, 400)
+    values = rng.choice(np.array([1, -1, 0], dtype=np.int8), 400)
+    whole = multi_hot(rows, codes, 50, 9, values)
+    expected = np.zeros((9, 50), dtype=np.int8)
+    for r, c, v in zip(rows, codes, values, strict=True):  # positive beats uncertain beats absent
+        expected[c, r] = max(expected[c, r], v, key=lambda x: {1: 2, -1: 1, 0: 0}[int(x)])
+    assert (whole == expected).all()
+    for chunk in (1, 7, 64):
+        monkeypatch.setattr(multihot, "SCATTER_CHUNK", chunk)
+        assert (multihot.multi_hot(rows, codes, 50, 9, values) == whole).all()
 
 
 def test_align_labels_of_an_aligned_frame_is_a_new_frame() -> None:

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from labelprep.multihot import ABSENT, POSITIVE, UNCERTAIN  # the values of a label cell
+
 __all__ = ["ABSENT", "POSITIVE", "UNCERTAIN", "Annotations", "LedgerEntry", "ReadOptions", "concat_annotations"]
 
-POSITIVE = 1
-ABSENT = 0  # verified absent: the label is known to the source but not on this image
-UNCERTAIN = -1
 
 
 def _as_index(a: npt.ArrayLike) -> npt.NDArray[np.integer]:
