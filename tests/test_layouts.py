@@ -926,6 +926,8 @@ def test_via_project_labels_are_the_one_dropdown_region_attribute(tmp_path: Path
     assert labels_of(conv) == {"kitchen.jpg": ["cat", "dog"], "garden.jpg": ["bird"], "sofa.jpg": []}
     assert list(conv.vocabulary) == ["cat", "dog", "bird", "hamster"]  # the dropdown's options, in order
     assert any("region attribute 'species'" in n for n in conv.notes)
+    folder = labelprep.convert(tmp_path)  # the folder holding the project and its images
+    assert folder.format == "via" and labels_of(folder) == labels_of(conv)
 
 
 def test_via_annotations_without_definitions_take_the_one_text_attribute(tmp_path: Path) -> None:

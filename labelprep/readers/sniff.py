@@ -384,7 +384,8 @@ def _detect_folder(root: Path, opts: ReadOptions) -> Detected:
     found: list[tuple[str, str, list[str]]] = []
     jsons = _json_files(tree)
     for shape, what in (("coco", "COCO instances"), ("datumaro", "Datumaro JSON"), ("labelstudio", "Label Studio"),
-                        ("fiftyone", "FiftyOne labels.json"), ("vott", "VoTT JSON export")):  # fmt: skip
+                        ("fiftyone", "FiftyOne labels.json"), ("vott", "VoTT JSON export"),
+                        ("via", "VGG Image Annotator JSON")):  # fmt: skip
         if jsons.get(shape):
             found.append((shape, what, jsons[shape]))
     if jsons.get("labelme"):
