@@ -81,9 +81,27 @@ def _table_format(table: Table, opts: ReadOptions) -> str:
     return "wide"
 
 
-_MASKS_WHY = "a table of run-length masks (EncodedPixels) by image and class"
-_VIA_WHY = "a table with VIA's CSV export columns (filename, ..., region_attributes)"
-_STUDIO_WHY = "a table with Label Studio's export columns (annotation_id, annotator, created_at, lead_time)"
+# Tables a tool exports, known by their columns: (form, test, the evidence printed), tried in this order.
+_EXPORT_TABLES: tuple[tuple[str, Callable[[Table], bool], str], ...] = (
+    ("labelstudio", is_studio_table,
+     "a table with Label Studio's export columns (annotation_id, annotator, created_at, lead_time)"),
+    ("via", is_via_table, "a table with VIA's CSV export columns (filename, ..., region_attributes)"),
+    ("masks", is_mask_table, "a table of run-length masks (EncodedPixels) by image and class"),
+)  # fmt: skip
+_EXPORT_TABLE_READERS: dict[str, Callable[[Table, ReadOptions], Annotations]] = {
+    "labelstudio": read_studio_table, "via": read_via_csv, "masks": read_mask_table}  # fmt: skip
+
+
+def _export_table(table: Table) -> tuple[str, str] | None:
+    """(form, evidence) of a table a labelling tool exported, or None."""
+    return next(((form, why) for form, test, why in _EXPORT_TABLES if test(table)), None)
+
+
+def _whole_table(path: Path, cached: object, opts: ReadOptions) -> Table:
+    """The table detection read, when it holds the whole file; else the file read now."""
+    if isinstance(cached, Table) and not _is_large(path):
+        return cached
+    return read_table(path, encoding=opts.encoding)
 
 
 def _detect(path: Path, opts: ReadOptions) -> tuple[str, object, str]:
@@ -105,21 +123,15 @@ def _detect(path: Path, opts: ReadOptions) -> tuple[str, object, str]:
             if found.parts:
                 return "parts", found, found.why
             table = next(iter_tables(found.path, encoding=opts.encoding))
-            if is_studio_table(table):
-                return "labelstudio", table, _STUDIO_WHY
-            if is_via_table(table):
-                return "via", table, _VIA_WHY
-            if is_mask_table(table):
-                return "masks", table, _MASKS_WHY
+            export = _export_table(table)
+            if export is not None:
+                return export[0], table, export[1]
             return _table_format(table, opts), table, found.why
         return found.format, found, found.why
     table = next(iter_tables(path, encoding=opts.encoding))  # the first block of a large file is enough
-    if is_studio_table(table):
-        return "labelstudio", table, _STUDIO_WHY
-    if is_via_table(table):
-        return "via", table, _VIA_WHY
-    if is_mask_table(table):
-        return "masks", table, _MASKS_WHY
+    export = _export_table(table)
+    if export is not None:
+        return export[0], table, export[1]
     fmt = _table_format(table, opts)
     return fmt, table, {"wide": "a table with a header and no labels column: one column per label",
                         "long": "a table with a labels column and repeated paths: one row per (image, label)",
@@ -226,20 +238,14 @@ def _read_one(path: Path, format: str, opts: ReadOptions, none_labels: Collectio
     if path.is_dir():
         raise FormatDetectionError(f"--format {format} needs a file, not a folder", file=str(path),
                                    hint="pass the annotation file, or let labelprep detect the folder's form")  # fmt: skip
-    if format == "masks":
-        whole_masks = cached if isinstance(cached, Table) and not _is_large(path) else None
-        return read_mask_table(whole_masks or read_table(path, encoding=opts.encoding), opts)
-    if format == "via" and (isinstance(cached, Table) or path.suffix.lower() in (".csv", ".tsv")):
-        whole = cached if isinstance(cached, Table) and not _is_large(path) else None
-        return read_via_csv(whole or read_table(path, encoding=opts.encoding), opts)
-    if format == "labelstudio" and (isinstance(cached, Table) or path.suffix.lower() in (".csv", ".tsv")):
-        whole_table = cached if isinstance(cached, Table) and not _is_large(path) else None
-        return read_studio_table(whole_table or read_table(path, encoding=opts.encoding), opts)
+    # masks are only a table; VIA and Label Studio are a table when detection read one or the file is CSV/TSV
+    if format in _EXPORT_TABLE_READERS and (format == "masks" or isinstance(cached, Table)
+                                            or path.suffix.lower() in (".csv", ".tsv")):  # fmt: skip
+        return _EXPORT_TABLE_READERS[format](_whole_table(path, cached, opts), opts)
     if format in ("delimited", "long") and _is_large(path):
         return _read_blocks(path, format, opts, none_labels, engine)
     if format in _TABLE_FORMATS:
-        whole = cached if isinstance(cached, Table) and not _is_large(path) else None
-        table = whole if whole is not None else read_table(path, encoding=opts.encoding)
+        table = _whole_table(path, cached, opts)
         if format == "delimited":
             return read_delimited(table, opts, none_labels)
         return read_wide(table, opts) if format == "wide" else read_long(table, opts)
