@@ -177,6 +177,18 @@ def _one_label_each(records: list[tuple[int, Any]], attrs: list[str]) -> bool:
     return True
 
 
+def _under_images_root(paths: list[str], opts: ReadOptions, path: Path) -> tuple[list[str], Path, list[str]]:
+    """The records' paths with ``--path-prefix`` (or the shared URL folder) taken off and, when the images sit in
+    a subfolder of the images root, that folder put in front; the root; and the notes saying so."""
+    mapped, _unmapped, note = map_prefix(paths, opts.path_prefix)
+    base = Path(opts.images_root) if opts.images_root else path.parent
+    found, found_note = locate_images(base, mapped, image_folder_candidates(base))
+    prefix = os.path.relpath(found, base).replace(os.sep, "/")
+    if prefix != ".":
+        mapped = [p if _URL.match(p) else posixpath.join(prefix, p) for p in mapped]
+    return mapped, base, [n for n in (note, found_note) if n]
+
+
 def _read_label_attributes(path: Path, opts: ReadOptions, records: list[tuple[int, Any]],
                            attrs: list[str]) -> Annotations:  # fmt: skip
     """One attribute a label (Rekognition): an image has each label whose attribute it carries, named by the
@@ -194,16 +206,11 @@ def _read_label_attributes(path: Path, opts: ReadOptions, records: list[tuple[in
         paths.append(str(rec["source-ref"]))
         labels.append(list(dict.fromkeys(labs)))
         lines.append(line)
-    mapped, _unmapped, note = map_prefix(paths, opts.path_prefix)
-    base = Path(opts.images_root) if opts.images_root else path.parent
-    found, found_note = locate_images(base, mapped, image_folder_candidates(base))
-    prefix = os.path.relpath(found, base).replace(os.sep, "/")
-    if prefix != ".":
-        mapped = [p if _URL.match(p) else posixpath.join(prefix, p) for p in mapped]
+    mapped, base, notes = _under_images_root(paths, opts, path)
     ann = Annotations.from_lists(source, "sagemaker", mapped, labels, lines)
     ann.notes = [f"Rekognition Custom Labels manifest: one attribute a label ({', '.join(attrs[:6])}"
                  f"{' ...' if len(attrs) > 6 else ''}), named by class-name",
-                 *(x for x in (note, found_note) if x)]  # fmt: skip
+                 *notes]  # fmt: skip
     ann.images_root = str(base)
     return ann
 
@@ -258,18 +265,13 @@ def read_cloud(path: Path, opts: ReadOptions, kind: str, records: list[tuple[int
         splits.append(split)
     if not paths:
         raise InputError("no labelled record in the file", file=source)
-    mapped, _unmapped, note = map_prefix(paths, opts.path_prefix)
-    base = Path(opts.images_root) if opts.images_root else path.parent
-    found, found_note = locate_images(base, mapped, image_folder_candidates(base))
-    prefix = os.path.relpath(found, base).replace(os.sep, "/")
-    if prefix != ".":
-        mapped = [p if _URL.match(p) else posixpath.join(prefix, p) for p in mapped]
+    mapped, base, notes = _under_images_root(paths, opts, path)
     what = {"vertex": "Vertex AI JSON Lines", "sagemaker": f"SageMaker Ground Truth manifest (label attribute {attr!r})",
             "azure": "Azure ML image JSON Lines"}[kind]  # fmt: skip
     ann = Annotations.from_lists(source, kind, mapped, labels, lines)
     if any(splits):
         ann.columns = {"split": np.array([s or "unassigned" for s in splits], dtype=object)}
-    ann.notes = [f"{what}: {len(paths)} labelled record(s)", *(n for n in (note, found_note) if n)]
+    ann.notes = [f"{what}: {len(paths)} labelled record(s)", *notes]
     ann.dropped = dropped
     if dropped:
         ann.notes.append(f"{len(dropped)} record(s) without a label left out (in the ledger)")
