@@ -16,6 +16,7 @@ import numpy as np
 
 from labelprep.errors import InputError
 from labelprep.readers.base import Annotations, LedgerEntry, ReadOptions
+from labelprep.readers.folders import is_image_name
 from labelprep.readers.layout import lines_of, read_text_file, split_word
 
 __all__ = ["dota_root", "read_dota"]
@@ -23,7 +24,6 @@ __all__ = ["dota_root", "read_dota"]
 _NUMBER = r"-?\d+(?:\.\d+)?"
 _LINE = re.compile(rf"^\s*(?:{_NUMBER}\s+){{8}}(\S+)(?:\s+([01]))?\s*$")
 _META = re.compile(r"^\s*(imagesource|gsd)\s*:", re.IGNORECASE)
-_IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 
 def _label_dirs(root: Path) -> list[Path]:
@@ -50,10 +50,14 @@ def dota_root(path: Path) -> Path | None:
     return path if boxes and _LINE.match(boxes[0]) else None
 
 
-def _image_of(folder: Path, rel_folder: str, stem: str) -> str:
+def _images_by_stem(folder: Path) -> dict[str, str]:
+    """The image files of ``folder/images`` by stem, from one listing (DOTA's are PNG; others are taken too)."""
     images = folder / "images"
-    name = next((stem + ext for ext in _IMAGE_EXTS if (images / (stem + ext)).is_file()), stem + ".png")
-    return posixpath.join(rel_folder, "images", name) if rel_folder else posixpath.join("images", name)
+    if not images.is_dir():
+        return {}
+    names = sorted((p.name for p in images.iterdir() if p.is_file() and is_image_name(p.name)),
+                   key=lambda n: (not n.lower().endswith(".png"), n))  # fmt: skip
+    return {posixpath.splitext(n)[0]: n for n in reversed(names)}  # a stem's PNG first, as DOTA writes them
 
 
 def read_dota(root: Path, opts: ReadOptions) -> Annotations:
@@ -67,13 +71,15 @@ def read_dota(root: Path, opts: ReadOptions) -> Annotations:
     for label_dir in _label_dirs(root):
         folder = label_dir.parent
         rel_folder = "" if folder == root else folder.name
-        stems = {f.stem for f in label_dir.glob("*.txt")}
-        if (folder / "images").is_dir():
-            for img in sorted((folder / "images").iterdir()):
-                if img.suffix.lower() in _IMAGE_EXTS and img.stem not in stems:
-                    rel = posixpath.join(rel_folder, "images", img.name) if rel_folder else f"images/{img.name}"
-                    dropped.append(LedgerEntry(str(root), None, rel, "no label file", f"labelTxt/{img.stem}.txt"))
-        for f in sorted(label_dir.glob("*.txt")):
+        label_files = sorted(label_dir.glob("*.txt"))
+        images = _images_by_stem(folder)
+        in_images = posixpath.join(rel_folder, "images") if rel_folder else "images"
+        stems = {f.stem for f in label_files}
+        for stem, name in sorted(images.items()):
+            if stem not in stems:
+                dropped.append(LedgerEntry(str(root), None, f"{in_images}/{name}", "no label file",
+                                           f"labelTxt/{stem}.txt"))  # fmt: skip
+        for f in label_files:
             text = read_text_file(f, what="DOTA label file", root=root)
             labs: list[str] = []
             for lineno, line in enumerate(lines_of(text), start=1):
@@ -86,7 +92,7 @@ def read_dota(root: Path, opts: ReadOptions) -> Annotations:
                 difficult += m.group(2) == "1"
                 if m.group(1) not in labs:
                     labs.append(m.group(1))
-            paths.append(_image_of(folder, rel_folder, f.stem))
+            paths.append(f"{in_images}/{images.get(f.stem, f.stem + '.png')}")  # a missing image: validate says so
             labels.append(labs)
             files.append(str(f))
             splits.append(split_word(rel_folder) or "" if rel_folder else "")
