@@ -100,7 +100,7 @@ def sparse_columns(
     n_labels: int,
     values: npt.NDArray[np.int8] | None = None,
 ) -> list[SparseArray]:
-    """Scatter (row, code[, value]) pairs into one sparse int8 column per label (like ``encoding.multi_hot``)."""
+    """Scatter (row, code[, value]) pairs into one sparse int8 column per label (like :func:`multi_hot`)."""
     cell, vals = _final_cells(rows, codes, values, n_rows)
     width = max(n_rows, 1)
     col = cell // width

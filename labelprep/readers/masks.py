@@ -32,8 +32,8 @@ def _fused_column(table: Table, mask: str) -> str | None:
     for c in table.columns:
         if c == mask:
             continue
-        cells = table.strings(c)[:200].tolist()
-        if cells and all(_FUSED.match(v) for v in cells):
+        cells = table.column(c).slice(0, 200).to_pylist()  # a sample, without converting the whole column
+        if cells and all(isinstance(v, str) and _FUSED.match(v) for v in cells):
             return c
     return None
 
