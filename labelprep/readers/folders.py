@@ -37,12 +37,11 @@ STRUCTURAL = frozenset({
 })  # fmt: skip
 
 
-def folder_label(folders: list[str], nested: str | None = "path") -> str:
-    """The label of an image in label folders, less folders that say what they hold (``cat/images/x.jpg`` is
-    ``cat``); in nested label folders (``dog/puppy/x.jpg``) the full relative folder (``dog/puppy``) or, with
-    ``nested="top"``, the top one (``dog``, as torchvision's ImageFolder and Keras read a tree)."""
+def folder_label(folders: list[str]) -> str:
+    """The full label folder of an image, less folders that say what they hold (``cat/images/x.jpg`` is ``cat``;
+    nested ``dog/puppy/x.jpg`` is ``dog/puppy``, whose top folder ``--nested-folders top`` takes)."""
     kept = [f for f in folders if f.lower() not in STRUCTURAL] or folders
-    return kept[0] if nested == "top" else "/".join(kept)
+    return "/".join(kept)
 
 
 # Folder names that usually hold images nobody has labelled yet (compared lower case, letters and digits only).
@@ -232,7 +231,7 @@ def _label_copies(files: list[str], split_level: bool, source: str, dropped: lis
         split = parts[0] if split_level else ""
         # nested label folders (dog/puppy/x.jpg): the top folder or the full relative one, as the user says
         full = folder_label(parts[need - 2 : -1])
-        label = folder_label(parts[need - 2 : -1], nested_folders)
+        label = full.split("/", 1)[0] if nested_folders == "top" else full
         name = parts[-1]
         if not is_image_name(name):
             dropped.append(LedgerEntry(source, None, f, "not an image file name", "file ignored"))
